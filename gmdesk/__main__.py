@@ -1,0 +1,3 @@
+from gmdesk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,315 @@
+"""The ``gmdesk`` command line: every step of the pipeline without the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from gmdesk import __version__
+from gmdesk.errors import GmdeskError
+
+
+class _Bar:
+    """A tqdm progress bar usable as a gmdesk progress callback."""
+
+    def __init__(self, desc: str, unit: str = "it") -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        self.bar.total = total
+        self.bar.n = done
+        if message:
+            self.bar.set_postfix_str(message, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _skeleton(args: argparse.Namespace):
+    from gmdesk.skeleton import load_skeleton
+
+    return load_skeleton(args.skeleton)
+
+
+def _cleaning_settings(args: argparse.Namespace):
+    from gmdesk.cleaning import CleaningSettings
+
+    kw = {f.name: getattr(args, f.name) for f in fields(CleaningSettings) if getattr(args, f.name, None) is not None}
+    return CleaningSettings(**kw)
+
+
+def _add_pose_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skeleton", help="skeleton TOML file or shipped name (default infant24)")
+    p.add_argument("--mapping", help="TOML file mapping the file's body-part names to skeleton landmarks")
+    p.add_argument("--fps", type=float, help="frame rate (DLC files do not store it; default 29.97)")
+    p.add_argument("--individual", help="individual to read from a multi-animal DLC file")
+
+
+def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
+    from gmdesk.cleaning import CleaningSettings
+
+    d = CleaningSettings()
+    g = p.add_argument_group("cleaning (defaults documented in gmdesk.cleaning)")
+    g.add_argument("--p-cutoff", dest="p_cutoff", type=float, help=f"likelihood cut-off (default {d.p_cutoff})")
+    g.add_argument("--bone-k", dest="bone_k", type=float, help=f"bone band in robust sd (default {d.bone_k})")
+    g.add_argument("--smooth-k", dest="smooth_k", type=float, help=f"jump threshold in robust sd (default {d.smooth_k})")
+    g.add_argument("--max-gap", dest="max_gap", type=int, help=f"longest gap imputed, frames (default {d.max_gap})")
+    g.add_argument("--no-geometry", dest="geometry", action="store_const", const=False, help="skip the bone-length filter")
+    g.add_argument("--no-smoothness", dest="smoothness", action="store_const", const=False, help="skip the jump/swap filter")
+    g.add_argument("--no-impute", dest="impute", action="store_const", const=False, help="leave gaps missing")
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from gmdesk.skeleton import load_skeleton
+    from gmdesk.synthetic import SynthSettings, generate_cohort, make_infant, render_video
+
+    base = SynthSettings()
+    s = SynthSettings(
+        duration_s=tuple(args.duration) if args.duration else base.duration_s,
+        normal_share=args.normal_share if args.normal_share is not None else base.normal_share,
+        artefacts=not args.no_artefacts,
+    )
+    bar = _Bar("synth", "infant")
+    try:
+        table = generate_cohort(args.outdir, args.n_normal, args.n_abnormal, args.n_external_normal,
+                                args.n_external_abnormal, args.seed, s, progress=bar)
+    finally:
+        bar.close()
+    print(f"wrote synthetic cohort {table} "
+          f"({args.n_normal + args.n_abnormal} internal, {args.n_external_normal + args.n_external_abnormal} external)")
+    if args.video:
+        from gmdesk.cohort import read_cohort
+
+        entries = {e.infant_id: e for e in read_cohort(table)}
+        if args.video not in entries:
+            raise GmdeskError(f"no infant {args.video!r} in {table}")
+        order = list(entries)
+        i = order.index(args.video)
+        inf = make_infant(args.video, entries[args.video].label, [args.seed, i], s)
+        n = int(args.video_seconds * inf.track.fps)
+        path = Path(args.outdir) / f"{args.video}.mp4"
+        render_video(inf.truth_xy, load_skeleton(), path, inf.track.fps, frames=slice(0, n))
+        print(f"wrote video {path} ({n} frames)")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from gmdesk.cleaning import clean_track
+    from gmdesk.cohort import load_track
+    from gmdesk.io.dlc import write_dlc
+
+    sk = _skeleton(args)
+    track = load_track(args.pose, sk, args.mapping, args.fps, args.individual)
+    bar = _Bar("clean", "step")
+    try:
+        cleaned, rep = clean_track(track, sk, _cleaning_settings(args), progress=bar)
+    finally:
+        bar.close()
+    src = Path(args.pose)
+    out = Path(args.output) if args.output else src.with_name(src.stem + ".clean.npz")
+    cleaned.save(out)
+    summary = {"input": str(src), "output": str(out), "frames": track.n_frames, **rep.to_dict()}
+    if args.dlc_out:
+        write_dlc(cleaned, args.dlc_out)
+        summary["dlc_output"] = str(args.dlc_out)
+    if args.report:
+        Path(args.report).write_text(json.dumps(summary | {"provenance": cleaned.provenance}, indent=2), encoding="utf-8")
+    long = [g for g in rep.gaps]
+    print(f"{src.name}: {track.n_frames} frames; removed {rep.low_likelihood} low-likelihood, "
+          f"{rep.geometry_outliers} geometry outliers, {rep.smoothness_outliers} trajectory outliers; "
+          f"imputed {rep.imputed} points; {len(long)} gaps left for review "
+          f"({sum(g.length for g in long)} landmark-frames)")
+    for g in long[: args.show_gaps]:
+        print(f"  gap {g.landmark}: frames {g.start}-{g.stop - 1} ({g.length} frames, {g.reason})")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from gmdesk.cleaning import clean_track
+    from gmdesk.cohort import is_cleaned, load_track
+    from gmdesk.features import compute_features
+    from gmdesk.io.atomic import atomic_path
+
+    sk = _skeleton(args)
+    track = load_track(args.pose, sk, args.mapping, args.fps, args.individual)
+    if not is_cleaned(track) and not args.raw:
+        track, _ = clean_track(track, sk, _cleaning_settings(args))
+    feats, layout = compute_features(track, sk, args.set)
+    df = pd.DataFrame(feats, columns=list(layout.names))
+    df.index.name = "frame"
+    out = Path(args.output)
+    with atomic_path(out) as tmp:
+        df.to_csv(tmp)
+    print(f"wrote {out}: {feats.shape[0]} frames x {feats.shape[1]} {args.set} features "
+          f"({int(np.isnan(feats).any(axis=1).sum())} frames with missing values)")
+    return 0
+
+
+def cmd_snippets(args: argparse.Namespace) -> int:
+    from gmdesk.cohort import CohortEntry, cohort_snippets, read_cohort
+
+    sk = _skeleton(args)
+    src = Path(args.input)
+    if src.suffix.lower() == ".csv" and _looks_like_cohort(src):
+        entries = read_cohort(src)
+        if args.subset:
+            entries = [e for e in entries if e.set == args.subset]
+            if not entries:
+                raise GmdeskError(f"{src}: no infants in set {args.subset!r}")
+    else:
+        entries = [CohortEntry(args.infant_id or src.stem, -1, src, fps=args.fps)]
+    bar = _Bar("snippets", "infant")
+    try:
+        snips = cohort_snippets(entries, sk, args.features, args.window, args.overlap, _cleaning_settings(args),
+                                args.mapping, args.nan_policy, progress=bar)
+    finally:
+        bar.close()
+    out = Path(args.output)
+    snips.save(out)
+    print(f"{'infant':>10} {'label':>8} {'snippets':>8} {'dropped':>7}")
+    for e in entries:
+        n = int((snips.infant_id == e.infant_id).sum())
+        d = sum(1 for x in snips.dropped if x["infant_id"] == e.infant_id)
+        print(f"{e.infant_id:>10} {['normal', 'abnormal', 'unknown'][e.label]:>8} {n:>8} {d:>7}")
+    lab = snips.label
+    print(f"wrote {out}: {len(snips)} snippets ({int((lab == 0).sum())} normal, {int((lab == 1).sum())} abnormal), "
+          f"shape {snips.X.shape}, window {args.window}, overlap {args.overlap}, features {args.features}")
+    return 0
+
+
+def cmd_skeleton(args: argparse.Namespace) -> int:
+    sk = _skeleton(args)
+    print(f"{sk.name}: {sk.n_landmarks} landmarks, {len(sk.edges)} bones, {len(sk.mirror_pairs)} mirror pairs, "
+          f"{len(sk.angles)} angles, origin {sk.origin} (from {sk.source})")
+    for a in sk.angles:
+        print(f"  angle {a.name}: {' - '.join(a.points)} (at {a.points[1]})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gmdesk.cohort import load_track, recording_snippets
+    from gmdesk.skeleton import SKELETON_DIR
+
+    demo = SKELETON_DIR.parent / "demo" / "demo_infant.h5"
+    if not demo.is_file():
+        raise GmdeskError(f"bundled demo recording {demo} is missing")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sk = _skeleton(args)
+    print(f"demo: {demo.name} (SYNTHETIC infant, not for clinical use)")
+    track = load_track(demo, sk)
+    snips, cleaned, rep = recording_snippets(track, sk, "DEMO-A", -1, "both", overlap=150)
+    cleaned.save(out / "demo_infant.clean.npz")
+    snips.save(out / "demo_infant.snippets.npz")
+    print(f"  {track.n_frames} frames ({track.duration_s:.0f} s); cleaning removed {rep.low_likelihood} low-likelihood, "
+          f"{rep.geometry_outliers + rep.smoothness_outliers} outlier points, imputed {rep.imputed}; "
+          f"{len(rep.gaps)} gaps left for review")
+    print(f"  {len(snips)} snippets of 300 frames (overlap 150), {len(snips.dropped)} left out for missing data")
+    print(f"  wrote {out / 'demo_infant.clean.npz'} and {out / 'demo_infant.snippets.npz'}")
+    return 0
+
+
+def _looks_like_cohort(path: Path) -> bool:
+    with open(path, encoding="utf-8") as fh:
+        head = fh.readline()
+    return "infant_id" in head and "pose_file" in head
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gmdesk``."""
+    from gmdesk.features import FEATURE_SETS
+    from gmdesk.snippets import DEFAULT_OVERLAP, NAN_POLICIES, WINDOW
+
+    ap = argparse.ArgumentParser(prog="gmdesk", description="General Movements screening from infant pose.")
+    ap.add_argument("--version", action="version", version=f"gmdesk {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="generate a SYNTHETIC cohort (DLC .h5 per infant + cohort.csv)")
+    p.add_argument("outdir")
+    p.add_argument("--n-normal", type=int, default=6, help="internal normal infants (default 6)")
+    p.add_argument("--n-abnormal", type=int, default=4, help="internal abnormal infants (default 4)")
+    p.add_argument("--n-external-normal", type=int, default=2, help="external normal infants (default 2)")
+    p.add_argument("--n-external-abnormal", type=int, default=1, help="external abnormal infants (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--duration", type=float, nargs=2, metavar=("MIN_S", "MAX_S"), help="length range (default 120 180)")
+    p.add_argument("--normal-share", type=float, help="share of normal-like periods in abnormal infants (0.25)")
+    p.add_argument("--no-artefacts", action="store_true", help="clean poses with noise only")
+    p.add_argument("--video", metavar="INFANT_ID", help="also render this infant's figure to INFANT_ID.mp4")
+    p.add_argument("--video-seconds", type=float, default=20.0)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("clean", help="clean a pose file (likelihood, geometry, smoothness, makima)")
+    p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
+    p.add_argument("-o", "--output", help="cleaned track .npz (default POSE.clean.npz)")
+    p.add_argument("--dlc-out", help="also write the cleaned track as DLC .h5/.csv")
+    p.add_argument("--report", help="write a JSON report with counts, gaps and provenance")
+    p.add_argument("--show-gaps", type=int, default=10, help="gaps to list (default 10)")
+    _add_pose_args(p)
+    _add_cleaning_args(p)
+    p.set_defaults(func=cmd_clean)
+
+    p = sub.add_parser("features", help="per-frame features of a recording as CSV")
+    p.add_argument("pose")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--set", choices=FEATURE_SETS, default="both")
+    p.add_argument("--raw", action="store_true", help="do not clean first")
+    _add_pose_args(p)
+    _add_cleaning_args(p)
+    p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("snippets", help="clean, compute features and cut 300-frame snippets")
+    p.add_argument("input", help="cohort.csv, or one pose file")
+    p.add_argument("-o", "--output", required=True, help="snippet file (.npz)")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both")
+    p.add_argument("--window", type=int, default=WINDOW)
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows (150)")
+    p.add_argument("--subset", help="only infants of this set (internal / external)")
+    p.add_argument("--infant-id", help="id for a single pose file (default: file name)")
+    p.add_argument("--nan-policy", choices=NAN_POLICIES, default="drop")
+    _add_pose_args(p)
+    _add_cleaning_args(p)
+    p.set_defaults(func=cmd_snippets)
+
+    p = sub.add_parser("demo", help="run the pipeline on the bundled SYNTHETIC demo recording")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--skeleton", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("skeleton", help="validate and describe a skeleton file")
+    p.add_argument("skeleton", nargs="?")
+    p.set_defaults(func=cmd_skeleton)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``gmdesk``."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except GmdeskError as exc:
+        print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

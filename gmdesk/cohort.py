@@ -1,0 +1,133 @@
+"""Cohort tables and the recording → snippets pipeline used by the CLI, the GUI and training.
+
+A cohort table is a CSV with one row per infant: ``infant_id``, ``label`` (``normal`` /
+``abnormal`` or 0 / 1), ``pose_file`` (DLC ``.h5``/``.csv`` or a gmdesk ``.npz`` track,
+relative to the table), and optionally ``set`` (internal / external) and ``fps``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from gmdesk.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.errors import GmdeskError, PoseFileError
+from gmdesk.features import compute_features
+from gmdesk.io.dlc import read_dlc
+from gmdesk.posetrack import PoseTrack
+from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
+from gmdesk.skeleton import Skeleton
+from gmdesk.snippets import DEFAULT_OVERLAP, WINDOW, SnippetSet, cut_snippets
+
+LABELS = {"normal": 0, "abnormal": 1, "0": 0, "1": 1, "unknown": -1, "": -1, "-1": -1}
+
+
+@dataclass(frozen=True)
+class CohortEntry:
+    """One infant of a cohort table."""
+
+    infant_id: str
+    label: int
+    pose_file: Path
+    set: str = "internal"
+    fps: float | None = None
+
+
+def parse_label(value: str, where: str = "") -> int:
+    """``normal``/``abnormal``/0/1 → 0/1 (``unknown`` or empty → -1)."""
+    key = str(value).strip().lower()
+    if key not in LABELS:
+        raise GmdeskError(f"{where}label {value!r} is not normal/abnormal/0/1")
+    return LABELS[key]
+
+
+def read_cohort(path: str | Path) -> list[CohortEntry]:
+    """Read a cohort table; relative pose paths resolve against the table's folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise GmdeskError(f"cohort table {str(p)!r} does not exist")
+    with open(p, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise GmdeskError(f"cohort table {str(p)!r} has no rows")
+    need = {"infant_id", "label", "pose_file"}
+    missing = need - set(rows[0])
+    if missing:
+        raise GmdeskError(f"cohort table {str(p)!r} lacks columns {sorted(missing)}")
+    out = []
+    seen: set[str] = set()
+    for i, r in enumerate(rows, start=2):
+        where = f"{p}:{i}: "
+        iid = r["infant_id"].strip()
+        if not iid or iid in seen:
+            raise GmdeskError(f"{where}infant_id {iid!r} is empty or repeated")
+        seen.add(iid)
+        pose = Path(r["pose_file"])
+        pose = pose if pose.is_absolute() else (p.parent / pose)
+        fps = float(r["fps"]) if r.get("fps") else None
+        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, (r.get("set") or "internal").strip(), fps))
+    return out
+
+
+def load_track(path: str | Path, skeleton: Skeleton, mapping: dict | str | Path | None = None,
+               fps: float | None = None, individual: str | None = None) -> PoseTrack:
+    """Read a pose file: DLC ``.h5``/``.csv`` or a gmdesk ``.npz`` track."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        track = PoseTrack.load(p)
+        if tuple(track.landmarks) != skeleton.landmarks:
+            raise PoseFileError(f"{p}: track landmarks do not match skeleton {skeleton.name!r}")
+        return track
+    return read_dlc(p, skeleton, mapping=mapping, individual=individual, fps=fps)
+
+
+def is_cleaned(track: PoseTrack) -> bool:
+    """True if the track's provenance shows it went through :func:`clean_track`."""
+    return any(step.get("step") == "clean_track" for step in track.provenance)
+
+
+def recording_snippets(
+    track: PoseTrack,
+    skeleton: Skeleton,
+    infant_id: str,
+    label: int = -1,
+    feature_set: str = "both",
+    window: int = WINDOW,
+    overlap: int = DEFAULT_OVERLAP,
+    cleaning: CleaningSettings | None = None,
+    clean: bool = True,
+    nan_policy: str = "drop",
+) -> tuple[SnippetSet, PoseTrack, CleaningReport | None]:
+    """Clean a raw track (unless ``clean`` is False), compute features, cut snippets."""
+    rep = None
+    if clean:
+        track, rep = clean_track(track, skeleton, cleaning)
+    feats, layout = compute_features(track, skeleton, feature_set)
+    snips = cut_snippets(feats, layout, track, infant_id, label, window, overlap, nan_policy,
+                         skeleton.name, skeleton.fingerprint)
+    return snips, track, rep
+
+
+def cohort_snippets(
+    entries: list[CohortEntry],
+    skeleton: Skeleton,
+    feature_set: str = "both",
+    window: int = WINDOW,
+    overlap: int = DEFAULT_OVERLAP,
+    cleaning: CleaningSettings | None = None,
+    mapping: dict | str | Path | None = None,
+    nan_policy: str = "drop",
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> SnippetSet:
+    """Snippets of every infant of a cohort, each carrying its infant's global label."""
+    sets = []
+    for i, e in enumerate(entries):
+        check_cancel(cancel, "snippet extraction")
+        track = load_track(e.pose_file, skeleton, mapping, e.fps)
+        s, _, _ = recording_snippets(track, skeleton, e.infant_id, e.label, feature_set, window, overlap,
+                                     cleaning, clean=not is_cleaned(track), nan_policy=nan_policy)
+        sets.append(s)
+        report(progress, i + 1, len(entries), e.infant_id)
+    return SnippetSet.concat(sets)

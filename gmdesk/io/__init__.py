@@ -1,0 +1,1 @@
+"""File formats: DeepLabCut pose files, atomic writes."""

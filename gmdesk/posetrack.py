@@ -1,0 +1,203 @@
+"""The pose track: landmark positions of one recording with per-point status and provenance."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gmdesk.errors import PoseFileError
+
+
+class PointStatus(IntEnum):
+    """Status of one landmark in one frame."""
+
+    OBSERVED = 0  #: as estimated, kept
+    LOW_LIKELIHOOD = 1  #: estimate below the likelihood cut-off, removed
+    OUTLIER = 2  #: removed by the geometry or smoothness filter
+    IMPUTED = 3  #: filled by interpolation
+    EDITED = 4  #: set by a person
+    MISSING = 5  #: no estimate in the source
+
+
+#: Statuses whose position is NaN until something fills it.
+REMOVED = (PointStatus.LOW_LIKELIHOOD, PointStatus.OUTLIER, PointStatus.MISSING)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _version() -> str:
+    from gmdesk import __version__
+
+    return __version__
+
+
+@dataclass
+class PoseTrack:
+    """Landmark trajectories of one recording.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (frames, landmarks, 2)
+        Positions in pixels; NaN where missing.
+    likelihood : ndarray, shape (frames, landmarks)
+        Pose-estimator confidence (NaN where unknown).
+    status : ndarray of uint8, shape (frames, landmarks)
+        :class:`PointStatus` codes.
+    fps : float
+        Frame rate of the recording.
+    landmarks : tuple of str
+        Landmark names (the skeleton's order).
+    provenance : list of dict
+        One entry per step that made or changed the data: ``{"step", "params", "time",
+        "gmdesk", ...}``. Steps append; nothing rewrites it.
+    meta : dict
+        Source details (file, DLC scorer, body-part names in the file).
+    """
+
+    xy: np.ndarray
+    likelihood: np.ndarray
+    status: np.ndarray
+    fps: float
+    landmarks: tuple[str, ...]
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, dtype=np.float64)
+        self.likelihood = np.asarray(self.likelihood, dtype=np.float64)
+        self.status = np.asarray(self.status, dtype=np.uint8)
+        self.landmarks = tuple(self.landmarks)
+        f, n = self.xy.shape[:2] if self.xy.ndim == 3 else (None, None)
+        if self.xy.ndim != 3 or self.xy.shape[2] != 2:
+            raise ValueError(f"xy must be (frames, landmarks, 2), got {self.xy.shape}")
+        if self.likelihood.shape != (f, n) or self.status.shape != (f, n):
+            raise ValueError("likelihood and status must be (frames, landmarks)")
+        if n != len(self.landmarks):
+            raise ValueError(f"{n} landmark columns but {len(self.landmarks)} names")
+        if not (self.fps > 0):
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+    @classmethod
+    def from_xy(
+        cls,
+        xy: np.ndarray,
+        landmarks: tuple[str, ...] | list[str],
+        fps: float,
+        likelihood: np.ndarray | None = None,
+        source: str = "array",
+    ) -> PoseTrack:
+        """Make a track from positions; NaN points get status MISSING, others OBSERVED."""
+        xy = np.asarray(xy, dtype=np.float64)
+        lik = np.ones(xy.shape[:2]) if likelihood is None else np.asarray(likelihood, dtype=np.float64)
+        status = np.where(np.isnan(xy).any(axis=2), PointStatus.MISSING, PointStatus.OBSERVED).astype(np.uint8)
+        xy = np.where(np.isnan(xy).any(axis=2, keepdims=True), np.nan, xy)
+        t = cls(xy, lik, status, float(fps), tuple(landmarks))
+        t.record("create", {"source": source})
+        return t
+
+    # -- shape helpers ----------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return self.xy.shape[0]
+
+    @property
+    def n_landmarks(self) -> int:
+        """Number of landmarks."""
+        return self.xy.shape[1]
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.n_frames / self.fps
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Boolean ``(frames, landmarks)``: True where the position is NaN."""
+        return np.isnan(self.xy).any(axis=2)
+
+    def copy(self) -> PoseTrack:
+        """Deep copy (arrays, provenance and meta)."""
+        return PoseTrack(
+            self.xy.copy(), self.likelihood.copy(), self.status.copy(), self.fps,
+            self.landmarks, copy.deepcopy(self.provenance), copy.deepcopy(self.meta),
+        )
+
+    def record(self, step: str, params: dict[str, Any], **summary: Any) -> None:
+        """Append a provenance entry for a step that made or changed this track."""
+        entry: dict[str, Any] = {"step": step, "params": params, "time": _now(), "gmdesk": _version()}
+        if summary:
+            entry["summary"] = summary
+        self.provenance.append(json.loads(json.dumps(entry, default=_json_default)))
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of points in each status."""
+        return {s.name.lower(): int((self.status == s).sum()) for s in PointStatus}
+
+    def select_landmarks(self, names: list[str] | tuple[str, ...]) -> PoseTrack:
+        """A track with only ``names``, in that order."""
+        missing = [n for n in names if n not in self.landmarks]
+        if missing:
+            raise KeyError(f"track has no landmarks {missing}")
+        idx = [self.landmarks.index(n) for n in names]
+        out = PoseTrack(
+            self.xy[:, idx].copy(), self.likelihood[:, idx].copy(), self.status[:, idx].copy(),
+            self.fps, tuple(names), copy.deepcopy(self.provenance), copy.deepcopy(self.meta),
+        )
+        return out
+
+    # -- native file format -----------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the whole track (status and provenance included) to a ``.npz`` file atomically."""
+        from gmdesk.io.atomic import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    xy=self.xy,
+                    likelihood=self.likelihood,
+                    status=self.status,
+                    fps=np.float64(self.fps),
+                    landmarks=np.array(self.landmarks, dtype=str),
+                    provenance=np.array(json.dumps(self.provenance)),
+                    meta=np.array(json.dumps(self.meta, default=_json_default)),
+                    format=np.array("gmdesk-posetrack-1"),
+                )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PoseTrack:
+        """Read a track written by :meth:`save` (no pickle is ever loaded)."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if str(z.get("format", "")) != "gmdesk-posetrack-1":
+                    raise PoseFileError(f"{path}: not a gmdesk pose track (.npz written by PoseTrack.save)")
+                return cls(
+                    z["xy"], z["likelihood"], z["status"], float(z["fps"]),
+                    tuple(str(s) for s in z["landmarks"]),
+                    json.loads(str(z["provenance"])), json.loads(str(z["meta"])),
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise PoseFileError(f"{path}: cannot read pose track ({exc})") from exc
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -1,0 +1,258 @@
+"""Skeletons as data: landmark names, bones, mirror pairs, joint-angle triplets, origin.
+
+A skeleton is read from a TOML file (see ``resources/skeletons/infant24.toml``). Nothing in
+the pipeline hard-codes the 24-landmark infant skeleton: any skeleton file with its own
+landmarks, origin and angle triplets works through cleaning, features and snippets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from gmdesk.errors import SkeletonError
+
+#: Folder of the skeleton files shipped with gmdesk.
+SKELETON_DIR = Path(__file__).resolve().parent.parent / "resources" / "skeletons"
+#: Name of the default skeleton (the paper's 24 infant landmarks).
+DEFAULT_SKELETON = "infant24"
+
+
+@dataclass(frozen=True)
+class JointAngle:
+    """An unsigned joint angle in degrees at ``points[1]`` between the segments to
+    ``points[0]`` and ``points[2]``; ``mirror`` names the angle on the other side."""
+
+    name: str
+    points: tuple[str, str, str]
+    mirror: str | None = None
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """Landmarks, bones, mirror pairs, joint angles and normalisation origin of a body model.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier stored in model bundles and case files.
+    landmarks : tuple of str
+        Landmark names; their order is the order of every array and feature column.
+    edges : tuple of (str, str)
+        Bones, drawn as the skeleton and checked by the geometry filter.
+    mirror_pairs : tuple of (str, str)
+        Left/right pairs swapped by flip augmentation.
+    angles : tuple of JointAngle
+        Joint-angle triplets.
+    origin : str
+        Landmark translated to (0, 0) in every frame by normalisation.
+    description : str
+        Free text.
+    source : str
+        Where the skeleton was read from.
+    """
+
+    name: str
+    landmarks: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...]
+    mirror_pairs: tuple[tuple[str, str], ...]
+    angles: tuple[JointAngle, ...]
+    origin: str
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"skeleton {self.source or self.name!r}"
+        seen: set[str] = set()
+        dups = sorted({n for n in self.landmarks if n in seen or seen.add(n)})
+        if dups:
+            raise SkeletonError(f"{where}: duplicate landmarks {dups}")
+        if len(self.landmarks) < 2:
+            raise SkeletonError(f"{where}: needs at least two landmarks")
+        known = set(self.landmarks)
+
+        def check(names: list[str], what: str) -> None:
+            unknown = sorted({n for n in names if n not in known})
+            if unknown:
+                raise SkeletonError(f"{where}: {what} name unknown landmarks {unknown}")
+
+        check([self.origin], "origin")
+        check([n for e in self.edges for n in e], "edges")
+        check([n for p in self.mirror_pairs for n in p], "mirror_pairs")
+        check([n for a in self.angles for n in a.points], "angles")
+        for a, b in self.edges:
+            if a == b:
+                raise SkeletonError(f"{where}: edge [{a!r}, {b!r}] joins a landmark to itself")
+        paired = [n for p in self.mirror_pairs for n in p]
+        if len(paired) != len(set(paired)):
+            raise SkeletonError(f"{where}: a landmark appears in more than one mirror pair")
+        for a, b in self.mirror_pairs:
+            if a == b:
+                raise SkeletonError(f"{where}: mirror pair [{a!r}, {b!r}] pairs a landmark with itself")
+        angle_names = [a.name for a in self.angles]
+        if len(angle_names) != len(set(angle_names)):
+            raise SkeletonError(f"{where}: duplicate angle names")
+        for a in self.angles:
+            if len(set(a.points)) != 3:
+                raise SkeletonError(f"{where}: angle {a.name!r} needs three different points")
+            if a.mirror is not None:
+                if a.mirror not in angle_names:
+                    raise SkeletonError(f"{where}: angle {a.name!r} mirrors unknown angle {a.mirror!r}")
+                other = self.angles[angle_names.index(a.mirror)]
+                if other.mirror not in (None, a.name) or (other.mirror is None and a.mirror != a.name):
+                    raise SkeletonError(
+                        f"{where}: angles {a.name!r} and {a.mirror!r} do not mirror each other"
+                    )
+
+    # -- derived index arrays -------------------------------------------------------------
+    @property
+    def n_landmarks(self) -> int:
+        """Number of landmarks."""
+        return len(self.landmarks)
+
+    def index(self, name: str) -> int:
+        """Column index of landmark ``name``."""
+        try:
+            return self.landmarks.index(name)
+        except ValueError:
+            raise SkeletonError(f"skeleton {self.name!r} has no landmark {name!r}") from None
+
+    @cached_property
+    def edge_index(self) -> np.ndarray:
+        """Bones as an ``(n_edges, 2)`` int array of landmark indices."""
+        return np.array([[self.index(a), self.index(b)] for a, b in self.edges], dtype=int).reshape(-1, 2)
+
+    @cached_property
+    def mirror_permutation(self) -> np.ndarray:
+        """Landmark permutation that swaps every left/right pair (an involution)."""
+        perm = np.arange(self.n_landmarks)
+        for a, b in self.mirror_pairs:
+            ia, ib = self.index(a), self.index(b)
+            perm[ia], perm[ib] = ib, ia
+        return perm
+
+    @cached_property
+    def angle_index(self) -> np.ndarray:
+        """Angle triplets as an ``(n_angles, 3)`` int array of landmark indices."""
+        return np.array([[self.index(p) for p in a.points] for a in self.angles], dtype=int).reshape(-1, 3)
+
+    @cached_property
+    def angle_mirror_permutation(self) -> np.ndarray:
+        """Angle permutation that swaps every left/right angle pair."""
+        names = [a.name for a in self.angles]
+        return np.array([names.index(a.mirror) if a.mirror else i for i, a in enumerate(self.angles)], dtype=int)
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """Number of bones between each landmark and the origin (landmarks not connected to
+        it get one more than the deepest connected one)."""
+        n = self.n_landmarks
+        depth = np.full(n, -1)
+        depth[self.origin_index] = 0
+        frontier = [self.origin_index]
+        adj: list[list[int]] = [[] for _ in range(n)]
+        for a, b in self.edge_index:
+            adj[a].append(b)
+            adj[b].append(a)
+        while frontier:
+            nxt = []
+            for i in frontier:
+                for j in adj[i]:
+                    if depth[j] < 0:
+                        depth[j] = depth[i] + 1
+                        nxt.append(j)
+            frontier = nxt
+        depth[depth < 0] = depth.max() + 1
+        return depth
+
+    @property
+    def origin_index(self) -> int:
+        """Index of the normalisation origin."""
+        return self.index(self.origin)
+
+    def to_dict(self) -> dict:
+        """Plain-data form (as stored in model bundles and case files)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "origin": self.origin,
+            "landmarks": list(self.landmarks),
+            "edges": [list(e) for e in self.edges],
+            "mirror_pairs": [list(p) for p in self.mirror_pairs],
+            "angles": [{"name": a.name, "points": list(a.points), "mirror": a.mirror} for a in self.angles],
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of everything that changes features (names, order, angles, origin)."""
+        d = self.to_dict()
+        d.pop("description")
+        d.pop("name")
+        blob = json.dumps(d, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "") -> Skeleton:
+        """Build and validate a skeleton from plain data (a parsed TOML or JSON file)."""
+        where = f"skeleton {source or data.get('name', '?')!r}"
+        for key in ("landmarks", "origin"):
+            if key not in data:
+                raise SkeletonError(f"{where}: missing key {key!r}")
+        try:
+            angles = tuple(
+                JointAngle(str(a["name"]), tuple(str(p) for p in a["points"]), a.get("mirror"))  # type: ignore[arg-type]
+                for a in data.get("angles", [])
+            )
+            for a in angles:
+                if len(a.points) != 3:
+                    raise SkeletonError(f"{where}: angle {a.name!r} must list exactly three points")
+            return cls(
+                name=str(data.get("name", Path(source).stem if source else "skeleton")),
+                landmarks=tuple(str(n) for n in data["landmarks"]),
+                edges=tuple((str(a), str(b)) for a, b in data.get("edges", [])),
+                mirror_pairs=tuple((str(a), str(b)) for a, b in data.get("mirror_pairs", [])),
+                angles=angles,
+                origin=str(data["origin"]),
+                description=str(data.get("description", "")),
+                source=source,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SkeletonError(f"{where}: malformed entry ({exc})") from exc
+
+
+def load_skeleton(path: str | Path | None = None) -> Skeleton:
+    """Read and validate a skeleton TOML file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A ``.toml`` file, or the name of a shipped skeleton (``"infant24"``). ``None`` gives
+        the default skeleton.
+
+    Returns
+    -------
+    Skeleton
+
+    Raises
+    ------
+    SkeletonError
+        The file is missing, not TOML, or names unknown/duplicate landmarks.
+    """
+    if path is None:
+        path = DEFAULT_SKELETON
+    p = Path(path)
+    if not p.suffix and not p.exists():
+        p = SKELETON_DIR / f"{path}.toml"
+    if not p.is_file():
+        raise SkeletonError(f"skeleton file {str(p)!r} does not exist")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SkeletonError(f"skeleton file {str(p)!r} is not valid TOML: {exc}") from exc
+    return Skeleton.from_dict(data, source=str(p))

@@ -1,0 +1,135 @@
+import csv
+
+import numpy as np
+import pytest
+
+from gmdesk.cleaning import clean_track
+from gmdesk.cli import main
+from gmdesk.cohort import read_cohort, recording_snippets
+from gmdesk.features import compute_features
+from gmdesk.posetrack import PoseTrack
+from gmdesk.skeleton import load_skeleton
+from gmdesk.snippets import SnippetSet, n_snippets
+
+SKELETON14 = """
+name = "coco14"
+origin = "neck"
+landmarks = ["head", "neck", "l_sho", "r_sho", "l_elb", "r_elb", "l_wri", "r_wri",
+             "l_hip", "r_hip", "l_kne", "r_kne", "l_ank", "r_ank"]
+edges = [["head", "neck"], ["neck", "l_sho"], ["neck", "r_sho"], ["l_sho", "l_elb"], ["l_elb", "l_wri"],
+         ["r_sho", "r_elb"], ["r_elb", "r_wri"], ["neck", "l_hip"], ["neck", "r_hip"], ["l_hip", "l_kne"],
+         ["l_kne", "l_ank"], ["r_hip", "r_kne"], ["r_kne", "r_ank"]]
+mirror_pairs = [["l_sho", "r_sho"], ["l_elb", "r_elb"], ["l_wri", "r_wri"], ["l_hip", "r_hip"],
+                ["l_kne", "r_kne"], ["l_ank", "r_ank"]]
+[[angles]]
+name = "l_elbow"
+points = ["l_sho", "l_elb", "l_wri"]
+mirror = "r_elbow"
+[[angles]]
+name = "r_elbow"
+points = ["r_sho", "r_elb", "r_wri"]
+mirror = "l_elbow"
+[[angles]]
+name = "l_knee"
+points = ["l_hip", "l_kne", "l_ank"]
+mirror = "r_knee"
+[[angles]]
+name = "r_knee"
+points = ["r_hip", "r_kne", "r_ank"]
+mirror = "l_knee"
+"""
+
+MAP14 = {"head": "head_top", "neck": "sternum", "l_sho": "left_shoulder", "r_sho": "right_shoulder",
+         "l_elb": "left_elbow", "r_elb": "right_elbow", "l_wri": "left_wrist", "r_wri": "right_wrist",
+         "l_hip": "left_hip", "r_hip": "right_hip", "l_kne": "left_knee", "r_kne": "right_knee",
+         "l_ank": "left_ankle", "r_ank": "right_ankle"}
+
+
+def test_other_skeleton_works_through_the_pipeline(tmp_path, infant_normal):
+    """A 14-joint skeleton with its own origin and 4 angles: read, clean, features, snippets, CLI."""
+    sk_path = tmp_path / "coco14.toml"
+    sk_path.write_text(SKELETON14)
+    sk14 = load_skeleton(sk_path)
+    full = infant_normal.track
+    t = full.select_landmarks([MAP14[n] for n in sk14.landmarks])
+    t.landmarks = sk14.landmarks
+    pose = tmp_path / "infant14.h5"
+    from gmdesk.io.dlc import write_dlc
+
+    write_dlc(t, pose, file_names=False)
+    cleaned, rep = clean_track(PoseTrack.load(t.save(tmp_path / "t.npz")), sk14)
+    assert rep.geometry_outliers + rep.smoothness_outliers > 0
+    f, layout = compute_features(cleaned, sk14, "both")
+    assert f.shape[1] == 14 * 2 + 4
+    assert np.all(f[:, [layout.names.index("neck_x"), layout.names.index("neck_y")]][np.isfinite(f[:, 0])] == 0)
+    s, _, _ = recording_snippets(t, sk14, "N01", 0, "both", overlap=200)
+    assert s.X.shape[1:] == (300, 32) and s.skeleton == "coco14" and len(s) > 0
+    out = tmp_path / "s14.npz"
+    assert main(["snippets", str(pose), "-o", str(out), "--skeleton", str(sk_path), "--features", "angles"]) == 0
+    assert SnippetSet.load(out).X.shape[2] == 4
+
+
+def test_cli_synth_clean_snippets_on_a_13_infant_cohort(tmp_path, capsys):
+    outdir = tmp_path / "cohort"
+    assert main(["synth", str(outdir), "--duration", "30", "40", "--seed", "3"]) == 0
+    table = outdir / "cohort.csv"
+    entries = read_cohort(table)
+    assert len(entries) == 13
+    assert sum(e.set == "internal" for e in entries) == 10
+    assert [e.label for e in entries if e.set == "external"] == [0, 0, 1]
+    with open(table) as fh:
+        assert "synthetic" in next(csv.reader(fh))
+
+    pose = entries[0].pose_file
+    cleaned = tmp_path / "clean.npz"
+    assert main(["clean", str(pose), "-o", str(cleaned), "--dlc-out", str(tmp_path / "clean.h5"),
+                 "--report", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "geometry outliers" in out and "imputed" in out
+    track = PoseTrack.load(cleaned)
+    assert any(p["step"] == "impute_gaps" for p in track.provenance)
+
+    snips = tmp_path / "s.npz"
+    assert main(["snippets", str(table), "-o", str(snips), "--overlap", "150", "--subset", "internal"]) == 0
+    s = SnippetSet.load(snips)
+    assert set(s.infant_id) <= {e.infant_id for e in entries if e.set == "internal"}
+    assert set(np.unique(s.label)) == {0, 1}
+    for e in entries[:10]:
+        n_frames = PoseTrack.load(cleaned).n_frames if e is entries[0] else None
+        got = int((s.infant_id == e.infant_id).sum()) + sum(d["infant_id"] == e.infant_id for d in s.dropped)
+        if n_frames:
+            assert got == n_snippets(n_frames, 300, 150)
+
+    feats = tmp_path / "f.csv"
+    assert main(["features", str(cleaned), "-o", str(feats), "--set", "angles"]) == 0
+    assert feats.read_text().splitlines()[0].startswith("frame,left_shoulder_angle")
+
+
+def test_cli_bad_input_exits_2_with_the_file_named(tmp_path, capsys):
+    bad = tmp_path / "broken.h5"
+    bad.write_bytes(b"garbage")
+    assert main(["clean", str(bad)]) == 2
+    assert "broken.h5" in capsys.readouterr().err
+    short = tmp_path / "short"
+    assert main(["synth", str(short), "--duration", "5", "6", "--n-normal", "1", "--n-abnormal", "0",
+                 "--n-external-normal", "0", "--n-external-abnormal", "0"]) == 0
+    assert main(["snippets", str(short / "cohort.csv"), "-o", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "shorter than one 300-frame snippet" in err and "N01" in err
+    assert main(["skeleton", str(tmp_path / "none.toml")]) == 2
+
+
+@pytest.mark.parametrize("overlap", [299, 100])
+def test_cohort_snippets_follow_overlap(small_cohort, skeleton, overlap):
+    from gmdesk.cohort import cohort_snippets
+
+    entries = read_cohort(small_cohort)[:2]
+    s = cohort_snippets(entries, skeleton, "angles", overlap=overlap)
+    for e in entries:
+        t = PoseTrack.load  # noqa: F841 - length read below from the DLC file
+        from gmdesk.io.dlc import read_dlc
+
+        n = read_dlc(e.pose_file, skeleton).n_frames
+        kept = int((s.infant_id == e.infant_id).sum())
+        dropped = sum(d["infant_id"] == e.infant_id for d in s.dropped)
+        assert kept + dropped == n_snippets(n, 300, overlap)
