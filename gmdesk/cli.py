@@ -223,6 +223,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case(args: argparse.Namespace) -> int:
+    from gmdesk.case import import_pose_file, open_case
+
+    if args.case_command == "new":
+        sk = _skeleton(args)
+        with import_pose_file(args.case, args.pose, sk, video=args.video, mapping=args.mapping, fps=args.fps,
+                              individual=args.individual, infant_id=args.infant_id) as c:
+            if not args.no_clean:
+                rep = c.clean(sk, _cleaning_settings(args))
+                print(f"cleaned: {rep.geometry_outliers + rep.smoothness_outliers} outliers, {rep.imputed} imputed, "
+                      f"{len(rep.gaps)} gaps for review")
+            print(f"created case {c.path} for infant {c.meta()['infant_id']} ({c.raw_track().n_frames} frames)")
+        return 0
+    with open_case(args.case) as c:
+        if args.case_command == "info":
+            m = c.meta()
+            undo, redo = c.undo_state()
+            chk = c.check_video()
+            print(f"case {c.path}: infant {m['infant_id']}, schema {m['schema_version']}, created {m['created']} "
+                  f"by {m['created_by']}")
+            print(f"  track: {c.raw_track().n_frames} frames; cleaning: {'yes' if c.cleaning() else 'no'}; "
+                  f"edit log: {len(c.history())} entries ({len(undo)} undoable, {len(redo)} redoable)")
+            print(f"  video: {chk.status} - {chk.message}")
+            for r in c.results():
+                print(f"  result {r['id']}: model {r['model_id']} -> {r['verdict'].get('verdict')} ({r['time']})")
+        elif args.case_command == "export":
+            if not (args.track or args.edits):
+                raise GmdeskError("export needs --track and/or --edits")
+            if args.track:
+                print(f"wrote {c.export_track(args.track)}")
+            if args.edits:
+                print(f"wrote {c.export_edit_log(args.edits)}")
+        elif args.case_command == "relink":
+            c.link_video(args.video, accept_different=args.accept_different)
+            print(f"relinked {c.path} to {args.video}")
+    return 0
+
+
 def _looks_like_cohort(path: Path) -> bool:
     with open(path, encoding="utf-8") as fh:
         head = fh.readline()
@@ -285,6 +323,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_snippets)
+
+    p = sub.add_parser("case", help="assessment case files: new, info, export, relink")
+    cs = p.add_subparsers(dest="case_command", required=True)
+    q = cs.add_parser("new", help="create a case from a DLC pose file (and its video)")
+    q.add_argument("case", help="new case file (.gmcase)")
+    q.add_argument("pose")
+    q.add_argument("--video")
+    q.add_argument("--infant-id")
+    q.add_argument("--no-clean", action="store_true")
+    _add_pose_args(q)
+    _add_cleaning_args(q)
+    q = cs.add_parser("info", help="describe a case")
+    q.add_argument("case")
+    q = cs.add_parser("export", help="export the current track (DLC .h5/.csv) and the edit log (CSV)")
+    q.add_argument("case")
+    q.add_argument("--track")
+    q.add_argument("--edits")
+    q = cs.add_parser("relink", help="point a case at its moved video")
+    q.add_argument("case")
+    q.add_argument("video")
+    q.add_argument("--accept-different", action="store_true", help="accept a re-encoded copy (recorded in the case)")
+    p.set_defaults(func=cmd_case)
 
     p = sub.add_parser("demo", help="run the pipeline on the bundled SYNTHETIC demo recording")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
