@@ -220,6 +220,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{len(rep.gaps)} gaps left for review")
     print(f"  {len(snips)} snippets of 300 frames (overlap 150), {len(snips.dropped)} left out for missing data")
     print(f"  wrote {out / 'demo_infant.clean.npz'} and {out / 'demo_infant.snippets.npz'}")
+    model = SKELETON_DIR.parent.parent / "models" / "demo-cnn1d-synthetic"
+    if not model.is_dir():
+        raise GmdeskError(f"bundled demo model {model} is missing")
+    from gmdesk.assess import assess_track
+    from gmdesk.bundle import load_bundle
+
+    res = assess_track(cleaned, load_bundle(model, sk), sk, "DEMO-A")
+    (out / "demo_assessment.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
+    line = "".join("A" if s["class"] == "abnormal" else "n" for s in res["snippets"])
+    print(f"  model {res['model_id']} (trained on SYNTHETIC infants): snippet classes in time order {line}")
+    print(f"  VERDICT: {res['verdict']['verdict'].upper()} — {res['verdict']['basis']}")
+    print(f"  wrote {out / 'demo_assessment.json'}; the demo infant's true label is abnormal (30 % normal-like periods)")
     return 0
 
 
@@ -258,6 +270,266 @@ def cmd_case(args: argparse.Namespace) -> int:
         elif args.case_command == "relink":
             c.link_video(args.video, accept_different=args.accept_different)
             print(f"relinked {c.path} to {args.video}")
+    return 0
+
+
+# -- classifiers ------------------------------------------------------------------------------
+
+def _entries(path: str, subset: str | None):
+    from gmdesk.cohort import read_cohort
+
+    entries = read_cohort(path)
+    if subset:
+        entries = [e for e in entries if e.set == subset]
+        if not entries:
+            raise GmdeskError(f"{path}: no infants in set {subset!r}")
+    return entries
+
+
+def _estimator(arch: str, args: argparse.Namespace, layout):
+    from gmdesk.classifiers import SnippetClassifier, resolve_architecture
+
+    return SnippetClassifier(resolve_architecture(arch), epochs=args.epochs, patience=args.patience, seed=args.seed,
+                             mirror_columns=None if args.no_flip else tuple(int(c) for c in layout.mirror_columns),
+                             mirror_signs=None if args.no_flip else tuple(float(v) for v in layout.mirror_signs))
+
+
+def _cohort_summary(entries, snips) -> dict:
+    return {"infants": len(entries), "normal_infants": sum(e.label == 0 for e in entries),
+            "abnormal_infants": sum(e.label == 1 for e in entries), "snippets": int(len(snips)),
+            "normal_snippets": int((snips.label == 0).sum()), "abnormal_snippets": int((snips.label == 1).sum()),
+            "infant_ids": [e.infant_id for e in entries],
+            "synthetic": all(e.synthetic for e in entries)}
+
+
+def _fmt(mu_sd) -> str:
+    mu, sd = mu_sd
+    return "   n/a   " if not np.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
+
+
+def _print_cv(res) -> None:
+    s = res.summary
+    print(f"{res.architecture:>9} {res.feature_set:>6} {res.scheme:>7} CV ({len(res.folds)} folds, {res.seconds:6.1f} s): "
+          f"acc {_fmt(s['accuracy'])}  bal {_fmt(s['balanced_accuracy'])}  sens {_fmt(s['sensitivity'])}  "
+          f"spec {_fmt(s['specificity'])}  AUC {_fmt(s['roc_auc'])}  infant acc {_fmt(s['infant_accuracy'])}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gmdesk.bundle import save_bundle
+    from gmdesk.classifiers import resolve_architecture
+    from gmdesk.cohort import cohort_snippets
+    from gmdesk.features import feature_layout
+    from gmdesk.protocol import cross_validate
+
+    sk = _skeleton(args)
+    arch = resolve_architecture(args.model)
+    entries = _entries(args.cohort, args.subset)
+    snips = cohort_snippets(entries, sk, args.features, overlap=args.overlap, mapping=args.mapping)
+    layout = feature_layout(sk, args.features)
+    est = _estimator(arch, args, layout)
+    print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, overlap {args.overlap})")
+    metrics = {}
+    for scheme in [c for c in args.cv.split(",") if c and c != "none"]:
+        bar = _Bar(f"{scheme} CV", "fold")
+        try:
+            res = cross_validate(snips, est, scheme, seed=42, threshold=args.threshold, progress=bar)
+        finally:
+            bar.close()
+        _print_cv(res)
+        metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds}
+    bar = _Bar("train", "epoch")
+    try:
+        est.fit(snips.X, snips.label, progress=bar)
+    finally:
+        bar.close()
+    summary = _cohort_summary(entries, snips)
+    model_id = args.model_id or f"{arch}-{args.features}-o{args.overlap}-s{args.seed}"
+    card = _model_card(model_id, arch, args, summary, metrics)
+    out = save_bundle(args.output, est, sk, args.features, 300, args.overlap, model_id, summary, metrics,
+                      threshold=args.threshold, card=card, overwrite=args.overwrite)
+    print(f"wrote model bundle {out} ({est.train_info_['seconds']:.1f} s, "
+          f"{len(est.history_.get('loss', [])) or '-'} epochs)")
+    return 0
+
+
+def _model_card(model_id, arch, args, summary, metrics) -> str:
+    synthetic = summary.get("synthetic")
+    lines = [f"# Model card: {model_id}", ""]
+    if synthetic:
+        lines += ["**Trained on SYNTHETIC data (simulated stick-figure infants from `gmdesk synth`). "
+                  "Not for clinical use.** It exists to demonstrate and test gmdesk.", ""]
+    lines += [
+        "## What it is",
+        f"- classifier: `{arch}`; feature set `{args.features}`; 300-frame snippets, overlap {args.overlap}",
+        f"- output: P(abnormal) per snippet; infant verdict normal if more than {100 * args.threshold:.0f} % of "
+        "snippets are classified normal (P < 0.5), else abnormal",
+        f"- seed {args.seed}; flip augmentation {'off' if args.no_flip else 'on'}; up to {args.epochs} epochs, "
+        f"early stopping patience {args.patience}",
+        "", "## Training data",
+        f"- {summary['infants']} infants ({summary['normal_infants']} normal, {summary['abnormal_infants']} abnormal); "
+        f"{summary['snippets']} snippets ({summary['normal_snippets']} normal, {summary['abnormal_snippets']} abnormal)",
+        "", "## Validation",
+    ]
+    if not metrics:
+        lines.append("- none run at training time (see `gmdesk evaluate`)")
+    for k, v in metrics.items():
+        s = v["summary"]
+        lines.append(f"- {k.replace('_', ' ')}: accuracy {_fmt(s['accuracy'])} %, balanced {_fmt(s['balanced_accuracy'])} %, "
+                     f"ROC AUC {_fmt(s['roc_auc'])} %, infant accuracy {_fmt(s['infant_accuracy'])} %")
+    lines += ["", "Snippet CV (the paper's protocol) lets snippets of one infant sit in training and test folds; "
+              "infant-grouped CV does not and is the fairer estimate for new infants.", "",
+              "## Limits", "- Screening aid only; the verdict must be reviewed by a GMA-certified clinician.",
+              "- Valid only for the skeleton, feature set, window and overlap in `manifest.json`."]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gmdesk.cohort import cohort_features, cut_cohort
+    from gmdesk.protocol import cross_validate, external_validation, plot_overlap_sweep, write_table
+
+    sk = _skeleton(args)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    internal = _entries(args.cohort, args.subset)
+    from gmdesk.snippets import PAPER_OVERLAPS
+
+    overlaps = list(PAPER_OVERLAPS) if args.sweep else [int(o) for o in args.overlaps.split(",")]
+    models = [m for m in args.models.split(",") if m]
+    schemes = [c for c in args.cv.split(",") if c]
+    rows, fold_rows = [], []
+    for fs in args.feature_sets.split(","):
+        recs = cohort_features(internal, sk, fs, mapping=args.mapping)
+        from gmdesk.features import feature_layout
+
+        layout = feature_layout(sk, fs)
+        for ov in overlaps:
+            snips = cut_cohort(recs, sk, 300, ov)
+            for m in models:
+                est = _estimator(m, args, layout)
+                for scheme in schemes:
+                    bar = _Bar(f"{m} {fs} o{ov} {scheme}", "fold")
+                    try:
+                        res = cross_validate(snips, est, scheme, threshold=args.threshold, progress=bar)
+                    finally:
+                        bar.close()
+                    _print_cv(res)
+                    row = res.row() | {"n_snippets": len(snips), "n_normal": int((snips.label == 0).sum()),
+                                       "n_abnormal": int((snips.label == 1).sum())}
+                    rows.append(row)
+                    fold_rows += [{"classifier": res.architecture, "feature_set": fs, "overlap": ov, "scheme": scheme,
+                                   **{k: v for k, v in f.items() if k not in ("test_infants", "shared_infants")},
+                                   "test_infants": " ".join(f["test_infants"]),
+                                   "infants_in_train_and_test": len(f["shared_infants"])} for f in res.folds]
+    print(f"wrote {write_table(rows, out / 'cv_results.csv')} and {write_table(fold_rows, out / 'cv_folds.csv')}")
+    if args.sweep or len(overlaps) > 1:
+        print(f"wrote {plot_overlap_sweep(rows, out / 'overlap_sweep.png')}")
+    if args.external:
+        from gmdesk.cohort import read_cohort
+
+        ext = [e for e in read_cohort(args.cohort) if e.set == "external"]
+        if not ext:
+            raise GmdeskError(f"{args.cohort}: no infants with set=external")
+        fs = args.feature_sets.split(",")[0]
+        from gmdesk.features import feature_layout
+
+        train = cut_cohort(cohort_features(internal, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
+        test = cut_cohort(cohort_features(ext, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
+        ext_rows = []
+        for m in models:
+            _, res = external_validation(train, test, _estimator(m, args, feature_layout(sk, fs)), args.threshold)
+            print(f"external validation {m} ({fs}, overlap {overlaps[0]}): {res['n_snippets']} snippets, "
+                  f"snippet accuracy {100 * res['accuracy']:.1f} %, infants correct "
+                  f"{sum(i['correct'] for i in res['infants'])}/{len(res['infants'])}")
+            for i in res["infants"]:
+                print(f"    {i['infant_id']:>6} ({i['label']:>8}): {i['basis']}  [{'correct' if i['correct'] else 'WRONG'}]")
+                ext_rows.append({"classifier": m, "feature_set": fs, "overlap": overlaps[0]} |
+                                {k: v for k, v in i.items() if k != "basis"} | {"basis": i["basis"]})
+        print(f"wrote {write_table(ext_rows, out / 'external_validation.csv')}")
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from gmdesk.assess import assess_recording
+
+    sk = _skeleton(args)
+    res = assess_recording(args.pose, args.model, sk, mapping=args.mapping, fps=args.fps, individual=args.individual,
+                           infant_id=args.infant_id)
+    v = res["verdict"]
+    print(f"{Path(args.pose).name}: model {res['model_id']} ({res['classifier']}, {res['feature_set']})")
+    print(f"  {'start':>6} {'time':>7} {'P(abn)':>7} {'class':>8} {'imputed':>7}")
+    for sn in res["snippets"]:
+        print(f"  {sn['start_frame']:>6} {sn['start_s']:>6.1f}s {sn['p_abnormal']:>7.3f} {sn['class']:>8} "
+              f"{100 * sn['imputed_fraction']:>6.1f}%")
+    if res["dropped"]:
+        print(f"  {len(res['dropped'])} windows left out for missing data (long gaps): frames "
+              + ", ".join(str(d["start"]) for d in res["dropped"][:10]))
+    print(f"VERDICT: {v['verdict'].upper()} — {v['basis']}")
+    if res.get("synthetic_model"):
+        print("  (model trained on SYNTHETIC data: not for clinical use)")
+    if args.json:
+        from gmdesk.io.atomic import atomic_path
+
+        with atomic_path(Path(args.json)) as tmp:
+            tmp.write_text(json.dumps(res, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.csv:
+        from gmdesk.protocol import write_table
+
+        write_table(res["snippets"], args.csv)
+        print(f"wrote {args.csv}")
+    return 0
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from gmdesk.cohort import cohort_features, cut_cohort
+    from gmdesk.insight import (
+        abnormal_closer_to_normal,
+        cosine_similarity_matrix,
+        ica_components,
+        plot_ica,
+        plot_similarity,
+        snippet_labels,
+    )
+    from gmdesk.protocol import write_table
+
+    sk = _skeleton(args)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = _entries(args.cohort, args.subset)
+    if not (args.ica or args.cosine):
+        args.ica = args.cosine = True
+    if args.ica:
+        rows = []
+        for fs in ("coords", "angles", "both"):
+            snips = cut_cohort(cohort_features(entries, sk, fs, mapping=args.mapping), sk, 300, args.overlap)
+            rows += ica_components(snips, seed=args.seed)
+            print(f"ICA {fs}: {len(snips)} snippets, 5 folds")
+        print(f"wrote {write_table(rows, out / 'ica_components.csv')} and {plot_ica(rows, out / 'ica_first_component.png')}")
+    if args.cosine:
+        from sklearn.base import clone
+        from sklearn.model_selection import StratifiedKFold
+
+        from gmdesk.features import feature_layout
+
+        fs = args.features
+        snips = cut_cohort(cohort_features(entries, sk, fs, mapping=args.mapping), sk, 300, args.overlap)
+        est = _estimator("cnn1d-2", args, feature_layout(sk, fs))
+        closer = []
+        folds = StratifiedKFold(5, shuffle=True, random_state=42).split(snips.X, snips.label)
+        for k, (tr, te) in enumerate(folds):
+            model = clone(est).fit(snips.X[tr], snips.label[tr])
+            test = snips.subset(te)
+            sim = cosine_similarity_matrix(model.embed(test.X))
+            names = snippet_labels(test)
+            np.savetxt(out / f"cosine_fold{k + 1}.csv", sim, delimiter=",", header=",".join(names), comments="")
+            plot_similarity(sim, names, out / f"cosine_fold{k + 1}.png", f"1D-CNN embeddings, fold {k + 1} test snippets")
+            for c in abnormal_closer_to_normal(sim, test.label, names):
+                closer.append({"fold": k + 1} | c)
+            print(f"cosine fold {k + 1}: {len(te)} snippets; "
+                  f"{sum(c['fold'] == k + 1 for c in closer)} abnormal snippets closer to normal ones")
+        write_table(closer or [{"fold": "", "snippet": "", "mean_similarity_to_normal": "",
+                                "mean_similarity_to_abnormal": ""}], out / "abnormal_closer_to_normal.csv")
+        print(f"wrote {out}/cosine_fold*.csv/png and {out / 'abnormal_closer_to_normal.csv'}")
     return 0
 
 
@@ -323,6 +595,60 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_snippets)
+
+    def training_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--epochs", type=int, default=250, help="most epochs (250)")
+        q.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
+        q.add_argument("--seed", type=int, default=42)
+        q.add_argument("--threshold", type=float, default=0.6, help="infant verdict threshold (0.6)")
+        q.add_argument("--no-flip", action="store_true", help="no right-left flip augmentation")
+        q.add_argument("--subset", default="internal", help="cohort set to use (default internal; '' for all)")
+
+    p = sub.add_parser("train", help="train a classifier on a cohort and write a model bundle")
+    p.add_argument("cohort", help="cohort.csv")
+    p.add_argument("--model", default="cnn1d", help="svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4")
+    p.add_argument("-o", "--output", required=True, help="bundle folder to write")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both")
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
+    p.add_argument("--cv", default="none", help="also cross-validate: snippet,infant (stored in the manifest)")
+    p.add_argument("--model-id")
+    p.add_argument("--overwrite", action="store_true")
+    training_args(p)
+    _add_pose_args(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="cross-validation (snippet and infant-grouped), overlap sweep, external test")
+    p.add_argument("cohort")
+    p.add_argument("-o", "--output", required=True, help="folder for tables and plots")
+    p.add_argument("--models", default="cnn1d-2", help="comma-separated classifiers")
+    p.add_argument("--feature-sets", default="both", help="comma-separated: coords,angles,both")
+    p.add_argument("--overlaps", default=str(DEFAULT_OVERLAP), help="comma-separated overlaps")
+    p.add_argument("--sweep", action="store_true", help="the paper's overlaps 299..100 (Fig. 2)")
+    p.add_argument("--cv", default="snippet,infant", help="snippet, infant and/or loio")
+    p.add_argument("--external", action="store_true", help="train on internal, test the set=external infants")
+    training_args(p)
+    _add_pose_args(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("assess", help="score one recording with a model bundle: snippet scores + infant verdict")
+    p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
+    p.add_argument("--model", required=True, help="model bundle folder")
+    p.add_argument("--json", help="write the full result as JSON")
+    p.add_argument("--csv", help="write per-snippet scores as CSV")
+    p.add_argument("--infant-id")
+    _add_pose_args(p)
+    p.set_defaults(func=cmd_assess)
+
+    p = sub.add_parser("analyse", help="ICA of the feature sets and cosine similarity of 1D-CNN embeddings")
+    p.add_argument("cohort")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--ica", action="store_true")
+    p.add_argument("--cosine", action="store_true")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="features for the 1D-CNN (both)")
+    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
+    training_args(p)
+    _add_pose_args(p)
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("case", help="assessment case files: new, info, export, relink")
     cs = p.add_subparsers(dest="case_command", required=True)

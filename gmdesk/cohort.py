@@ -11,9 +11,11 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from gmdesk.cleaning import CleaningReport, CleaningSettings, clean_track
 from gmdesk.errors import GmdeskError, PoseFileError
-from gmdesk.features import compute_features
+from gmdesk.features import FeatureLayout, compute_features
 from gmdesk.io.dlc import read_dlc
 from gmdesk.posetrack import PoseTrack
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
@@ -32,6 +34,7 @@ class CohortEntry:
     pose_file: Path
     set: str = "internal"
     fps: float | None = None
+    synthetic: bool = False
 
 
 def parse_label(value: str, where: str = "") -> int:
@@ -66,7 +69,9 @@ def read_cohort(path: str | Path) -> list[CohortEntry]:
         pose = Path(r["pose_file"])
         pose = pose if pose.is_absolute() else (p.parent / pose)
         fps = float(r["fps"]) if r.get("fps") else None
-        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, (r.get("set") or "internal").strip(), fps))
+        synthetic = (r.get("synthetic") or "").strip().lower() in ("yes", "true", "1")
+        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, (r.get("set") or "internal").strip(), fps,
+                               synthetic))
     return out
 
 
@@ -109,6 +114,50 @@ def recording_snippets(
     return snips, track, rep
 
 
+@dataclass
+class RecordingFeatures:
+    """One cleaned recording's per-frame features, ready to be cut at any overlap."""
+
+    entry: CohortEntry
+    features: np.ndarray
+    layout: FeatureLayout
+    track: PoseTrack
+
+    def snippets(self, skeleton: Skeleton, window: int = WINDOW, overlap: int = DEFAULT_OVERLAP,
+                 nan_policy: str = "drop") -> SnippetSet:
+        """Cut this recording into snippets."""
+        return cut_snippets(self.features, self.layout, self.track, self.entry.infant_id, self.entry.label, window,
+                            overlap, nan_policy, skeleton.name, skeleton.fingerprint)
+
+
+def cohort_features(
+    entries: list[CohortEntry],
+    skeleton: Skeleton,
+    feature_set: str = "both",
+    cleaning: CleaningSettings | None = None,
+    mapping: dict | str | Path | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> list[RecordingFeatures]:
+    """Load, clean (unless already cleaned) and compute features for every infant of a cohort."""
+    out = []
+    for i, e in enumerate(entries):
+        check_cancel(cancel, "feature extraction")
+        track = load_track(e.pose_file, skeleton, mapping, e.fps)
+        if not is_cleaned(track):
+            track, _ = clean_track(track, skeleton, cleaning)
+        feats, layout = compute_features(track, skeleton, feature_set)
+        out.append(RecordingFeatures(e, feats, layout, track))
+        report(progress, i + 1, len(entries), e.infant_id)
+    return out
+
+
+def cut_cohort(recordings: list[RecordingFeatures], skeleton: Skeleton, window: int = WINDOW,
+               overlap: int = DEFAULT_OVERLAP, nan_policy: str = "drop") -> SnippetSet:
+    """Snippets of every recording at one overlap, joined."""
+    return SnippetSet.concat([r.snippets(skeleton, window, overlap, nan_policy) for r in recordings])
+
+
 def cohort_snippets(
     entries: list[CohortEntry],
     skeleton: Skeleton,
@@ -122,12 +171,5 @@ def cohort_snippets(
     cancel: CancelFn | None = None,
 ) -> SnippetSet:
     """Snippets of every infant of a cohort, each carrying its infant's global label."""
-    sets = []
-    for i, e in enumerate(entries):
-        check_cancel(cancel, "snippet extraction")
-        track = load_track(e.pose_file, skeleton, mapping, e.fps)
-        s, _, _ = recording_snippets(track, skeleton, e.infant_id, e.label, feature_set, window, overlap,
-                                     cleaning, clean=not is_cleaned(track), nan_policy=nan_policy)
-        sets.append(s)
-        report(progress, i + 1, len(entries), e.infant_id)
-    return SnippetSet.concat(sets)
+    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel)
+    return cut_cohort(recs, skeleton, window, overlap, nan_policy)

@@ -107,8 +107,10 @@ def _smooth_mask(rng: np.random.Generator, n: int, share: float, fps: float) -> 
     return np.clip(np.convolve(m, kernel, mode="same"), 0, 1)
 
 
-def _joint_series(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSettings) -> dict[str, np.ndarray]:
-    """Joint-angle time series (degrees) per side: keys like ``left_elbow``."""
+def _joint_series(rng: np.random.Generator, n: int, abnormal: bool,
+                  s: SynthSettings) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Joint-angle time series (degrees) per side (keys like ``left_elbow``) and the share of
+    normal-like movement per frame (1 = fidgety, 0 = cramped-synchronised)."""
     fps = s.fps
     # Normal: independent fidgety movement on every joint and side.
     env = 0.6 + 0.8 * (0.5 + 0.5 * _bandlimited(rng, n, 1, 0.02, 0.12, fps).clip(-1, 1))
@@ -119,7 +121,7 @@ def _joint_series(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSett
             base = _REST[j] + rng.normal(0, 4)
             normal[f"{side}_{j}"] = base + _NORMAL_AMP[j] * fid[:, 2 * k + side_i]
     if not abnormal:
-        return normal
+        return normal, np.ones(n)
     severity = rng.uniform(*s.severity)
     # Shared slow contraction/relaxation driver in [0, 1], with some cycle-to-cycle jitter.
     f0 = rng.uniform(0.2, 0.4)
@@ -134,7 +136,7 @@ def _joint_series(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSett
                 base + severity * _CRAMP_AMP[j] * drive + _NORMAL_AMP[j] * rigid[:, 2 * k + side_i]
             )
     m = _smooth_mask(rng, n, s.normal_share, fps)
-    return {key: m * normal[key] + (1 - m) * cramped[key] for key in normal}
+    return {key: m * normal[key] + (1 - m) * cramped[key] for key in normal}, m
 
 
 def _chain(start: np.ndarray, lengths: tuple[float, ...], bends: list[np.ndarray], side: float,
@@ -156,8 +158,8 @@ def simulate_body(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSett
     """Clean landmark positions in pixels, shape (n, 24, 2), and the infant's body parameters."""
     size = rng.normal(1.0, s.body_size_sd)
     ppcm = rng.uniform(*s.px_per_cm)
-    ang = _joint_series(rng, n, abnormal, s)
-    rigid = 0.3 if abnormal else 1.0
+    ang, normal_like = _joint_series(rng, n, abnormal, s)
+    rigid = 0.3 + 0.7 * normal_like  # head movement is rigid only while movements are cramped
     pos: dict[str, np.ndarray] = {}
     zero = np.zeros((n, 2))
     pos["sternum"] = zero
