@@ -1,22 +1,56 @@
-"""Entry point of ``gmdesk-app``.
-
-The desktop application is tracked in its own issue and not built yet; until then this entry
-point says so plainly instead of pretending, and points to the command line.
-"""
+"""Entry point of ``gmdesk-app``: ``gmdesk-app [CASE_OR_POSE] [--video V] [--model BUNDLE] [--demo]``."""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_POSE = REPO / "resources" / "demo" / "demo_infant.h5"
+DEMO_MODEL = REPO / "models" / "demo-cnn1d-synthetic"
+
+
+def demo_case(folder: Path | None = None) -> Path:
+    """A fresh copy of the demo pose in a writable folder (its case is created beside it)."""
+    import shutil
+
+    folder = folder or Path.home() / ".gmdesk" / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    dst = folder / DEMO_POSE.name
+    if not dst.exists():
+        shutil.copy2(DEMO_POSE, dst)
+    return dst
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the desktop application (not built yet: explains and exits with status 1)."""
-    print(
-        "gmdesk-app: the desktop application is not built yet. "
-        "Use the command line meanwhile: `gmdesk --help`.",
-        file=sys.stderr,
-    )
-    return 1
+    """Start the desktop application."""
+    ap = argparse.ArgumentParser(prog="gmdesk-app", description="gmdesk desktop application")
+    ap.add_argument("path", nargs="?", help="case (.gmcase) or pose file (.h5/.csv)")
+    ap.add_argument("--video", help="the recording's video")
+    ap.add_argument("--model", help="model bundle folder")
+    ap.add_argument("--demo", action="store_true", help="open the bundled SYNTHETIC demo case and model")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from PySide6 import QtWidgets
+
+    from app.window import MainWindow
+
+    qapp = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    win = MainWindow()
+    win.show()
+    if args.demo:
+        win.set_model(DEMO_MODEL)
+        if win.open_path(demo_case()):
+            win.run_assessment()
+    elif args.path:
+        win.open_path(args.path, args.video)
+        if args.model:
+            win.set_model(args.model)
+    elif args.model:
+        win.set_model(args.model)
+    return qapp.exec()
 
 
 if __name__ == "__main__":

@@ -346,6 +346,21 @@ class Case:
         new = [[_nan_json(base.xy[f, j, 0]), _nan_json(base.xy[f, j, 1]), int(base.status[f, j])]]
         return self._write_edit("restore", landmark, f, f + 1, [[f, j]], new)
 
+    def set_points(self, frame: int, points: dict[str, tuple[float, float]]) -> int:
+        """Place several landmarks in ``frame`` at once (one ``move`` entry, one undo step);
+        used to paste points copied from another frame. NaN coordinates mark a point missing."""
+        f = self._frame(frame)
+        if not points:
+            raise CaseError("no points to set")
+        pts, new = [], []
+        for name, (x, y) in points.items():
+            pts.append([f, self._landmark(name)])
+            ok = np.isfinite(x) and np.isfinite(y)
+            new.append([float(x) if ok else None, float(y) if ok else None,
+                        int(PointStatus.EDITED if ok else PointStatus.MISSING)])
+        label = next(iter(points)) if len(points) == 1 else "*"
+        return self._write_edit("move", label, f, f + 1, pts, new)
+
     def copy_from_previous(self, frame: int, landmarks: list[str] | None = None) -> int:
         """Copy the previous frame's points (all landmarks, or ``landmarks``) into ``frame``."""
         f = self._frame(frame)

@@ -239,3 +239,13 @@ def test_case_cli_new_info_export(tmp_path, track, capsys):
     assert (tmp_path / "o.csv").is_file() and "nose" in (tmp_path / "e.csv").read_text()
     assert main(["case", "info", str(tmp_path / "p.h5")]) == 2
     assert "not a gmdesk case file" in capsys.readouterr().err
+
+
+def test_set_points_is_one_undo_step(case, skeleton):
+    before = case.current_track()
+    case.set_points(20, {"nose": (1.0, 2.0), "left_hand": (3.0, 4.0), "pelvis": (float("nan"), float("nan"))})
+    cur = case.current_track()
+    assert tuple(cur.xy[20, skeleton.index("left_hand")]) == (3.0, 4.0)
+    assert cur.status[20, skeleton.index("pelvis")] == PointStatus.MISSING
+    case.undo()
+    assert np.array_equal(case.current_track().xy[20], before.xy[20], equal_nan=True)

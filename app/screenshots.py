@@ -1,0 +1,63 @@
+"""Save a screenshot of each view to a folder (offscreen): ``python -m app.screenshots OUT/``.
+
+Opens the bundled synthetic demo with a rendered video, runs the assessment with the demo
+model, makes an edit, and grabs the frame view, trajectories, assessment and similarity tabs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(out: str) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtWidgets
+
+    from app.main import DEMO_MODEL, DEMO_POSE
+    from app.window import MainWindow
+    from gmdesk.io.dlc import read_dlc
+    from gmdesk.skeleton import load_skeleton
+    from gmdesk.synthetic import load_truth, render_video
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="gmdesk-shots-"))
+    sk = load_skeleton()
+    pose = work / "demo_infant.h5"
+    pose.write_bytes(DEMO_POSE.read_bytes())
+    truth, _, _ = load_truth(DEMO_POSE.with_name("demo_infant.truth.npz"))
+    n = read_dlc(pose, sk).n_frames
+    video = render_video(truth, sk, work / "demo_infant.avi", size=(1920, 1080), codec="MJPG", frames=slice(0, n))
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    win = MainWindow()
+    win.resize(1500, 950)
+    win.show()
+    win.set_model(DEMO_MODEL)
+    assert win.open_path(pose, video)
+    win.seek(1234)
+    app.processEvents()
+    win.grab().save(str(out_dir / "1_frame_view.png"))
+    win.run_assessment(block=True)
+    app.processEvents()
+    win.tabs.setCurrentIndex(1)
+    app.processEvents()
+    win.grab().save(str(out_dir / "2_assessment.png"))
+    win.tabs.setCurrentIndex(2)
+    app.processEvents()
+    win.grab().save(str(out_dir / "3_similarity.png"))
+    win.tabs.setCurrentIndex(0)
+    j = win.session.track.landmarks.index("left_hand")
+    win.select_landmark(j)
+    x, y = win.session.track.xy[win.frame, j]
+    win.drag_landmark(j, float(x) + 60, float(y) - 40)
+    app.processEvents()
+    win.grab().save(str(out_dir / "4_after_edit_trajectories.png"))
+    win.close()
+    print(f"screenshots in {out_dir}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "out/screenshots")

@@ -1,0 +1,46 @@
+"""One registry of keyboard shortcuts (familiar to napari-deeplabcut and SLEAP users).
+
+The main window builds its actions from this table and the help dialog lists it, so a key is
+defined in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """An action name, its keys (Qt key-sequence strings) and what it does."""
+
+    action: str
+    keys: tuple[str, ...]
+    description: str
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("next_frame", ("D", "Right"), "Next frame"),
+    Shortcut("prev_frame", ("A", "Left"), "Previous frame"),
+    Shortcut("next_landmark", ("S", "Down"), "Select next landmark"),
+    Shortcut("prev_landmark", ("W", "Up"), "Select previous landmark"),
+    Shortcut("play", ("Space",), "Play / pause"),
+    Shortcut("next_flagged", ("N",), "Jump to next flagged frame (outlier, long gap, low likelihood)"),
+    Shortcut("prev_flagged", ("Shift+N",), "Jump to previous flagged frame"),
+    Shortcut("copy", ("Ctrl+C",), "Copy this frame's points"),
+    Shortcut("paste", ("Ctrl+V",), "Paste copied points into this frame"),
+    Shortcut("copy_previous", ("Ctrl+Shift+V",), "Copy all points from the previous frame"),
+    Shortcut("copy_previous_point", ("P",), "Copy the selected landmark from the previous frame"),
+    Shortcut("delete", ("Delete", "Backspace"), "Mark the selected landmark missing in this frame"),
+    Shortcut("restore", ("R",), "Restore the selected landmark's cleaned value"),
+    Shortcut("interpolate", ("I",), "Interpolate a frame range of the selected landmark (makima)"),
+    Shortcut("undo", ("Ctrl+Z",), "Undo"),
+    Shortcut("redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo"),
+    Shortcut("assess", ("Ctrl+R",), "Run the assessment"),
+    Shortcut("open", ("Ctrl+O",), "Open a video, pose file or case"),
+    Shortcut("help", ("F1",), "Keyboard shortcuts"),
+)
+
+
+def by_action() -> dict[str, Shortcut]:
+    """Shortcuts keyed by action name."""
+    return {s.action: s for s in SHORTCUTS}
