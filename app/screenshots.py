@@ -48,8 +48,11 @@ def main(out: str) -> None:
     win.tabs.setCurrentIndex(2)
     app.processEvents()
     win.grab().save(str(out_dir / "3_similarity.png"))
+    win.tabs.setCurrentIndex(3)
+    app.processEvents()
+    win.grab().save(str(out_dir / "3b_ica.png"))
     win.tabs.setCurrentIndex(0)
-    j = win.session.track.landmarks.index("left_hand")
+    j = win.session.track.landmarks.index("left_elbow")
     win.select_landmark(j)
     x, y = win.session.track.xy[win.frame, j]
     win.drag_landmark(j, float(x) + 60, float(y) - 40)

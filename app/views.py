@@ -257,20 +257,23 @@ class SimilarityView(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
 
-    def set_matrix(self, sim: np.ndarray, names: list[str]) -> None:
-        self.sim, self.names = sim, names
+    def set_matrix(self, sim: np.ndarray, names: list[str], col_names: list[str] | None = None, title: str = "") -> None:
+        """Rows: this infant's snippets (``names``); columns: ``col_names`` (default the same)."""
+        self.sim, self.names, self.col_names = sim, names, col_names or names
         self.img.setImage(sim, levels=(-1, 1))
-        self.plot.setTitle(f"Cosine similarity of {len(names)} snippets' embeddings")
+        self.plot.setTitle(title or f"Cosine similarity of {len(names)} snippets' embeddings")
+        self.plot.setAspectLocked(col_names is None)
+        self.plot.setLabel("left", "this infant's snippets")
+        self.plot.setLabel("bottom", "reference snippets (normal first)" if col_names else "this infant's snippets")
         self.plot.autoRange()
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
         p = self.plot.vb.mapSceneToView(scene_pos)
         i, j = int(np.floor(p.y())), int(np.floor(p.x()))
-        n = len(self.names)
-        return (i, j) if 0 <= i < n and 0 <= j < n else None
+        return (i, j) if 0 <= i < len(self.names) and 0 <= j < len(getattr(self, "col_names", [])) else None
 
     def pair_text(self, i: int, j: int) -> str:
-        return f"{self.names[i]}  ×  {self.names[j]}: {self.sim[i, j]:.3f}"
+        return f"{self.names[i]}  ×  {self.col_names[j]}: {self.sim[i, j]:.3f}"
 
     def _moved(self, pos) -> None:
         cell = self.cell_at(pos)
@@ -284,6 +287,42 @@ class SimilarityView(pg.GraphicsLayoutWidget):
         cell = self.cell_at(ev.scenePos())
         if cell is not None and self.open_snippet is not None:
             self.open_snippet(cell[0])
+
+
+class IcaView(pg.PlotWidget):
+    """Distribution of the first independent component of the model's training snippets,
+    normal vs abnormal, with this infant's snippets marked (click one to play it)."""
+
+    def __init__(self) -> None:
+        super().__init__(background=(250, 250, 250))
+        self.addLegend(offset=(5, 5))
+        self.setLabel("bottom", "first independent component (training ICA space)")
+        self.setLabel("left", "density")
+        self.open_snippet = None
+        self.marks: pg.ScatterPlotItem | None = None
+        self.infant: np.ndarray = np.zeros(0)
+
+    def set_data(self, ref_ic1: np.ndarray, ref_labels: np.ndarray, infant_ic1: np.ndarray, classes: list[str]) -> None:
+        self.clear()
+        ref_ic1, ref_labels = np.asarray(ref_ic1), np.asarray(ref_labels)
+        self.infant = np.asarray(infant_ic1)
+        allv = np.concatenate([ref_ic1, self.infant])
+        bins = np.linspace(np.percentile(allv, 0.5), np.percentile(allv, 99.5), 40)
+        top = 0.0
+        for lab, name, col in ((0, "reference normal", (40, 110, 220)), (1, "reference abnormal", (220, 50, 50))):
+            h, e = np.histogram(ref_ic1[ref_labels == lab], bins=bins, density=True)
+            top = max(top, h.max() if h.size else 0)
+            self.plot(e, h, stepMode="center", fillLevel=0, brush=pg.mkBrush(*col, 70), pen=pg.mkPen(col, width=2),
+                      name=name)
+        brushes = [pg.mkBrush(220, 50, 50) if c == "abnormal" else pg.mkBrush(40, 110, 220) for c in classes]
+        self.marks = pg.ScatterPlotItem(self.infant, np.full(len(self.infant), -0.06 * max(top, 1e-9)), size=12,
+                                        symbol="t1", brush=brushes, pen=pg.mkPen("k"), name="this infant's snippets")
+        self.marks.sigClicked.connect(self._clicked)
+        self.addItem(self.marks)
+
+    def _clicked(self, item, points, ev=None) -> None:
+        if self.open_snippet is not None and len(points):
+            self.open_snippet(int(points[0].index()))
 
 
 def colour_icon(rgb: tuple[int, int, int]) -> QtGui.QIcon:

@@ -13,7 +13,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.session import Session
 from app.shortcuts import SHORTCUTS, by_action
-from app.views import STATUS_COLOURS, FrameView, SimilarityView, SnippetTimeline, TrajectoryPlot, colour_icon
+from app.views import (
+    STATUS_COLOURS,
+    FrameView,
+    IcaView,
+    SimilarityView,
+    SnippetTimeline,
+    TrajectoryPlot,
+    colour_icon,
+)
 from gmdesk.posetrack import PointStatus
 
 log = logging.getLogger("gmdesk.app")
@@ -112,8 +120,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model_button.clicked.connect(self.choose_model)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self._cancelled = False
         top = QtWidgets.QHBoxLayout()
-        for w in (self.model_button, self.model_label, self.run_button, self.progress):
+        for w in (self.model_button, self.model_label, self.run_button, self.progress, self.cancel_button):
             top.addWidget(w)
         top.addStretch()
         assess = QtWidgets.QWidget()
@@ -123,11 +135,21 @@ class MainWindow(QtWidgets.QMainWindow):
         al.addWidget(self.timeline)
         self.similarity = SimilarityView()
         self.similarity.open_snippet = self.play_snippet
+        self.ica = IcaView()
+        self.ica.open_snippet = self.play_snippet
+        self.angles = pg_angle_plot()
+        self.angles.setXLink(self.trajectory)
+        traj = QtWidgets.QWidget()
+        tl = QtWidgets.QVBoxLayout(traj)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.trajectory, 3)
+        tl.addWidget(self.angles, 2)
 
         self.tabs = QtWidgets.QTabWidget()
-        self.tabs.addTab(self.trajectory, "Trajectories")
+        self.tabs.addTab(traj, "Trajectories")
         self.tabs.addTab(assess, "Assessment")
         self.tabs.addTab(self.similarity, "Similarity")
+        self.tabs.addTab(self.ica, "ICA")
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
         ll.addWidget(self.view, 1)
@@ -233,6 +255,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.slider.setRange(0, session.n_frames - 1)
         chk = session.case.check_video()
         msg = f"{session.case.path.name}: {session.n_frames} frames"
+        if session.video is not None and session.video.info.frame_count != session.n_frames:
+            self.error("Frame counts differ",
+                       f"the video {session.video.path.name} has {session.video.info.frame_count} frames but the pose "
+                       f"has {session.n_frames}: the overlay may be on the wrong frames. Check that they belong together.")
         if session.video is None:
             msg += f" — no video ({chk.message})" if chk.status != "none" else " — no video: skeleton on a blank canvas"
         self.status.showMessage(msg)
@@ -289,7 +315,24 @@ class MainWindow(QtWidgets.QMainWindow):
             self.landmark_box.blockSignals(False)
         self.trajectory.set_series(s.track.xy[:, self.selected], s.flagged[:, self.selected])
         self.trajectory.setTitle(f"{s.track.landmarks[self.selected]}: x, y over time (red: flagged frames)")
+        self._show_angles()
         self.redraw()
+
+    def _show_angles(self) -> None:
+        """Joint angles whose vertex is the selected landmark (e.g. the elbow angle for the elbow)."""
+        from gmdesk.features import joint_angles
+
+        s = self.session
+        self.angles.clear()
+        names = [a.name for a in s.skeleton.angles if a.points[1] == s.track.landmarks[self.selected]]
+        if not names:
+            self.angles.setTitle("no joint angle at this landmark")
+            return
+        idx = [i for i, a in enumerate(s.skeleton.angles) if a.name in names]
+        ang = joint_angles(s.track.xy, s.skeleton)[:, idx]
+        for k, name in enumerate(names):
+            self.angles.plot(np.arange(len(ang)), ang[:, k], pen=(k, max(2, len(names))), name=name, connect="finite")
+        self.angles.setTitle(f"joint angle (degrees): {', '.join(names)}")
 
     def jump_flagged(self, direction: int) -> None:
         s = self.session
@@ -428,18 +471,14 @@ class MainWindow(QtWidgets.QMainWindow):
             from gmdesk.bundle import load_bundle
 
             bundle = load_bundle(model, skeleton)
-            res = assess_track(track, bundle, skeleton, infant)
-            from gmdesk.features import compute_features
-            from gmdesk.insight import cosine_similarity_matrix
-            from gmdesk.snippets import cut_snippets
+            if self._cancelled:
+                return None
+            return assess_track(track, bundle, skeleton, infant)
 
-            feats, layout = compute_features(track, skeleton, bundle.feature_set)
-            sn = cut_snippets(feats, layout, track, infant, -1, bundle.window, bundle.overlap, "drop")
-            res["similarity"] = cosine_similarity_matrix(bundle.classifier.embed(sn.X)).tolist()
-            return res
-
+        self._cancelled = False
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
         self.run_button.setEnabled(False)
         self.status.showMessage("assessing…")
         self._start(job, self._assessed, block)
@@ -464,9 +503,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _job_done(self) -> None:
         self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
         self.run_button.setEnabled(True)
 
-    def _assessed(self, res: dict) -> None:
+    def cancel_job(self) -> None:
+        """Cancel the running assessment: the window stays usable and its result is discarded."""
+        self._cancelled = True
+        self._job_done()
+        self.status.showMessage("assessment cancelled")
+
+    def _assessed(self, res: dict | None) -> None:
+        if self._cancelled or res is None:
+            return
         self._job_done()
         self.result = res
         v = res["verdict"]
@@ -478,7 +526,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timeline.set_snippets(res["snippets"], res["window"] / res["fps"],
                                    [d["start"] / res["fps"] for d in res["dropped"]])
         names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res["snippets"]]
-        self.similarity.set_matrix(np.asarray(res["similarity"]), names)
+        if "similarity_reference" in res:
+            self.similarity.set_matrix(np.asarray(res["similarity_reference"]), names, res["reference_names"],
+                                       f"This infant's {len(names)} snippets against the model's "
+                                       f"{len(res['reference_names'])} reference snippets (cosine similarity)")
+        else:
+            self.similarity.set_matrix(np.asarray(res["similarity_within"]), names)
+        if "ica" in res:
+            self.ica.set_data(np.asarray(res["ica"]["reference_ic1"]), np.asarray(res["ica"]["reference_labels"]),
+                              np.asarray(res["ica"]["infant_ic1"]), [s["class"] for s in res["snippets"]])
         self.status.showMessage(f"assessment done: {v['basis']}")
         try:
             self.session.case.save_result(res["model_id"], v, res["snippets"], res["model_path"])
@@ -503,6 +559,16 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session:
             self.session.close()
         super().closeEvent(ev)
+
+
+def pg_angle_plot():
+    """Plot for joint angles under the trajectories."""
+    import pyqtgraph as pg
+
+    w = pg.PlotWidget(background=(250, 250, 250))
+    w.addLegend(offset=(5, 5))
+    w.setLabel("left", "degrees")
+    return w
 
 
 def _canvas(xy: np.ndarray) -> tuple[int, int]:

@@ -41,6 +41,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         )
     p = bundle.classifier.score_snippets(snips.X)
     v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision)
+    insight = _insight(bundle, snips)
     rows = [{"index": i, "start_frame": int(s), "end_frame": int(s) + bundle.window - 1, "start_s": round(s / track.fps, 3),
              "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
              "imputed_fraction": float(f)}
@@ -50,8 +51,32 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
         "window": bundle.window, "overlap": bundle.overlap, "fps": track.fps, "frames": track.n_frames,
         "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
-        "verdict": v.to_dict(), "snippets": rows, "dropped": snips.dropped,
+        "verdict": v.to_dict(), "snippets": rows, "dropped": snips.dropped, **insight,
     }
+
+
+def _insight(bundle: ModelBundle, snips) -> dict[str, Any]:
+    """Cosine similarity of this infant's snippets with each other and with the model's
+    reference snippets, and their position in the model's ICA space."""
+    import numpy as np
+
+    from gmdesk.insight import cosine_similarity_matrix
+
+    emb = bundle.classifier.embed(snips.X)
+    out: dict[str, Any] = {"similarity_within": cosine_similarity_matrix(emb).tolist()}
+    ref = bundle.reference()
+    if ref is not None:
+        both = cosine_similarity_matrix(np.concatenate([emb, ref["embeddings"]]))
+        order = np.argsort(ref["label"], kind="stable")  # normal references first
+        out["similarity_reference"] = both[: len(emb), len(emb):][:, order].tolist()
+        out["reference_names"] = [f"{['Normal', 'Abnormal'][int(ref['label'][i])]}-{ref['infant_id'][i]}@{int(ref['start'][i])}"
+                                  for i in order]
+        out["reference_labels"] = ref["label"][order].astype(int).tolist()
+    ica = bundle.ica()
+    if ica is not None:
+        out["ica"] = {"reference_ic1": ica["ic"][:, 0].tolist(), "reference_labels": ica["label"].astype(int).tolist(),
+                      "infant_ic1": bundle.ica_project(snips.X)[:, 0].tolist()}
+    return out
 
 
 def assess_recording(pose: str | Path, model: str | Path | ModelBundle, skeleton: Skeleton,

@@ -96,6 +96,33 @@ class ModelBundle:
     def overlap(self) -> int:
         return int(self.manifest["overlap"])
 
+    def reference(self) -> dict[str, Any] | None:
+        """Reference training snippets' embeddings, labels, infants and starts (or None)."""
+        import numpy as np
+
+        p = self.path / "reference.npz"
+        if "reference.npz" not in self.manifest.get("files", {}):
+            return None
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    def ica(self) -> dict[str, Any] | None:
+        """The bundle's FastICA projection (mean, unmixing) and reference components (or None)."""
+        import numpy as np
+
+        if "ica.npz" not in self.manifest.get("files", {}):
+            return None
+        with np.load(self.path / "ica.npz", allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    def ica_project(self, X: Any) -> Any:
+        """Independent components of snippets ``X`` in the training ICA space, shape (n, 2)."""
+        ica = self.ica()
+        if ica is None:
+            raise BundleError(f"model {self.path} has no ICA reference")
+        flat = self.classifier._scale(X).reshape(len(X), -1).astype("float64")
+        return (flat - ica["mean"]) @ ica["unmixing"].T
+
     def check_compatible(self, skeleton: Skeleton, feature_set: str | None = None) -> None:
         """Refuse data made with another skeleton or feature set."""
         sk = self.manifest["skeleton"]
@@ -124,8 +151,17 @@ def save_bundle(
     card: str | None = None,
     extra: dict[str, Any] | None = None,
     overwrite: bool = False,
+    reference: Any = None,
+    n_reference: int = 150,
+    seed: int = 42,
 ) -> Path:
-    """Write a trained classifier as a bundle folder (written beside, then renamed into place)."""
+    """Write a trained classifier as a bundle folder (written beside, then renamed into place).
+
+    With ``reference`` (the training :class:`~gmdesk.snippets.SnippetSet`), the bundle also
+    carries what the GUI compares a new infant with: embeddings of up to ``n_reference``
+    training snippets (stratified sample; ``reference.npz``) and a FastICA projection fitted
+    on the training snippets with their first-component values (``ica.npz``).
+    """
     folder = Path(folder)
     if folder.exists() and not overwrite:
         raise BundleError(f"model folder {folder} already exists")
@@ -136,6 +172,8 @@ def save_bundle(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     files = clf.save_weights(tmp)
+    if reference is not None:
+        files += _save_reference(tmp, clf, reference, n_reference, seed)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()}
     manifest = {
         "format": BUNDLE_FORMAT,
@@ -168,6 +206,30 @@ def save_bundle(
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+def _save_reference(folder: Path, clf: SnippetClassifier, ref: Any, n: int, seed: int) -> list[str]:
+    import numpy as np
+    from sklearn.decomposition import FastICA
+
+    rng = np.random.default_rng(seed)
+    idx = []
+    for c in (0, 1):
+        members = np.flatnonzero(ref.label == c)
+        k = min(len(members), max(1, int(round(n * len(members) / len(ref)))))
+        idx.append(np.sort(rng.choice(members, size=k, replace=False)))
+    sel = np.concatenate(idx)
+    np.savez(folder / "reference.npz", embeddings=clf.embed(ref.X[sel]).astype(np.float32), label=ref.label[sel],
+             infant_id=ref.infant_id[sel].astype(str), start=ref.start[sel])
+    flat = clf._scale(ref.X).reshape(len(ref), -1).astype(np.float64)
+    ica = FastICA(n_components=2, random_state=seed, max_iter=1000, whiten="unit-variance").fit(flat)
+    comp = ica.transform(flat)
+    sign = 1.0
+    if np.median(comp[ref.label == 1, 0]) < np.median(comp[ref.label == 0, 0]):
+        sign = -1.0
+    np.savez(folder / "ica.npz", mean=ica.mean_, unmixing=ica.components_ * np.array([[sign], [1.0]]),
+             ic=comp * np.array([sign, 1.0]), label=ref.label)
+    return ["reference.npz", "ica.npz"]
 
 
 def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_set: str | None = None) -> ModelBundle:

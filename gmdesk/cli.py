@@ -346,7 +346,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model_id = args.model_id or f"{arch}-{args.features}-o{args.overlap}-s{args.seed}"
     card = _model_card(model_id, arch, args, summary, metrics)
     out = save_bundle(args.output, est, sk, args.features, 300, args.overlap, model_id, summary, metrics,
-                      threshold=args.threshold, card=card, overwrite=args.overwrite)
+                      threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips)
     print(f"wrote model bundle {out} ({est.train_info_['seconds']:.1f} s, "
           f"{len(est.history_.get('loss', [])) or '-'} epochs)")
     return 0

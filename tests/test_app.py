@@ -46,7 +46,7 @@ def model(tmp_path_factory, skeleton):
     table = generate_cohort(d / "c", 2, 2, 0, 0, seed=3, settings=SynthSettings(duration_s=(25, 30)))
     snips = cohort_snippets(read_cohort(table), skeleton, "both", overlap=150)
     clf = SnippetClassifier("svm-rbf").fit(snips.X, snips.label)
-    return save_bundle(d / "svm", clf, skeleton, "both", 300, 150, "gui-test-svm")
+    return save_bundle(d / "svm", clf, skeleton, "both", 300, 150, "gui-test-svm", reference=snips, n_reference=20)
 
 
 @pytest.fixture
@@ -161,8 +161,11 @@ def test_assessment_timeline_verdict_and_heatmap(window, model):
     assert len(win.timeline.snippets) == v["n_snippets"] >= 2
     assert win.session.case.results()[-1]["verdict"]["verdict"] == v["verdict"]
     n = v["n_snippets"]
-    assert win.similarity.img.image.shape == (n, n)
-    assert "×" in win.similarity.pair_text(0, n - 1)
+    n_ref = len(res["reference_names"])
+    assert 10 <= n_ref <= 22 and win.similarity.img.image.shape == (n, n_ref)
+    assert res["reference_names"][0].startswith("Normal-") and res["reference_names"][-1].startswith("Abnormal-")
+    assert "×" in win.similarity.pair_text(0, n_ref - 1) and "Abnormal-" in win.similarity.pair_text(0, n_ref - 1)
+    assert len(win.ica.marks.data) == n == len(res["ica"]["infant_ic1"])
     win.play_snippet(1)
     assert win.frame == res["snippets"][1]["start_frame"] and win.segment_end == res["snippets"][1]["end_frame"]
     win.toggle_play()

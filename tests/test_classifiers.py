@@ -113,6 +113,19 @@ def test_bundle_round_trip_gives_identical_scores(tmp_path, separable, skeleton,
     assert np.array_equal(b.classifier.score_snippets(separable.X), clf.score_snippets(separable.X))
 
 
+def test_bundle_reference_embeddings_and_ica(tmp_path, separable, skeleton):
+    clf = SnippetClassifier("cnn1d-2", epochs=2).fit(separable.X, separable.label)
+    folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "ref", reference=separable, n_reference=30)
+    b = load_bundle(folder, skeleton)
+    ref = b.reference()
+    assert ref["embeddings"].shape == (len(ref["label"]), 32) and set(ref["label"]) == {0, 1}
+    assert 25 <= len(ref["label"]) <= 32
+    ica = b.ica()
+    assert np.allclose(b.ica_project(separable.X), ica["ic"], atol=1e-6)
+    ic1, lab = ica["ic"][:, 0], ica["label"]
+    assert np.median(ic1[lab == 1]) >= np.median(ic1[lab == 0])  # oriented: abnormal to the right
+
+
 def test_tampered_and_mismatched_bundles_are_refused(tmp_path, separable, skeleton):
     clf = SnippetClassifier("svm-rbf").fit(separable.X, separable.label)
     folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "svm")
