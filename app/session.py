@@ -63,14 +63,17 @@ class Session:
         return cls(case, skeleton, reader)
 
     def refresh(self) -> None:
-        """Re-read the current track (after an edit) and recompute flags."""
+        """Re-read the current track (after an edit) and update the flags.
+
+        Points removed by cleaning or missing in the source stay flagged (they are fixed by
+        hand, not forgotten); points missing now are flagged too.
+        """
+        if not hasattr(self, "_cleaning_flags"):
+            base = self.case.base_track()
+            self._cleaning_flags = np.isin(base.status, (PointStatus.OUTLIER, PointStatus.LOW_LIKELIHOOD,
+                                                         PointStatus.MISSING))
         self.track = self.case.current_track()
-        base = self.case.base_track()
-        raw = self.case.raw_track()
-        flagged = np.isin(base.status, (PointStatus.OUTLIER, PointStatus.LOW_LIKELIHOOD, PointStatus.MISSING))
-        flagged |= np.isin(raw.status, (PointStatus.MISSING,))
-        flagged |= np.isnan(self.track.xy).any(axis=2)
-        self.flagged = flagged
+        self.flagged = self._cleaning_flags | np.isnan(self.track.xy).any(axis=2)
 
     @property
     def n_frames(self) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.session import Session
-from app.shortcuts import SHORTCUTS, by_action
+from app.shortcuts import SHORTCUTS
 from app.views import (
     STATUS_COLOURS,
     FrameView,
@@ -22,7 +22,6 @@ from app.views import (
     TrajectoryPlot,
     colour_icon,
 )
-from gmdesk.posetrack import PointStatus
 
 log = logging.getLogger("gmdesk.app")
 
@@ -576,6 +575,3 @@ def _canvas(xy: np.ndarray) -> tuple[int, int]:
     hi = np.nanmax(xy.reshape(-1, 2), axis=0) if np.isfinite(xy).any() else np.array([640, 480])
     return int(max(640, hi[0] + 40)), int(max(480, hi[1] + 40))
 
-
-_ = by_action  # registry lookups are used by tests and the help dialog
-_ = PointStatus

@@ -28,6 +28,7 @@ TensorFlow is imported only when a network is built or loaded.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -374,7 +375,7 @@ def build_network(architecture: str, n_frames: int, n_features: int, dropout: fl
     elif spec["family"] == "vit":
         d_model = 64
         x = layers.Dense(d_model, name="frame_tokens")(x)  # one token per frame
-        x = FramePositionEmbedding(n_frames, d_model, name="position")(x)
+        x = frame_position_embedding()(n_frames, d_model, name="position")(x)
         for i in range(spec["layers"]):
             h = layers.LayerNormalization(epsilon=1e-6)(x)
             h = layers.MultiHeadAttention(spec["heads"], d_model // spec["heads"], dropout=dropout, name=f"attention_{i}")(h, h)
@@ -394,13 +395,15 @@ def build_network(architecture: str, n_frames: int, n_features: int, dropout: fl
     return keras.Model(inp, out, name=architecture)
 
 
-def _position_layer():
+@functools.cache
+def frame_position_embedding():
+    """The Keras layer class adding a learned positional encoding to each frame's token
+    (built on first use so TensorFlow is imported lazily; registered so bundles load in
+    ``safe_mode``)."""
     import keras
 
     @keras.saving.register_keras_serializable(package="gmdesk")
     class FramePositionEmbedding(keras.layers.Layer):
-        """Adds a learned positional encoding to each frame's token."""
-
         def __init__(self, n_frames: int, d_model: int, **kw):
             super().__init__(**kw)
             self.n_frames, self.d_model = n_frames, d_model
@@ -417,20 +420,6 @@ def _position_layer():
     return FramePositionEmbedding
 
 
-class _Lazy:
-    def __init__(self, factory):
-        self.factory, self.obj = factory, None
-
-    def __call__(self, *a, **kw):
-        if self.obj is None:
-            self.obj = self.factory()
-        return self.obj(*a, **kw)
-
-
-FramePositionEmbedding = _Lazy(_position_layer)
-
-
 def register_custom_layers() -> None:
     """Make gmdesk's own layers known to Keras before a model is loaded."""
-    if FramePositionEmbedding.obj is None:
-        FramePositionEmbedding.obj = _position_layer()
+    frame_position_embedding()

@@ -165,7 +165,7 @@ def body_scale(xy: np.ndarray, skeleton: Skeleton) -> float:
     """Median over bones of each bone's median length: the recording's size in pixels."""
     lengths = bone_lengths(xy, skeleton)
     with np.errstate(all="ignore"):
-        med = np.nanmedian(np.where(np.isfinite(lengths), lengths, np.nan), axis=0) if lengths.size else np.array([])
+        med = np.nanmedian(lengths, axis=0) if lengths.size else np.array([])
     med = med[np.isfinite(med)]
     return float(np.median(med)) if med.size else float("nan")
 

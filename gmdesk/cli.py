@@ -125,7 +125,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         summary["dlc_output"] = str(args.dlc_out)
     if args.report:
         Path(args.report).write_text(json.dumps(summary | {"provenance": cleaned.provenance}, indent=2), encoding="utf-8")
-    long = [g for g in rep.gaps]
+    long = rep.gaps
     print(f"{src.name}: {track.n_frames} frames; removed {rep.low_likelihood} low-likelihood, "
           f"{rep.geometry_outliers} geometry outliers, {rep.smoothness_outliers} trajectory outliers; "
           f"imputed {rep.imputed} points; {len(long)} gaps left for review "
@@ -385,6 +385,7 @@ def _model_card(model_id, arch, args, summary, metrics) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from gmdesk.cohort import cohort_features, cut_cohort
+    from gmdesk.features import feature_layout
     from gmdesk.protocol import cross_validate, external_validation, plot_overlap_sweep, write_table
 
     sk = _skeleton(args)
@@ -399,8 +400,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rows, fold_rows = [], []
     for fs in args.feature_sets.split(","):
         recs = cohort_features(internal, sk, fs, mapping=args.mapping)
-        from gmdesk.features import feature_layout
-
         layout = feature_layout(sk, fs)
         for ov in overlaps:
             snips = cut_cohort(recs, sk, 300, ov)
@@ -430,8 +429,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not ext:
             raise GmdeskError(f"{args.cohort}: no infants with set=external")
         fs = args.feature_sets.split(",")[0]
-        from gmdesk.features import feature_layout
-
         train = cut_cohort(cohort_features(internal, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
         test = cut_cohort(cohort_features(ext, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
         ext_rows = []

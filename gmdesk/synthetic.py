@@ -397,7 +397,7 @@ def render_video(
         raise OSError(f"cannot open a video writer for {path} (codec {codec})")
     data = xy[frames] if frames is not None else xy
     pts_all = data * scale + np.asarray(offset)
-    thick = max(2, int(round(0.012 * min(w, h) * max(scale, 0.05) * 1080 / min(w, h) * (min(w, h) / 1080))))
+    thick = max(2, int(round(0.012 * min(w, h) * max(scale, 0.05))))  # limb width grows with the image
     rng = np.random.default_rng(0)
     colours = [tuple(int(c) for c in rng.integers(40, 255, 3)) for _ in skeleton.landmarks]
     bg = np.full((h, w, 3), (180, 200, 215), np.uint8)

@@ -12,6 +12,20 @@ from gmdesk.synthetic import SynthSettings, generate_cohort, make_infant
 REPO = Path(__file__).resolve().parent.parent
 
 
+def decode_all_frames(path) -> list:
+    """Every frame of a video by a plain sequential OpenCV decode (the reference for seeks)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            cap.release()
+            return frames
+        frames.append(f)
+
+
 @pytest.fixture(scope="session")
 def skeleton():
     return load_skeleton()

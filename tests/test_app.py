@@ -19,6 +19,7 @@ from app.window import MainWindow  # noqa: E402
 from gmdesk.io.dlc import write_dlc  # noqa: E402
 from gmdesk.posetrack import PointStatus, PoseTrack  # noqa: E402
 from gmdesk.synthetic import make_infant, render_video  # noqa: E402
+from tests.conftest import decode_all_frames  # noqa: E402
 
 pg.setConfigOption("mouseRateLimit", 0)
 SCALE = 0.25  # 1920x1080 synthetic coordinates -> 480x270 test video
@@ -64,20 +65,8 @@ def window(qtbot, tmp_path, monkeypatch, recording):
     win.close()
 
 
-def reference_frames(video):
-    import cv2
-
-    cap = cv2.VideoCapture(str(video))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
-
-
 def test_random_seeks_show_the_right_frame(window, recording):
-    ref = reference_frames(recording[1])
+    ref = decode_all_frames(recording[1])
     assert window.session.video.info.frame_count == len(ref) == 700
     for f in (5, 650, 17, 300, 299, 0, 699):
         window.seek(f)

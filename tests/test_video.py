@@ -7,6 +7,7 @@ import pytest
 
 from gmdesk.synthetic import render_video
 from gmdesk.video import VideoError, VideoReader, probe_video
+from tests.conftest import decode_all_frames
 
 
 def need_ffmpeg():
@@ -31,21 +32,8 @@ def clip(tmp_path_factory, skeleton):
     return p
 
 
-def sequential(path):
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    return out
-
-
 def check_random_access(path, n_seeks=40, seed=0):
-    ref = sequential(path)
+    ref = decode_all_frames(path)
     rng = np.random.default_rng(seed)
     with VideoReader(path, cache_frames=4) as r:
         assert len(r) == len(ref)
