@@ -190,6 +190,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.addAction(act)
             self.actions_by_name[sc.action] = act
             (menu if sc.action in ("open", "assess") else helpm if sc.action == "help" else edit).addAction(act)
+        train = QtGui.QAction("Train a model on a cohort…", self)
+        train.triggered.connect(self.train_dialog)
+        menu.addAction(train)
         self.recent_menu = menu.addMenu("Open recent")
         self._fill_recent()
 
@@ -540,6 +543,63 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as exc:
             self.error("Result not saved", str(exc))
         self.tabs.setCurrentIndex(1)
+
+    # -- training (child process) -------------------------------------------------------
+    def train_dialog(self) -> None:
+        """Ask for a cohort table, classifier and output folder, then train in a child process."""
+        cohort, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Cohort table", "", "Cohort (*.csv)")
+        if not cohort:
+            return
+        arch, ok = QtWidgets.QInputDialog.getItem(self, "Classifier", "Architecture:",
+                                                  ["cnn1d-2", "cnn1d-3", "svm-rbf", "svm-poly", "lstm-2", "lstm-3",
+                                                   "vit-2", "vit-4"], 0, False)
+        if not ok:
+            return
+        out = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder to write the model bundle in", "models")
+        if out:
+            self.start_training(cohort, arch, str(Path(out) / f"{arch}-{Path(cohort).parent.name}"))
+
+    def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
+        """Train ``architecture`` on ``cohort`` into bundle ``output`` with progress, ETA and cancel."""
+        from app.jobs import JobRunner
+
+        job = JobRunner(["train", cohort, "--model", architecture, "-o", output, *(extra or [])], self)
+        self.job = job
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.clicked.disconnect()
+        self.cancel_button.clicked.connect(job.cancel)
+
+        def prog(done, total, text):
+            if total:
+                self.progress.setRange(0, total)
+                self.progress.setValue(done)
+            self.status.showMessage(f"training {architecture}: {text}")
+
+        def finished(code, out):
+            self._job_over()
+            self.set_model(output)
+            self.status.showMessage(f"trained {output}: {out.strip().splitlines()[-1] if out.strip() else 'done'}")
+
+        def failed(msg):
+            self._job_over()
+            if msg == "cancelled":
+                self.status.showMessage("training cancelled; nothing was written")
+            else:
+                self.error("Training failed", msg)
+
+        job.progress.connect(prog)
+        job.finished.connect(finished)
+        job.failed.connect(failed)
+        self.tabs.setCurrentIndex(1)
+        job.start()
+        return job
+
+    def _job_over(self) -> None:
+        self._job_done()
+        self.cancel_button.clicked.disconnect()
+        self.cancel_button.clicked.connect(self.cancel_job)
 
     # -- errors -------------------------------------------------------------------------
     def error(self, title: str, message: str) -> None:

@@ -14,16 +14,27 @@ import numpy as np
 from gmdesk import __version__
 from gmdesk.errors import GmdeskError
 
+#: Set by ``--progress-json``: progress goes to stderr as one JSON object per line (for the GUI).
+_JSON_PROGRESS = False
+
 
 class _Bar:
-    """A tqdm progress bar usable as a gmdesk progress callback."""
+    """A progress bar usable as a gmdesk progress callback: tqdm for people, or JSON lines
+    ``{"progress": desc, "done": n, "total": m, "message": ...}`` with ``--progress-json``."""
 
     def __init__(self, desc: str, unit: str = "it") -> None:
-        from tqdm import tqdm
+        self.desc = desc
+        self.bar = None
+        if not _JSON_PROGRESS:
+            from tqdm import tqdm
 
-        self.bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+            self.bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
+        if self.bar is None:
+            print(json.dumps({"progress": self.desc, "done": done, "total": total, "message": message}),
+                  file=sys.stderr, flush=True)
+            return
         self.bar.total = total
         self.bar.n = done
         if message:
@@ -31,7 +42,8 @@ class _Bar:
         self.bar.refresh()
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _skeleton(args: argparse.Namespace):
@@ -545,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(prog="gmdesk", description="General Movements screening from infant pose.")
     ap.add_argument("--version", action="version", version=f"gmdesk {__version__}")
+    ap.add_argument("--progress-json", action="store_true", help="report progress as JSON lines on stderr")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="generate a SYNTHETIC cohort (DLC .h5 per infant + cohort.csv)")
@@ -682,7 +695,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``gmdesk``."""
+    global _JSON_PROGRESS
     args = build_parser().parse_args(argv)
+    _JSON_PROGRESS = args.progress_json
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -177,3 +177,35 @@ def test_window_starts_without_tensorflow_or_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     print(f"\nwindow shown in {out[0]} s")
     assert out[1:] == ["False", "False"]
+
+
+def test_training_runs_in_a_child_process_with_progress_and_cancel(qtbot, tmp_path):
+    from gmdesk.synthetic import SynthSettings, generate_cohort
+
+    table = generate_cohort(tmp_path / "c", 2, 2, 0, 0, seed=9, settings=SynthSettings(duration_s=(40, 45)))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    seen = []
+    out = tmp_path / "svm-bundle"
+    job = win.start_training(str(table), "svm-rbf", str(out), ["--features", "angles"])
+    job.progress.connect(lambda d, t, m: seen.append((d, t, m)))
+    with qtbot.waitSignal(job.finished, timeout=120_000):
+        pass
+    assert (out / "manifest.json").is_file() and win.model_path == out
+    assert "wrote model bundle" in "".join(job.output)
+    # cancel: a long network training stops at once and leaves no bundle behind
+    out2 = tmp_path / "cnn-bundle"
+    job2 = win.start_training(str(table), "cnn1d-2", str(out2),
+                              ["--features", "angles", "--epochs", "250", "--patience", "250"])
+    job2.progress.connect(lambda d, t, m: seen.append((d, t, m)))
+    job2.failed.connect(lambda m: m == "cancelled" or pytest.fail(f"training failed early: {m}"))
+    with qtbot.waitSignal(job2.progress, timeout=90_000):
+        pass
+    with qtbot.waitSignal(job2.progress, timeout=30_000):  # a second epoch, so there is a rate for the ETA
+        pass
+    d, t, m = seen[-1]
+    assert t == 250 and 1 <= d < 250 and "loss" in m and "left" in m
+    with qtbot.waitSignal(job2.failed, timeout=20_000) as blocker:
+        job2.cancel()
+    assert blocker.args == ["cancelled"]
+    assert not out2.exists() and not list(tmp_path.glob("cnn-bundle*"))
