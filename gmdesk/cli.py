@@ -212,6 +212,28 @@ def cmd_skeleton(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pose(args: argparse.Namespace) -> int:
+    from gmdesk.pose import estimate_pose, load_pose_model
+
+    sk = _skeleton(args)
+    video = Path(args.video)
+    out = Path(args.output) if args.output else video.with_name(video.stem + ".gmdesk_pose.h5")
+    model = load_pose_model(args.model, shuffle=args.shuffle)
+    print(f"{video.name}: DeepLabCut model {model.name} ({len(model.bodyparts)} body parts) on {args.device}, "
+          f"batch {args.batch}, max size {args.max_size or 'full frame'}")
+    bar = _Bar("pose", "frame")
+    try:
+        track = estimate_pose(video, model, sk, args.mapping, args.device, args.batch, args.max_size, out, progress=bar)
+    except KeyboardInterrupt:
+        raise GmdeskError(f"pose estimation of {video} interrupted; nothing was written") from None
+    finally:
+        bar.close()
+    step = track.provenance[-1]
+    print(f"wrote {out}: {track.n_frames} frames x {track.n_landmarks} landmarks in {step['summary']['seconds']} s "
+          f"({track.n_frames / max(step['summary']['seconds'], 1e-9):.1f} fps, device {step['params']['device']})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from gmdesk.cohort import load_track, recording_snippets
     from gmdesk.skeleton import SKELETON_DIR
@@ -681,6 +703,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("video")
     q.add_argument("--accept-different", action="store_true", help="accept a re-encoded copy (recorded in the case)")
     p.set_defaults(func=cmd_case)
+
+    p = sub.add_parser("pose", help="estimate pose in a video with a DeepLabCut (PyTorch) model")
+    p.add_argument("video")
+    p.add_argument("--model", required=True, help="DLC project (config.yaml or folder), training folder, or exported .pt")
+    p.add_argument("-o", "--output", help="DLC .h5/.csv to write (default VIDEO.gmdesk_pose.h5)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--batch", type=int, default=8, help="frames per forward pass (8)")
+    p.add_argument("--max-size", type=int, help="downscale so the longest side is at most this many pixels")
+    p.add_argument("--shuffle", type=int, default=1, help="project shuffle (1)")
+    p.add_argument("--skeleton")
+    p.add_argument("--mapping", help="TOML mapping the model's body-part names to skeleton landmarks")
+    p.set_defaults(func=cmd_pose)
 
     p = sub.add_parser("demo", help="run the pipeline on the bundled SYNTHETIC demo recording")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
