@@ -9,19 +9,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_POSE = REPO / "resources" / "demo" / "demo_infant.h5"
+DEMO_VIDEO = REPO / "resources" / "demo" / "demo_infant.mp4"
 DEMO_MODEL = REPO / "models" / "demo-cnn1d-synthetic"
 
 
-def demo_case(folder: Path | None = None) -> Path:
-    """A fresh copy of the demo pose in a writable folder (its case is created beside it)."""
+def demo_case(folder: Path | None = None) -> tuple[Path, Path | None]:
+    """Copies of the demo pose and video in a writable folder (the case is created beside them).
+
+    Existing copies are kept: the demo case may hold the user's practice edits.
+    """
     import shutil
 
     folder = folder or Path.home() / ".gmdesk" / "demo"
     folder.mkdir(parents=True, exist_ok=True)
-    dst = folder / DEMO_POSE.name
-    if not dst.exists():
-        shutil.copy2(DEMO_POSE, dst)
-    return dst
+    out = []
+    for src in (DEMO_POSE, DEMO_VIDEO):
+        dst = folder / src.name
+        if not dst.exists() and src.is_file():
+            shutil.copy2(src, dst)
+        out.append(dst if dst.exists() else None)
+    return out[0], out[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     if args.demo:
         win.set_model(DEMO_MODEL)
-        if win.open_path(demo_case()):
+        if win.open_path(*demo_case()):
             win.run_assessment()
     elif args.path:
         win.open_path(args.path, args.video)

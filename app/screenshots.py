@@ -1,6 +1,6 @@
 """Save a screenshot of each view to a folder (offscreen): ``python -m app.screenshots OUT/``.
 
-Opens the bundled synthetic demo with a rendered video, runs the assessment with the demo
+Opens the bundled synthetic demo (pose + 1080p H.264 video), runs the assessment with the demo
 model, makes an edit, and grabs the frame view, trajectories, assessment and similarity tabs.
 """
 
@@ -16,21 +16,12 @@ def main(out: str) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtWidgets
 
-    from app.main import DEMO_MODEL, DEMO_POSE
+    from app.main import DEMO_MODEL, demo_case
     from app.window import MainWindow
-    from gmdesk.io.dlc import read_dlc
-    from gmdesk.skeleton import load_skeleton
-    from gmdesk.synthetic import load_truth, render_video
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="gmdesk-shots-"))
-    sk = load_skeleton()
-    pose = work / "demo_infant.h5"
-    pose.write_bytes(DEMO_POSE.read_bytes())
-    truth, _, _ = load_truth(DEMO_POSE.with_name("demo_infant.truth.npz"))
-    n = read_dlc(pose, sk).n_frames
-    video = render_video(truth, sk, work / "demo_infant.avi", size=(1920, 1080), codec="MJPG", frames=slice(0, n))
+    pose, video = demo_case(Path(tempfile.mkdtemp(prefix="gmdesk-shots-")))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     win = MainWindow()
     win.resize(1500, 950)

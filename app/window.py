@@ -22,6 +22,7 @@ from app.views import (
     TrajectoryPlot,
     colour_icon,
 )
+from gmdesk.video import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
 
@@ -190,6 +191,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.addAction(act)
             self.actions_by_name[sc.action] = act
             (menu if sc.action in ("open", "assess") else helpm if sc.action == "help" else edit).addAction(act)
+        pose = QtGui.QAction("Estimate pose in a video…", self)
+        pose.triggered.connect(lambda: self.pose_dialog())
+        menu.addAction(pose)
         train = QtGui.QAction("Train a model on a cohort…", self)
         train.triggered.connect(self.train_dialog)
         menu.addAction(train)
@@ -216,7 +220,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open case, pose file or video", "", "gmdesk (*.gmcase *.h5 *.csv *.npz *.mp4 *.mov *.avi)")
+            self, "Open case, pose file or video", "", "gmdesk (*.gmcase *.h5 *.csv *.npz *.mp4 *.mov *.avi *.m4v *.mkv)")
         if path:
             self.open_path(path)
 
@@ -226,16 +230,30 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def dropEvent(self, ev) -> None:  # noqa: N802
         paths = [Path(u.toLocalFile()) for u in ev.mimeData().urls()]
-        videos = [p for p in paths if p.suffix.lower() in (".mp4", ".mov", ".avi")]
+        videos = [p for p in paths if p.suffix.lower() in VIDEO_SUFFIXES]
         others = [p for p in paths if p not in videos]
         if others:
             self.open_path(others[0], videos[0] if videos else None)
+        elif videos:
+            self.open_path(videos[0])
 
     # -- opening ------------------------------------------------------------------------
     def open_path(self, path: str | Path, video: str | Path | None = None) -> bool:
         """Open a case or pose file (with an optional video). Errors show a dialog."""
         p = Path(path)
-        if p.suffix.lower() in (".mp4", ".mov", ".avi") and video is None:
+        if p.suffix.lower() in VIDEO_SUFFIXES and video is None:
+            ask = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "Open video",
+                                        f"{p.name} needs landmarks: open a pose file made for it, or estimate "
+                                        "them now with a DeepLabCut model?", parent=self)
+            use_file = ask.addButton("Open pose file…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+            estimate = ask.addButton("Estimate pose…", QtWidgets.QMessageBox.ButtonRole.ActionRole)
+            ask.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+            ask.exec()
+            if ask.clickedButton() is estimate:
+                self.pose_dialog(p)
+                return False
+            if ask.clickedButton() is not use_file:
+                return False
             pose, _ = QtWidgets.QFileDialog.getOpenFileName(self, f"Pose file for {p.name}", str(p.parent),
                                                             "Pose (*.h5 *.csv *.gmcase)")
             if not pose:
@@ -561,9 +579,40 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
         """Train ``architecture`` on ``cohort`` into bundle ``output`` with progress, ETA and cancel."""
+
+        def finished(out: str) -> None:
+            self.set_model(output)
+            self.status.showMessage(f"trained {output}: {out.strip().splitlines()[-1] if out.strip() else 'done'}")
+
+        self.tabs.setCurrentIndex(1)
+        return self._run_job(["train", cohort, "--model", architecture, "-o", output, *(extra or [])],
+                             f"training {architecture}", finished)
+
+    def pose_dialog(self, video: str | Path | None = None) -> None:
+        """Ask for video, DeepLabCut model and settings, then estimate pose in a child process."""
+        from app.pose_dialog import PoseDialog
+
+        dlg = PoseDialog(video, self)
+        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            out, args = dlg.args()
+            self.start_pose_estimation(Path(dlg.video.text()), args, out)
+
+    def start_pose_estimation(self, video: Path, args: list[str], output: Path):
+        """Run ``gmdesk pose`` (``args``) in a child process; when it finishes, open ``output``
+        with the video (a case is created beside it and cleaned). Cancel writes nothing."""
+
+        def finished(out: str) -> None:
+            last = out.strip().splitlines()[-1] if out.strip() else "done"
+            if self.open_path(output, video):
+                self.status.showMessage(f"pose estimated: {last}")
+
+        return self._run_job(args, f"pose estimation of {video.name}", finished)
+
+    def _run_job(self, args: list[str], label: str, on_finished):
+        """A gmdesk CLI command in a child process with progress bar, ETA and cancel."""
         from app.jobs import JobRunner
 
-        job = JobRunner(["train", cohort, "--model", architecture, "-o", output, *(extra or [])], self)
+        job = JobRunner(args, self)
         self.job = job
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
@@ -575,24 +624,22 @@ class MainWindow(QtWidgets.QMainWindow):
             if total:
                 self.progress.setRange(0, total)
                 self.progress.setValue(done)
-            self.status.showMessage(f"training {architecture}: {text}")
+            self.status.showMessage(f"{label}: {text}")
 
         def finished(code, out):
             self._job_over()
-            self.set_model(output)
-            self.status.showMessage(f"trained {output}: {out.strip().splitlines()[-1] if out.strip() else 'done'}")
+            on_finished(out)
 
         def failed(msg):
             self._job_over()
             if msg == "cancelled":
-                self.status.showMessage("training cancelled; nothing was written")
+                self.status.showMessage(f"{label} cancelled; nothing was written")
             else:
-                self.error("Training failed", msg)
+                self.error(f"{label[0].upper()}{label[1:]} failed", msg)
 
         job.progress.connect(prog)
         job.finished.connect(finished)
         job.failed.connect(failed)
-        self.tabs.setCurrentIndex(1)
         job.start()
         return job
 

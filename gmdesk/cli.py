@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import fields
@@ -727,14 +728,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``gmdesk``."""
     global _JSON_PROGRESS
     args = build_parser().parse_args(argv)
     _JSON_PROGRESS = args.progress_json
     func: Callable[[argparse.Namespace], int] = args.func
+    if argv is None:  # a real command line: SIGTERM (the app's Cancel) unwinds like Ctrl+C, so
+        signal.signal(signal.SIGTERM, _interrupt)  # atomic writes remove their temporary files
     try:
         return func(args)
+    except KeyboardInterrupt:
+        print(f"gmdesk {args.command}: interrupted", file=sys.stderr)
+        return 130
     except GmdeskError as exc:
         print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
         return 2

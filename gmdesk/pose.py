@@ -21,15 +21,17 @@ from __future__ import annotations
 import glob
 import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from gmdesk.errors import CancelledError, GmdeskError
-from gmdesk.io.dlc import load_name_mapping, write_dlc
+from gmdesk.io.dlc import landmark_sources, load_name_mapping, write_dlc
 from gmdesk.posetrack import PointStatus, PoseTrack
 from gmdesk.progress import CancelFn, ProgressFn
 from gmdesk.skeleton import Skeleton
@@ -49,6 +51,24 @@ class PoseModel:
     bodyparts: list[str]
     source: str
     name: str
+
+
+def import_torch() -> ModuleType:
+    """Import torch without Triton.
+
+    Triton (brought by torch's CUDA build, used only by ``torch.compile``) links its own LLVM,
+    which aborts the process ("Option 'bitcode-mdindex-threshold' registered more than once")
+    when TensorFlow's LLVM is already loaded, as it is in the app and the test run. gmdesk never
+    compiles models, so Triton is marked absent before torch looks for it (torch then treats it
+    as not installed). Inference on GPU and CPU is unaffected. Also sets ``HF_HUB_OFFLINE=1``
+    unless the caller set it: a missing weight file fails at once instead of being fetched.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time (timm/DLC weights)
+    if "torch" not in sys.modules and "triton" not in sys.modules:
+        sys.modules["triton"] = None  # type: ignore[assignment]  # import triton -> ImportError
+    import torch
+
+    return torch
 
 
 def _yaml(path: Path) -> dict:
@@ -77,7 +97,7 @@ def load_pose_model(path: str | Path, shuffle: int = 1) -> PoseModel:
     if not p.exists():
         raise PoseModelError(f"DeepLabCut model {p} does not exist")
     if p.is_file() and p.suffix == ".pt":
-        import torch
+        torch = import_torch()
 
         try:
             data = torch.load(p, map_location="cpu", weights_only=True)
@@ -119,24 +139,15 @@ def landmark_columns(model: PoseModel, skeleton: Skeleton, mapping: dict | str |
     """For each skeleton landmark, the model's body-part index (raises listing what is missing)."""
     if not isinstance(mapping, dict):
         mapping = load_name_mapping(mapping)
-    to_skel = {bp: mapping.get(bp, bp) for bp in model.bodyparts}
-    index = {v: i for i, v in enumerate(to_skel.values())}
-    missing = [lm for lm in skeleton.landmarks if lm not in index]
-    if missing:
-        raise PoseModelError(
-            f"DeepLabCut model {model.source} lacks {len(missing)} landmark(s) of skeleton {skeleton.name!r}: "
-            f"{missing}. Its body parts are {model.bodyparts}; map them with a name-mapping file."
-        )
-    return [index[lm] for lm in skeleton.landmarks]
+    sources = landmark_sources(model.bodyparts, skeleton, mapping, f"DeepLabCut model {model.source}", PoseModelError)
+    return [model.bodyparts.index(bp) for bp in sources]
 
 
 def resolve_device(device: str = "auto") -> str:
     """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``."""
     if device != "auto":
         return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if import_torch().cuda.is_available() else "cpu"
 
 
 def estimate_pose(
@@ -182,6 +193,7 @@ def estimate_pose(
     pm = model if isinstance(model, PoseModel) else load_pose_model(model)
     cols = landmark_columns(pm, skeleton, mapping)  # refuse before any work
     dev = resolve_device(device)
+    import_torch()
     from deeplabcut.pose_estimation_pytorch.apis.utils import get_pose_inference_runner
 
     runner = get_pose_inference_runner(pm.config, pm.snapshot, batch_size=batch_size, device=dev, max_individuals=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,6 @@ from gmdesk.synthetic import SynthSettings, generate_cohort, make_infant
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The DeepLabCut tests import torch (CUDA build), which aborts in a process that already loaded
-# TensorFlow: they run on their own, `GMDESK_POSE_TESTS=1 python -m pytest tests/test_pose.py`.
-collect_ignore = [] if os.environ.get("GMDESK_POSE_TESTS") == "1" else ["test_pose.py", "dlc_fixture.py"]
 
 
 def decode_all_frames(path) -> list:

@@ -19,9 +19,12 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
     """Create a DLC project under ``root``, label, train; return its ``config.yaml``."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     import cv2
-    import deeplabcut
     import pandas as pd
-    import torch
+
+    from gmdesk.pose import import_torch
+
+    torch = import_torch()  # before deeplabcut: keeps Triton's LLVM away from TensorFlow's
+    import deeplabcut
     import yaml
     from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
     from deeplabcut.utils import auxiliaryfunctions

@@ -209,3 +209,36 @@ def test_training_runs_in_a_child_process_with_progress_and_cancel(qtbot, tmp_pa
         job2.cancel()
     assert blocker.args == ["cancelled"]
     assert not out2.exists() and not list(tmp_path.glob("cnn-bundle*"))
+
+
+def test_demo_opens_with_its_video_and_the_overlay_sits_on_the_figure(qtbot, tmp_path, skeleton):
+    """``gmdesk-app --demo``: the bundled demo pose opens with the bundled 1080p H.264 video, one
+    frame per pose row, and the video shows the figure where the demo's true positions are."""
+    import cv2
+
+    from app.main import DEMO_POSE, demo_case
+    from gmdesk.synthetic import load_truth, render_video
+
+    pose, video = demo_case(tmp_path / "demo")
+    assert video is not None and video.name == "demo_infant.mp4"
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.open_path(pose, video)
+    s = win.session
+    assert s.video.info.frame_count == s.n_frames == 4495 and (s.video.info.width, s.video.info.height) == (1920, 1080)
+    truth, _, _ = load_truth(DEMO_POSE.with_name("demo_infant.truth.npz"))
+    for f in (0, 1234, 4494):
+        win.seek(f)
+        shown = s.video.frame(f)
+        ref = render_video(truth, skeleton, tmp_path / f"ref{f}.avi", size=(1920, 1080), codec="MJPG",
+                           frames=slice(f, f + 1))
+        expected = cv2.VideoCapture(str(ref)).read()[1]
+        other = cv2.VideoCapture(str(render_video(truth, skeleton, tmp_path / f"o{f}.avi", size=(1920, 1080),
+                                                  codec="MJPG", frames=slice(f + 300, f + 301) if f < 4000
+                                                  else slice(f - 300, f - 299)))).read()[1]
+        shown, expected, other = (a.astype(int) for a in (shown, expected, other))
+        moved = (np.abs(expected - other) > 40).any(axis=2)  # where this frame's figure and another's differ
+        this_err, other_err = (np.abs(shown - a)[moved].mean() for a in (expected, other))
+        assert moved.sum() > 1000 and this_err < 0.25 * other_err, (f, this_err, other_err)
+    pose2, video2 = demo_case(tmp_path / "demo")  # reopening keeps the practice case
+    assert (pose2, video2) == (pose, video)

@@ -54,6 +54,37 @@ def load_name_mapping(path: str | Path | None) -> dict[str, str]:
     return dict(table)
 
 
+def landmark_sources(
+    body_parts: list[str],
+    skeleton: Skeleton,
+    mapping: dict[str, str],
+    owner: str,
+    error: type[Exception] = PoseFileError,
+) -> list[str]:
+    """For each skeleton landmark, the body part (of a file or model) that provides it.
+
+    Parameters
+    ----------
+    body_parts : list of str
+        Names as the file or model has them.
+    mapping : dict
+        Body-part name → skeleton landmark name (names not in it map to themselves).
+    owner : str
+        What the names belong to, for the error message ("pose file 'a.h5'").
+    error : exception class
+        Raised when landmarks are missing; the message lists all of them.
+    """
+    to_skel = {bp: mapping.get(bp, bp) for bp in body_parts}
+    from_skel = {v: k for k, v in to_skel.items()}
+    missing = [lm for lm in skeleton.landmarks if lm not in from_skel]
+    if missing:
+        raise error(
+            f"{owner} lacks {len(missing)} landmark(s) of skeleton {skeleton.name!r}: "
+            f"{missing}. Its body parts are {list(body_parts)}; map them with a name-mapping file."
+        )
+    return [from_skel[lm] for lm in skeleton.landmarks]
+
+
 def read_dlc_frame(path: str | Path) -> pd.DataFrame:
     """Read a DLC ``.h5`` or ``.csv`` file into its DataFrame, checking the layout."""
     p = Path(path)
@@ -157,14 +188,8 @@ def read_dlc(
     elif individual is not None:
         raise PoseFileError(f"pose file {str(p)!r} is single-animal; no individual {individual!r} in it")
     file_parts = list(dict.fromkeys(df.columns.get_level_values("bodyparts")))
-    to_skel = {bp: mapping.get(bp, bp) for bp in file_parts}
-    from_skel = {v: k for k, v in to_skel.items()}
-    missing = [lm for lm in skeleton.landmarks if lm not in from_skel]
-    if missing:
-        raise PoseFileError(
-            f"pose file {str(p)!r} lacks {len(missing)} landmark(s) of skeleton {skeleton.name!r}: "
-            f"{missing}. Its body parts are {file_parts}; map them with a name-mapping file."
-        )
+    sources = landmark_sources(file_parts, skeleton, mapping, f"pose file {str(p)!r}")
+    from_skel = dict(zip(skeleton.landmarks, sources, strict=True))
     try:
         index = np.asarray(df.index, dtype=np.int64)
     except (TypeError, ValueError):
@@ -203,7 +228,7 @@ def read_dlc(
         "read_dlc",
         {"path": str(p.resolve()), "individual": chosen, "mapping": mapping, "fps": float(fps or DEFAULT_FPS),
          "fps_source": "caller" if fps else "default"},
-        frames=n, ignored_bodyparts=[bp for bp in file_parts if to_skel[bp] not in skeleton.landmarks],
+        frames=n, ignored_bodyparts=[bp for bp in file_parts if bp not in sources],
     )
     return track
 
