@@ -11,8 +11,18 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from PySide6 import QtCore
+
+
+def command_line() -> tuple[str, list[str]]:
+    """How to run the gmdesk CLI from here: the bundle's ``gmdesk`` program beside
+    ``gmdesk-app`` when frozen (PyInstaller), else this interpreter with ``-m gmdesk``."""
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable).with_name("gmdesk.exe" if sys.platform == "win32" else "gmdesk")
+        return str(exe), []
+    return sys.executable, ["-m", "gmdesk"]
 
 
 class JobRunner(QtCore.QObject):
@@ -40,9 +50,10 @@ class JobRunner(QtCore.QObject):
         self._first: tuple[float, int] | None = None
 
     def start(self) -> None:
-        """Start ``python -m gmdesk --progress-json ARGS``."""
+        """Start ``python -m gmdesk --progress-json ARGS`` (in a bundle: its ``gmdesk`` program)."""
         self._t0 = time.monotonic()
-        self.proc.start(sys.executable, ["-m", "gmdesk", "--progress-json", *self.args])
+        program, prefix = command_line()
+        self.proc.start(program, [*prefix, "--progress-json", *self.args])
 
     def cancel(self) -> None:
         """Stop the job: terminate, then kill after 2 s."""
@@ -91,4 +102,5 @@ class JobRunner(QtCore.QObject):
 
     def _error(self, err) -> None:
         if err == QtCore.QProcess.ProcessError.FailedToStart:
-            self.failed.emit(f"could not start {sys.executable} -m gmdesk")
+            program, prefix = command_line()
+            self.failed.emit(f"could not start {' '.join([program, *prefix])}")

@@ -31,6 +31,51 @@ def demo_case(folder: Path | None = None) -> tuple[Path, Path | None]:
     return out[0], out[1]
 
 
+def smoke_test(folder: Path) -> int:
+    """Open the demo (pose + video) from a fresh copy in ``folder``, run the demo model's
+    assessment as a user would, print the verdict and save ``folder/smoke.png``. Exit code 0
+    only if everything worked. Runs offscreen when there is no display."""
+    import os
+    import time
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    t0 = time.perf_counter()
+    from PySide6 import QtWidgets
+
+    from app.window import MainWindow
+
+    qapp = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    win = MainWindow()
+    win.resize(1500, 950)
+    win.show()
+    qapp.processEvents()
+    shown = time.perf_counter() - t0
+    win.set_model(DEMO_MODEL)
+    if not win.open_path(*demo_case(folder)):
+        print(f"smoke test FAILED: {getattr(win, 'last_error', 'demo did not open')}")
+        return 1
+    s = win.session
+    video = f"video {s.video.info.width}x{s.video.info.height} {s.video.info.codec}" if s.video else "NO video"
+    print(f"window shown in {shown:.1f} s; opened {s.case.path.name}: {s.n_frames} frames, {video}")
+    win.run_assessment(block=True)
+    qapp.processEvents()
+    if win.result is None:
+        print(f"smoke test FAILED: {getattr(win, 'last_error', 'no assessment result')}")
+        return 1
+    v = win.result["verdict"]
+    win.play_snippet(0)
+    win.toggle_play()
+    win.tabs.setCurrentIndex(1)
+    qapp.processEvents()
+    shot = folder / "smoke.png"
+    win.grab().save(str(shot))
+    print(f"verdict: {v['verdict'].upper()}: {v['basis']} (model {win.result['model_id']})")
+    print(f"screenshot: {shot}; smoke test passed in {time.perf_counter() - t0:.1f} s")
+    win.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the desktop application."""
     ap = argparse.ArgumentParser(prog="gmdesk-app", description="gmdesk desktop application")
@@ -38,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--video", help="the recording's video")
     ap.add_argument("--model", help="model bundle folder")
     ap.add_argument("--demo", action="store_true", help="open the bundled SYNTHETIC demo case and model")
+    ap.add_argument("--smoke-test", metavar="DIR",
+                    help="installation check: open the demo in DIR, assess it, print the verdict, save a screenshot, quit")
     args = ap.parse_args(argv)
+    if args.smoke_test:
+        return smoke_test(Path(args.smoke_test))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from PySide6 import QtWidgets
 

@@ -213,6 +213,78 @@ def cmd_skeleton(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check an installation (a workstation bundle or a checkout): every stack imports, the
+    shipped resources and model bundles are intact, and which device pose estimation would use."""
+    import importlib
+    import os
+    import platform
+    import time
+
+    from gmdesk.skeleton import SKELETON_DIR
+
+    problems: list[str] = []
+
+    def check(label: str, fn) -> None:
+        t0 = time.perf_counter()
+        try:
+            text = fn()
+            print(f"  ok   {label}: {text} ({time.perf_counter() - t0:.1f} s)")
+        except Exception as exc:  # report every failure, keep checking
+            problems.append(f"{label}: {type(exc).__name__}: {exc}")
+            print(f"  FAIL {label}: {type(exc).__name__}: {exc}")
+
+    def version(mod: str) -> str:
+        return getattr(importlib.import_module(mod), "__version__", "?")
+
+    print(f"gmdesk {__version__} on Python {platform.python_version()} ({platform.system()} {platform.machine()})"
+          f"{', bundle' if getattr(sys, 'frozen', False) else ''}")
+    check("numpy / scipy / pandas / PyTables",
+          lambda: " / ".join(version(m) for m in ("numpy", "scipy", "pandas", "tables")))
+
+    def opencv() -> str:
+        import cv2
+
+        ffmpeg = "FFMPEG:" in cv2.getBuildInformation() and "YES" in cv2.getBuildInformation().split("FFMPEG:")[1][:40]
+        return f"{cv2.__version__}, FFmpeg {'yes' if ffmpeg else 'NO'}"
+
+    check("OpenCV", opencv)
+    check("scikit-learn", lambda: version("sklearn"))
+    check("TensorFlow / Keras", lambda: f"{version('tensorflow')} / {version('keras')}")
+
+    def pose_stack() -> str:
+        from gmdesk.pose import import_torch
+
+        torch = import_torch()
+        dlc = version("deeplabcut")
+        if os.environ.get("GMDESK_CPU_ONLY") == "1":
+            gpu = "CPU build: pose estimation on CPU"
+        else:
+            gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: pose estimation on CPU"
+        return f"torch {torch.__version__}, DeepLabCut {dlc}; {gpu}"
+
+    check("pose estimation (torch, DeepLabCut)", pose_stack)
+    check("skeletons", lambda: ", ".join(p.stem for p in sorted(SKELETON_DIR.glob("*.toml"))) or "none found")
+    demo = SKELETON_DIR.parent / "demo"
+    check("demo data", lambda: ", ".join(p.name for p in sorted(demo.glob("demo_infant.*")) if p.is_file()))
+    models = SKELETON_DIR.parent.parent / "models"
+
+    def bundles() -> str:
+        from gmdesk.bundle import load_bundle
+
+        found = sorted(p.parent for p in models.glob("*/manifest.json"))
+        if not found:
+            raise GmdeskError(f"no model bundles in {models}")
+        return ", ".join(f"{load_bundle(p).manifest['model_id']} (hashes ok)" for p in found)
+
+    check("shipped model bundles", bundles)
+    if problems:
+        print(f"{len(problems)} problem(s):", *problems, sep="\n  ")
+        return 1
+    print("all checks passed")
+    return 0
+
+
 def cmd_pose(args: argparse.Namespace) -> int:
     from gmdesk.pose import estimate_pose, load_pose_model
 
@@ -716,6 +788,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skeleton")
     p.add_argument("--mapping", help="TOML mapping the model's body-part names to skeleton landmarks")
     p.set_defaults(func=cmd_pose)
+
+    p = sub.add_parser("doctor", help="check this installation: libraries, shipped resources and models, GPU")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("demo", help="run the pipeline on the bundled SYNTHETIC demo recording")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")

@@ -144,7 +144,16 @@ def landmark_columns(model: PoseModel, skeleton: Skeleton, mapping: dict | str |
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``."""
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``.
+
+    In the CPU build of the workstation bundle (``GMDESK_CPU_ONLY=1``) ``auto`` is the CPU and a
+    GPU device is refused: that build lacks cuDNN's engine libraries.
+    """
+    if os.environ.get("GMDESK_CPU_ONLY") == "1":
+        if device not in ("auto", "cpu"):
+            raise PoseModelError(f"device {device!r}: this gmdesk build is CPU-only; install the GPU build "
+                                 "(GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh) for GPU pose estimation")
+        return "cpu"
     if device != "auto":
         return device
     return "cuda" if import_torch().cuda.is_available() else "cpu"

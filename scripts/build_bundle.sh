@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Build the workstation bundle (dist/gmdesk/) from a clean checkout and smoke-test it offline.
+#
+#   scripts/build_bundle.sh              # CPU build
+#   GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh   # GPU build (keeps all CUDA libraries)
+#   GMDESK_BUNDLE_SKIP_POSE=1 ...        # skip the pose-estimation check (trains a tiny DLC model, ~1 min)
+#
+# Steps: dedicated venv (.venv-bundle, non-editable install + PyInstaller) -> pyinstaller build.spec
+# -> smoke test with the network cut off (a new network namespace when permitted):
+#   gmdesk doctor; gmdesk assess on the demo from the bundle and from source, scores compared;
+#   gmdesk-app --smoke-test (opens the demo, assesses it, prints the verdict, saves a screenshot);
+#   gmdesk pose with a tiny DLC model from the bundle and from source, landmarks compared.
+# Exits non-zero on any failure. Needs Python >= 3.11 and the Qt libraries listed in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${GMDESK_BUNDLE_VENV:-.venv-bundle}
+SMOKE=${GMDESK_BUNDLE_SMOKE:-build/smoke}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+t0=$(date +%s)
+echo "== environment ($VENV)"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q ".[ml,app,pose]" "pyinstaller==6.22.3"
+t1=$(date +%s)
+
+echo "== build (GPU=${GMDESK_BUNDLE_GPU:-0})"
+rm -rf build/gmdesk dist/gmdesk
+"$VENV/bin/pyinstaller" --noconfirm --log-level WARN build.spec
+t2=$(date +%s)
+BIN=$ROOT/dist/gmdesk
+echo "bundle: $(du -sh "$BIN" | cut -f1) in $(find "$BIN" -type f | wc -l) files; build $((t2 - t1)) s (environment $((t1 - t0)) s)"
+
+echo "== smoke test (offline)"
+rm -rf "$SMOKE" && mkdir -p "$SMOKE"
+OFFLINE=()
+if command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
+  OFFLINE=(unshare -n)  # no network interfaces at all, not even loopback up
+  echo "network: cut off (unshare -n)"
+else
+  echo "network: cannot make a network namespace here; relying on HF_HUB_OFFLINE=1 set by the bundle"
+fi
+export QT_QPA_PLATFORM=offscreen
+cd "$SMOKE"  # nothing below may depend on the checkout's files: the bundle carries its own
+
+"${OFFLINE[@]}" "$BIN/gmdesk" doctor
+
+DEMO=$BIN/_internal/resources/demo/demo_infant.h5
+MODEL=$BIN/_internal/models/demo-cnn1d-synthetic
+"${OFFLINE[@]}" "$BIN/gmdesk" assess "$DEMO" --model "$MODEL" --json bundle_assess.json
+"$ROOT/$VENV/bin/gmdesk" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-cnn1d-synthetic" \
+  --json source_assess.json >/dev/null
+"$ROOT/$VENV/bin/python" - <<'EOF'
+import json
+b, s = (json.load(open(f)) for f in ("bundle_assess.json", "source_assess.json"))
+pb = [x["p_abnormal"] for x in b["snippets"]]
+ps = [x["p_abnormal"] for x in s["snippets"]]
+diff = max(abs(x - y) for x, y in zip(pb, ps, strict=True))
+assert b["verdict"] == s["verdict"] and diff < 1e-6, (b["verdict"], s["verdict"], diff)
+print(f"gmdesk assess: bundle and source agree on {len(pb)} snippet scores (max |diff| {diff:.1e}) "
+      f"and the verdict: {b['verdict']['basis']}")
+EOF
+
+"${OFFLINE[@]}" "$BIN/gmdesk-app" --smoke-test app
+
+if [ "${GMDESK_BUNDLE_SKIP_POSE:-0}" != 1 ]; then
+  echo "-- pose estimation: tiny DLC model trained here (source), run by the bundle and by source"
+  PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 "$ROOT/$VENV/bin/python" - <<'EOF' > pose_paths.txt
+from pathlib import Path
+from gmdesk.skeleton import load_skeleton
+from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
+import numpy as np
+sk = load_skeleton()
+cfg = train_tiny_dlc_model(Path("dlc").resolve(), sk)
+video, truth = unseen_video(Path("unseen.mp4").resolve(), sk)
+np.save("truth.npy", truth)
+print(cfg, video)
+EOF
+  read -r CFG VIDEO < <(tail -1 pose_paths.txt)
+  "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o bundle_pose.h5
+  "$ROOT/$VENV/bin/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o source_pose.h5 >/dev/null
+  PYTHONPATH=$ROOT "$ROOT/$VENV/bin/python" - <<'EOF'
+import numpy as np
+from gmdesk.io.dlc import read_dlc
+b, s = read_dlc("bundle_pose.h5"), read_dlc("source_pose.h5")
+truth = np.load("truth.npy")
+d = np.nanmax(np.abs(b.xy - s.xy))
+err = np.median(np.linalg.norm(b.xy - truth, axis=-1))
+assert d < 1e-3 and err < 6.0, (d, err)
+print(f"gmdesk pose: bundle and source agree (max |diff| {d:.1e} px); median error vs truth {err:.2f} px")
+EOF
+fi
+t3=$(date +%s)
+echo "== done: bundle $BIN ($(du -sh "$BIN" | cut -f1)), build $((t2 - t1)) s, smoke test $((t3 - t2)) s"
