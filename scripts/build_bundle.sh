@@ -4,6 +4,7 @@
 #   scripts/build_bundle.sh              # CPU build
 #   GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh   # GPU build (keeps all CUDA libraries)
 #   GMDESK_BUNDLE_SKIP_POSE=1 ...        # skip the pose-estimation check (trains a tiny DLC model, ~1 min)
+#   scripts/build_bundle.sh --smoke-only # test an existing dist/gmdesk again, no build
 #
 # Steps: dedicated venv (.venv-bundle, non-editable install + PyInstaller) -> pyinstaller build.spec
 # -> smoke test with the network cut off (a new network namespace when permitted):
@@ -18,16 +19,26 @@ VENV=${GMDESK_BUNDLE_VENV:-.venv-bundle}
 SMOKE=${GMDESK_BUNDLE_SMOKE:-build/smoke}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+SMOKE_ONLY=0
+[ "${1:-}" = "--smoke-only" ] && SMOKE_ONLY=1
 t0=$(date +%s)
+t1=$t0
+if [ $SMOKE_ONLY = 0 ]; then
 echo "== environment ($VENV)"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[ml,app,pose]" "pyinstaller==6.22.3"
+# Triton (torch.compile's back end) is never used, and PyInstaller's hooks import torch and
+# TensorFlow into one process while collecting modules: Triton's LLVM would abort them.
+"$VENV/bin/python" -m pip uninstall -q -y triton || true
+# only the dependencies stay installed: gmdesk itself is bundled (and run as "source") from this checkout
+"$VENV/bin/python" -m pip uninstall -q -y gmdesk
 t1=$(date +%s)
 
 echo "== build (GPU=${GMDESK_BUNDLE_GPU:-0})"
 rm -rf build/gmdesk dist/gmdesk
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN build.spec
+fi
 t2=$(date +%s)
 BIN=$ROOT/dist/gmdesk
 echo "bundle: $(du -sh "$BIN" | cut -f1) in $(find "$BIN" -type f | wc -l) files; build $((t2 - t1)) s (environment $((t1 - t0)) s)"
@@ -49,7 +60,8 @@ cd "$SMOKE"  # nothing below may depend on the checkout's files: the bundle carr
 DEMO=$BIN/_internal/resources/demo/demo_infant.h5
 MODEL=$BIN/_internal/models/demo-cnn1d-synthetic
 "${OFFLINE[@]}" "$BIN/gmdesk" assess "$DEMO" --model "$MODEL" --json bundle_assess.json
-"$ROOT/$VENV/bin/gmdesk" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-cnn1d-synthetic" \
+SRC=(env PYTHONPATH="$ROOT" "$ROOT/$VENV/bin/python" -m gmdesk)  # the same code, run from source
+"${SRC[@]}" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-cnn1d-synthetic" \
   --json source_assess.json >/dev/null
 "$ROOT/$VENV/bin/python" - <<'EOF'
 import json
@@ -72,6 +84,7 @@ from gmdesk.skeleton import load_skeleton
 from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
 import numpy as np
 sk = load_skeleton()
+Path("dlc").mkdir(exist_ok=True)
 cfg = train_tiny_dlc_model(Path("dlc").resolve(), sk)
 video, truth = unseen_video(Path("unseen.mp4").resolve(), sk)
 np.save("truth.npy", truth)
@@ -79,7 +92,7 @@ print(cfg, video)
 EOF
   read -r CFG VIDEO < <(tail -1 pose_paths.txt)
   "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o bundle_pose.h5
-  "$ROOT/$VENV/bin/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o source_pose.h5 >/dev/null
+  "${SRC[@]}" pose "$VIDEO" --model "$CFG" --device cpu -o source_pose.h5 >/dev/null
   PYTHONPATH=$ROOT "$ROOT/$VENV/bin/python" - <<'EOF'
 import numpy as np
 from gmdesk.io.dlc import read_dlc
