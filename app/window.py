@@ -580,9 +580,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
         """Train ``architecture`` on ``cohort`` into bundle ``output`` with progress, ETA and cancel."""
 
-        def finished(out: str) -> None:
+        def finished(last: str) -> None:
             self.set_model(output)
-            self.status.showMessage(f"trained {output}: {out.strip().splitlines()[-1] if out.strip() else 'done'}")
+            self.status.showMessage(f"trained {output}: {last}")
 
         self.tabs.setCurrentIndex(1)
         return self._run_job(["train", cohort, "--model", architecture, "-o", output, *(extra or [])],
@@ -601,15 +601,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Run ``gmdesk pose`` (``args``) in a child process; when it finishes, open ``output``
         with the video (a case is created beside it and cleaned). Cancel writes nothing."""
 
-        def finished(out: str) -> None:
-            last = out.strip().splitlines()[-1] if out.strip() else "done"
+        def finished(last: str) -> None:
             if self.open_path(output, video):
                 self.status.showMessage(f"pose estimated: {last}")
 
         return self._run_job(args, f"pose estimation of {video.name}", finished)
 
     def _run_job(self, args: list[str], label: str, on_finished):
-        """A gmdesk CLI command in a child process with progress bar, ETA and cancel."""
+        """A gmdesk CLI command in a child process with progress bar, ETA and cancel;
+        ``on_finished(last line the command printed)`` when it succeeds."""
         from app.jobs import JobRunner
 
         job = JobRunner(args, self)
@@ -628,7 +628,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def finished(code, out):
             self._job_over()
-            on_finished(out)
+            on_finished(out.strip().splitlines()[-1] if out.strip() else "done")
 
         def failed(msg):
             self._job_over()

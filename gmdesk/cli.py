@@ -245,7 +245,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     def opencv() -> str:
         import cv2
 
-        ffmpeg = "FFMPEG:" in cv2.getBuildInformation() and "YES" in cv2.getBuildInformation().split("FFMPEG:")[1][:40]
+        build = cv2.getBuildInformation()
+        ffmpeg = "FFMPEG:" in build and "YES" in build.split("FFMPEG:")[1][:40]
         return f"{cv2.__version__}, FFmpeg {'yes' if ffmpeg else 'NO'}"
 
     check("OpenCV", opencv)

@@ -189,7 +189,6 @@ def read_dlc(
         raise PoseFileError(f"pose file {str(p)!r} is single-animal; no individual {individual!r} in it")
     file_parts = list(dict.fromkeys(df.columns.get_level_values("bodyparts")))
     sources = landmark_sources(file_parts, skeleton, mapping, f"pose file {str(p)!r}")
-    from_skel = dict(zip(skeleton.landmarks, sources, strict=True))
     try:
         index = np.asarray(df.index, dtype=np.int64)
     except (TypeError, ValueError):
@@ -203,8 +202,7 @@ def read_dlc(
     lik = np.full((n, skeleton.n_landmarks), np.nan)
     cols = df.columns
     scorer = scorers[0]
-    for j, lm in enumerate(skeleton.landmarks):
-        bp = from_skel[lm]
+    for j, bp in enumerate(sources):
         for k, c in enumerate(("x", "y")):
             if (scorer, bp, c) not in cols:
                 raise PoseFileError(f"pose file {str(p)!r}: body part {bp!r} has no {c!r} column")
@@ -219,7 +217,7 @@ def read_dlc(
         "format": "dlc-" + p.suffix.lower().lstrip("."),
         "scorer": scorer,
         "individual": chosen,
-        "file_bodyparts": [from_skel[lm] for lm in skeleton.landmarks],
+        "file_bodyparts": sources,
         "first_frame": int(index[0]),
         "has_likelihood": bool(np.isfinite(lik).any()),
         "skeleton": skeleton.name,
