@@ -10,7 +10,7 @@ from gmdesk.posetrack import PointStatus
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
-#: Point colours by status (observed / low-likelihood / outlier / imputed / edited / missing).
+#: Point colours by status (observed / low-likelihood / outlier / imputed / edited / missing / repaired).
 STATUS_COLOURS = {
     PointStatus.OBSERVED: (60, 200, 90),
     PointStatus.LOW_LIKELIHOOD: (255, 170, 0),
@@ -18,6 +18,7 @@ STATUS_COLOURS = {
     PointStatus.IMPUTED: (80, 160, 255),
     PointStatus.EDITED: (230, 60, 230),
     PointStatus.MISSING: (128, 128, 128),
+    PointStatus.REPAIRED: (0, 200, 200),
 }
 
 

@@ -24,6 +24,7 @@ class PointStatus(IntEnum):
     IMPUTED = 3  #: filled by interpolation
     EDITED = 4  #: set by a person
     MISSING = 5  #: no estimate in the source
+    REPAIRED = 6  #: a confident left/right swap put back (both positions were known; only labels moved)
 
 
 #: Statuses whose position is NaN until something fills it.
