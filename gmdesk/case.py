@@ -253,10 +253,13 @@ class Case:
         """Clean the raw track and store the settings, report and cleaned track (edits stay on top)."""
         settings = settings or CleaningSettings()
         cleaned, rep = clean_track(self.raw_track(), skeleton, settings)
+        from gmdesk.review import report_document
+
+        doc = report_document(cleaned, rep, len(skeleton.mirror_pairs))
         with self.conn:
             self.conn.execute(
                 "INSERT INTO cleaning(settings, report, xy, status, provenance, author, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (json.dumps(asdict(settings)), json.dumps(rep.to_dict()), _blob(cleaned.xy.astype("<f8")),
+                (json.dumps(asdict(settings)), json.dumps(doc), _blob(cleaned.xy.astype("<f8")),
                  _blob(cleaned.status), json.dumps(cleaned.provenance), self.author, _now()),
             )
             self._event("clean", {"settings": asdict(settings), "skeleton": skeleton.name})

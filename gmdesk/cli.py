@@ -73,11 +73,17 @@ def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
     d = CleaningSettings()
     g = p.add_argument_group("cleaning (defaults documented in gmdesk.cleaning)")
     g.add_argument("--p-cutoff", dest="p_cutoff", type=float, help=f"likelihood cut-off (default {d.p_cutoff})")
-    g.add_argument("--bone-k", dest="bone_k", type=float, help=f"bone band in robust sd (default {d.bone_k})")
+    g.add_argument("--p-hysteresis", dest="p_hysteresis", type=float,
+                   help=f"also remove points below this likelihood next to removed ones; 0 = off (default {d.p_hysteresis})")
+    g.add_argument("--bone-max-rel", dest="bone_max_rel", type=float,
+                   help=f"a bone longer than its full length by this fraction is wrong (default {d.bone_max_rel})")
     g.add_argument("--smooth-k", dest="smooth_k", type=float, help=f"jump threshold in robust sd (default {d.smooth_k})")
     g.add_argument("--max-gap", dest="max_gap", type=int, help=f"longest gap imputed, frames (default {d.max_gap})")
-    g.add_argument("--no-geometry", dest="geometry", action="store_const", const=False, help="skip the bone-length filter")
-    g.add_argument("--no-smoothness", dest="smoothness", action="store_const", const=False, help="skip the jump/swap filter")
+    g.add_argument("--max-gap-distal", dest="max_gap_distal", type=int,
+                   help=f"longest hand/foot gap imputed in its parent's frame, frames (default {d.max_gap_distal})")
+    g.add_argument("--no-swaps", dest="swaps", action="store_const", const=False, help="skip the left/right swap repair")
+    g.add_argument("--no-geometry", dest="geometry", action="store_const", const=False, help="skip the bone-length check")
+    g.add_argument("--no-smoothness", dest="smoothness", action="store_const", const=False, help="skip the trajectory-jump check")
     g.add_argument("--no-impute", dest="impute", action="store_const", const=False, help="leave gaps missing")
 
 

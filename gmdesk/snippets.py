@@ -58,7 +58,11 @@ class SnippetSet:
     feature_set, window, overlap, fps, skeleton, skeleton_fingerprint
     provenance : list of dict
     dropped : list of dict
-        Windows left out because they contain missing data (infant, start, missing points).
+        Windows left out because they contain missing data (infant, start, missing values, and the
+        landmarks missing with their number of frames).
+    flags : list of dict
+        Kept windows a person should look at: they contain a hand/foot gap longer than the usual
+        imputation limit that cleaning interpolated (infant, start, landmark, frames).
     """
 
     X: np.ndarray
@@ -75,6 +79,7 @@ class SnippetSet:
     skeleton_fingerprint: str
     provenance: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.X)
@@ -89,7 +94,7 @@ class SnippetSet:
         return SnippetSet(
             self.X[idx], self.infant_id[idx], self.start[idx], self.label[idx], self.imputed_fraction[idx],
             self.feature_names, self.feature_set, self.window, self.overlap, self.fps, self.skeleton,
-            self.skeleton_fingerprint, list(self.provenance), list(self.dropped),
+            self.skeleton_fingerprint, list(self.provenance), list(self.dropped), list(self.flags),
         )
 
     @classmethod
@@ -109,6 +114,7 @@ class SnippetSet:
             np.concatenate([s.imputed_fraction for s in sets]), a.feature_names, a.feature_set, a.window,
             a.overlap, a.fps, a.skeleton, a.skeleton_fingerprint,
             [p for s in sets for p in s.provenance], [d for s in sets for d in s.dropped],
+            [f for s in sets for f in s.flags],
         )
 
     def save(self, path: str | Path) -> Path:
@@ -119,6 +125,7 @@ class SnippetSet:
             "format": "gmdesk-snippets-1", "feature_names": list(self.feature_names), "feature_set": self.feature_set,
             "window": self.window, "overlap": self.overlap, "fps": self.fps, "skeleton": self.skeleton,
             "skeleton_fingerprint": self.skeleton_fingerprint, "provenance": self.provenance, "dropped": self.dropped,
+            "flags": self.flags,
         }
         path = Path(path)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -140,7 +147,7 @@ class SnippetSet:
                     z["X"], z["infant_id"], z["start"], z["label"], z["imputed_fraction"],
                     tuple(meta["feature_names"]), meta["feature_set"], int(meta["window"]), int(meta["overlap"]),
                     float(meta["fps"]), meta["skeleton"], meta["skeleton_fingerprint"], meta["provenance"],
-                    meta["dropped"],
+                    meta["dropped"], meta.get("flags", []),
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise GmdeskError(f"{path}: cannot read snippet file ({exc})") from exc
@@ -199,8 +206,10 @@ def cut_snippets(
     csum = np.concatenate([[0], np.cumsum(changed.sum(axis=1))])
     imputed = ((csum[starts + window] - csum[starts]) / (window * track.n_landmarks)).astype(np.float32)
     bad = nan_count > 0
+    miss = missing_per_window(track, starts, window) if bad.any() else {}
     dropped = [
-        {"infant_id": infant_id, "start": int(s), "nan_values": int(c)} for s, c in zip(starts[bad], nan_count[bad], strict=True)
+        {"infant_id": infant_id, "start": int(s), "nan_values": int(c), "missing": miss.get(int(s), {})}
+        for s, c in zip(starts[bad], nan_count[bad], strict=True)
     ]
     if bad.any() and nan_policy == "error":
         raise GmdeskError(
@@ -209,15 +218,72 @@ def cut_snippets(
         )
     keep = ~bad if nan_policy == "drop" else np.ones(len(starts), bool)
     n = int(keep.sum())
+    flags = [{"infant_id": infant_id, "start": int(s), "landmark": name, "frames": [a, b],
+              "reason": f"{name} interpolated over {b - a} frames ({a}–{b - 1})"}
+             for s in starts[keep] for name, a, b in long_fills(track) if a < s + window and b > s]
     return SnippetSet(
         X=X[keep], infant_id=np.array([infant_id] * n, dtype=str), start=starts[keep], label=np.full(n, label, np.int8),
         imputed_fraction=imputed[keep], feature_names=layout.names, feature_set=layout.feature_set, window=window,
         overlap=overlap, fps=track.fps, skeleton=skeleton_name, skeleton_fingerprint=skeleton_fingerprint,
         provenance=[{"infant_id": infant_id, "track": track.provenance,
                      "cut_snippets": {"window": window, "overlap": overlap, "nan_policy": nan_policy,
-                                      "snippets": n, "dropped": len(dropped)}}],
-        dropped=dropped if nan_policy == "drop" else [],
+                                      "snippets": n, "dropped": len(dropped), "flagged": len(flags)}}],
+        dropped=dropped if nan_policy == "drop" else [], flags=flags,
     )
+
+
+def long_fills(track: PoseTrack) -> list[tuple[str, int, int]]:
+    """Hand/foot runs that cleaning interpolated beyond its usual gap limit (from the provenance of
+    the last imputation): ``(landmark, start, stop)``."""
+    for step in reversed(track.provenance):
+        if step.get("step") == "impute_gaps":
+            return [(str(a), int(b), int(c)) for a, b, c in step.get("summary", {}).get("long_fills", [])]
+    return []
+
+
+def missing_per_window(track: PoseTrack, starts: np.ndarray, window: int = WINDOW) -> dict[int, dict[str, int]]:
+    """For each window start, the landmarks with missing frames in it and how many."""
+    miss = track.missing
+    csum = np.concatenate([np.zeros((1, miss.shape[1]), np.int64), np.cumsum(miss, axis=0)])
+    counts = csum[starts + window] - csum[starts]  # (windows, landmarks)
+    return {int(s): {track.landmarks[j]: int(c[j]) for j in np.flatnonzero(c)} for s, c in zip(starts, counts, strict=True)
+            if c.any()}
+
+
+def window_coverage(track: PoseTrack, window: int = WINDOW, overlap: int = DEFAULT_OVERLAP) -> dict[str, Any]:
+    """How much of a recording can be cut into snippets, and why the rest cannot.
+
+    Returns
+    -------
+    dict
+        ``frames``, ``windows``, ``windows_kept``, ``usable_frames`` (frames inside a kept window),
+        ``usable_share``, ``left_out`` (each window left out: start, stop and the landmarks missing in
+        it with their frame counts, most frames first), ``flagged`` (kept windows with a long
+        interpolated hand/foot gap), ``missing_by_landmark`` (landmark-frames missing, the reasons
+        windows are lost, summed over left-out windows).
+    """
+    n = track.n_frames
+    starts = snippet_starts(n, window, overlap)
+    miss = missing_per_window(track, starts, window)
+    kept = np.array([int(s) not in miss for s in starts], dtype=bool)
+    cover = np.zeros(n + 1, np.int64)
+    for s in starts[kept]:
+        cover[s] += 1
+        cover[s + window] -= 1
+    usable = int((np.cumsum(cover)[:n] > 0).sum())
+    fills = long_fills(track)
+    by_lm: dict[str, int] = {}
+    left_out = []
+    for s in starts[~kept]:
+        m = dict(sorted(miss[int(s)].items(), key=lambda kv: -kv[1]))
+        for k, v in m.items():
+            by_lm[k] = by_lm.get(k, 0) + v
+        left_out.append({"start": int(s), "stop": int(s) + window, "missing": m})
+    flagged = [{"start": int(s), "stop": int(s) + window, "landmark": name, "frames": [a, b]}
+               for s in starts[kept] for name, a, b in fills if a < s + window and b > s]
+    return {"frames": n, "window": window, "overlap": overlap, "windows": len(starts), "windows_kept": int(kept.sum()),
+            "usable_frames": usable, "usable_share": round(usable / n, 4) if n else 0.0, "left_out": left_out,
+            "flagged": flagged, "missing_by_landmark": dict(sorted(by_lm.items(), key=lambda kv: -kv[1]))}
 
 
 def mirror_snippets(snippets: SnippetSet, layout: FeatureLayout) -> SnippetSet:
