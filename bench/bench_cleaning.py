@@ -36,6 +36,21 @@ from gmdesk.snippets import snippet_starts
 from gmdesk.synthetic import ARTEFACT_NAMES, DROPOUT, NOISE_ONLY, SIDE_SWAP, SWAP, SynthSettings, make_infant
 
 TOL_PX = 15.0
+#: A 14-joint skeleton (origin at the neck, hips hung on the neck, no hands, feet or face points), as
+#: other sites label infants; ``--skeleton 14`` scores cleaning on the infant24 recordings cut down to it.
+SKELETON14 = """
+name = "joints14"
+origin = "neck"
+landmarks = ["head", "neck", "l_sho", "r_sho", "l_elb", "r_elb", "l_wri", "r_wri",
+             "l_hip", "r_hip", "l_kne", "r_kne", "l_ank", "r_ank"]
+edges = [["head", "neck"], ["neck", "l_sho"], ["neck", "r_sho"], ["l_sho", "l_elb"], ["l_elb", "l_wri"],
+         ["r_sho", "r_elb"], ["r_elb", "r_wri"], ["neck", "l_hip"], ["neck", "r_hip"], ["l_hip", "l_kne"],
+         ["l_kne", "l_ank"], ["r_hip", "r_kne"], ["r_kne", "r_ank"]]
+mirror_pairs = [["l_sho", "r_sho"], ["l_elb", "r_elb"], ["l_wri", "r_wri"], ["l_hip", "r_hip"],
+                ["l_kne", "r_kne"], ["l_ank", "r_ank"]]
+"""
+MAP14 = ["head_top", "sternum", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+         "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
 SWAP_BINS = ((3, 10), (11, 30), (31, 90))
 
 
@@ -58,8 +73,26 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=5400)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--camera", choices=("default", "close"), default="default")
+    ap.add_argument("--skeleton", choices=("24", "14"), default="24",
+                    help="score on infant24, or on the recordings cut down to a 14-joint skeleton")
     args = ap.parse_args()
-    sk = load_skeleton()
+    sk24 = load_skeleton()
+    sk = sk24
+    if args.skeleton == "14":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+            fh.write(SKELETON14)
+        sk = load_skeleton(fh.name)
+        cols = [sk24.index(n) for n in MAP14]
+
+        def cut(inf):
+            t = inf.track.select_landmarks(list(MAP14))
+            t.landmarks = sk.landmarks
+            return dataclasses.replace(inf, track=t, truth_xy=inf.truth_xy[:, cols], artefact=inf.artefact[:, cols])
+    else:
+        def cut(inf):
+            return inf
     base = SynthSettings(model="3d")
     if args.camera == "close":
         base = dataclasses.replace(base, camera_distance_cm=(55.0, 85.0), tilt_deg=35.0, roll_deg=45.0)
@@ -69,7 +102,7 @@ def main() -> None:
     except OSError:
         commit = "?"
     print(f"cleaning benchmark: {args.infants} 3-D infants x {args.frames} frames, seed {args.seed}, "
-          f"camera {args.camera}, commit {commit}")
+          f"camera {args.camera}, skeleton {sk.name}, commit {commit}")
     clean_removed = clean_moved = clean_total = 0
     lost = total_windows = 0
     planted: dict[str, list[int]] = {}
@@ -81,7 +114,7 @@ def main() -> None:
     long_err: list[np.ndarray] = []
     for i in range(args.infants):
         seed = [args.seed, i]
-        gt = make_infant(f"G{i}", i % 2, seed, dataclasses.replace(base, artefacts=False), sk, n_frames=args.frames)
+        gt = cut(make_infant(f"G{i}", i % 2, seed, dataclasses.replace(base, artefacts=False), sk24, n_frames=args.frames))
         cleaned, rep = clean_track(gt.track, sk)
         truth = gt.truth_xy
         ok = np.isfinite(gt.track.xy).all(-1)
@@ -92,7 +125,7 @@ def main() -> None:
         clean_moved += int((far & ok).sum())  # NaN compares False: removed-and-missing counts as removed
         lo, n = windows_lost(cleaned.xy)
         lost, total_windows = lost + lo, total_windows + n
-        inf = make_infant(f"A{i}", i % 2, seed, base, sk, n_frames=args.frames)
+        inf = cut(make_infant(f"A{i}", i % 2, seed, base, sk24, n_frames=args.frames))
         t0 = time.perf_counter()
         cleaned, rep = clean_track(inf.track, sk)
         times.append(time.perf_counter() - t0)

@@ -7,8 +7,9 @@ camera looks **shorter** (foreshortening), never much longer (only perspective: 
 camera looks a little larger). The steps, in order, each recorded in the track's provenance:
 
 1. **Likelihood with hysteresis**: points below ``p_cutoff`` are removed (status LOW_LIKELIHOOD);
-   so are points below ``p_hysteresis`` in the same run of frames as such a point (a detector that
-   loses a hidden hand flickers around the cut-off; the points in between are no better).
+   so are weak points (below ``p_hysteresis``) in the same run of frames as such a point and near it
+   (a detector that loses a hidden hand flickers around the cut-off; the points in between are no
+   better).
 2. **Left/right swap repair**: for each mirror pair, from the body's centre outwards, the frames where
    the two labels are exchanged are found by a two-state Viterbi path (kept / swapped) over the
    recording. Evidence per frame: which side of the body axis each point is on (weighted by how
@@ -64,8 +65,12 @@ class CleaningSettings:
     p_cutoff : float
         Likelihood below which a point is removed (DLC's own default ``pcutoff`` is 0.6).
     p_hysteresis : float
-        A point below this likelihood is also removed when its run of frames below it contains a point
-        below ``p_cutoff`` (0.9; 0 switches hysteresis off).
+        A point below this likelihood (and below its landmark's 10th-percentile likelihood in the
+        recording) is also removed when its run of such frames contains a point below ``p_cutoff`` at
+        most ``hysteresis_frames`` away (0.9; 0 switches hysteresis off): a detector losing a hidden hand
+        flickers around the cut-off, and the points in between are no better.
+    hysteresis_frames : int
+        How far hysteresis reaches from a removed point (15 frames, half a second).
     swap_side_weight : float
         Weight of the side-of-body-axis evidence in the swap repair (1.0): per frame, the log-ratio of how
         often the recording shows the pair's left-minus-right offset across the body axis and its mirror
@@ -115,6 +120,7 @@ class CleaningSettings:
 
     p_cutoff: float = 0.6
     p_hysteresis: float = 0.9
+    hysteresis_frames: int = 15
     swap_side_weight: float = 1.0
     swap_side_frames: int = 10
     swap_bone_weight: float = 2.0
@@ -153,8 +159,8 @@ class CleaningSettings:
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {v}")
-        if self.swap_carry < 0 or self.bone_max_iter < 0 or self.swap_side_frames < 1:
-            raise ValueError("swap_carry and bone_max_iter must be >= 0 and swap_side_frames >= 1")
+        if self.swap_carry < 0 or self.bone_max_iter < 0 or self.swap_side_frames < 1 or self.hysteresis_frames < 0:
+            raise ValueError("swap_carry, bone_max_iter and hysteresis_frames must be >= 0 and swap_side_frames >= 1")
 
 
 @dataclass(frozen=True)
@@ -266,28 +272,38 @@ def _nanmedian(a: np.ndarray, axis: int | None = 0) -> np.ndarray:
 
 # -- step 1: likelihood ---------------------------------------------------------------------------
 
-def remove_low_likelihood(track: PoseTrack, p_cutoff: float = 0.6, p_hysteresis: float = 0.0) -> int:
-    """Remove points with likelihood below ``p_cutoff`` in place — and, with ``p_hysteresis``, points
-    below that in the same run of frames as a removed one; return how many."""
+def remove_low_likelihood(track: PoseTrack, p_cutoff: float = 0.6, p_hysteresis: float = 0.0,
+                          hysteresis_frames: int = 15) -> int:
+    """Remove points with likelihood below ``p_cutoff`` in place; return how many.
+
+    With ``p_hysteresis`` (> ``p_cutoff``), also remove weak points — below ``p_hysteresis``, and below
+    the landmark's own 10th-percentile likelihood, so a detector that is never very confident keeps its
+    ordinary points — that lie in the same run of weak frames as a removed point, at most
+    ``hysteresis_frames`` from it.
+    """
     lik = track.likelihood
     valid = np.isfinite(lik) & ~track.missing & _editable(track)
-    mask = valid & (lik < p_cutoff)
+    cut = valid & (lik < p_cutoff)
+    mask = cut.copy()
     grown = 0
     if p_hysteresis > p_cutoff:
-        weak = np.isfinite(lik) & (lik < p_hysteresis)
-        for j in range(track.n_landmarks):
-            if not mask[:, j].any():
-                continue
+        high = np.fmin(p_hysteresis, _nanquantile(np.where(valid, lik, np.nan), 0.1, axis=0))
+        weak = np.isfinite(lik) & (lik < high)
+        frames = np.arange(track.n_frames)
+        for j in np.flatnonzero(cut.any(axis=0)):
             for a, b in _runs(weak[:, j]):
-                if mask[a:b, j].any():
-                    extra = valid[a:b, j] & ~mask[a:b, j]
-                    grown += int(extra.sum())
-                    mask[a:b, j] |= valid[a:b, j]
+                seeds = frames[a:b][cut[a:b, j]]
+                if not seeds.size:
+                    continue
+                near = np.abs(frames[a:b, None] - seeds[None, :]).min(axis=1) <= hysteresis_frames
+                extra = near & valid[a:b, j] & ~cut[a:b, j]
+                grown += int(extra.sum())
+                mask[a:b, j] |= extra
     track.xy[mask] = np.nan
     track.status[mask] = PointStatus.LOW_LIKELIHOOD
     n = int(mask.sum())
-    track.record("remove_low_likelihood", {"p_cutoff": p_cutoff, "p_hysteresis": p_hysteresis}, removed=n,
-                 removed_by_hysteresis=grown)
+    track.record("remove_low_likelihood", {"p_cutoff": p_cutoff, "p_hysteresis": p_hysteresis,
+                                           "hysteresis_frames": hysteresis_frames}, removed=n, removed_by_hysteresis=grown)
     return n
 
 
@@ -767,7 +783,7 @@ def clean_track(
     rep = CleaningReport()
     steps = 5
     report(progress, 0, steps, "likelihood")
-    rep.low_likelihood = remove_low_likelihood(out, s.p_cutoff, s.p_hysteresis)
+    rep.low_likelihood = remove_low_likelihood(out, s.p_cutoff, s.p_hysteresis, s.hysteresis_frames)
     check_cancel(cancel, "cleaning")
     report(progress, 1, steps, "left/right swaps")
     if s.swaps:

@@ -97,7 +97,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     s = SynthSettings(
         duration_s=tuple(args.duration) if args.duration else base.duration_s,
         normal_share=args.normal_share if args.normal_share is not None else base.normal_share,
-        artefacts=not args.no_artefacts,
+        artefacts=not args.no_artefacts, model=args.model,
     )
     bar = _Bar("synth", "infant")
     try:
@@ -105,8 +105,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
                                 args.n_external_abnormal, args.seed, s, progress=bar)
     finally:
         bar.close()
-    print(f"wrote synthetic cohort {table} "
-          f"({args.n_normal + args.n_abnormal} internal, {args.n_external_normal + args.n_external_abnormal} external)")
+    print(f"wrote synthetic cohort {table} ({args.model} model; "
+          f"{args.n_normal + args.n_abnormal} internal, {args.n_external_normal + args.n_external_abnormal} external)")
     if args.video:
         from gmdesk.cohort import read_cohort
 
@@ -127,6 +127,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from gmdesk.cleaning import clean_track
     from gmdesk.cohort import load_track
     from gmdesk.io.dlc import write_dlc
+    from gmdesk.review import report_document
 
     sk = _skeleton(args)
     track = load_track(args.pose, sk, args.mapping, args.fps, args.individual)
@@ -138,19 +139,41 @@ def cmd_clean(args: argparse.Namespace) -> int:
     src = Path(args.pose)
     out = Path(args.output) if args.output else src.with_name(src.stem + ".clean.npz")
     cleaned.save(out)
-    summary = {"input": str(src), "output": str(out), "frames": track.n_frames, **rep.to_dict()}
+    doc = report_document(cleaned, rep, len(sk.mirror_pairs))
+    summary = {"input": str(src), "output": str(out), "frames": track.n_frames, **doc}
     if args.dlc_out:
         write_dlc(cleaned, args.dlc_out)
         summary["dlc_output"] = str(args.dlc_out)
-    if args.report:
-        Path(args.report).write_text(json.dumps(summary | {"provenance": cleaned.provenance}, indent=2), encoding="utf-8")
-    long = rep.gaps
-    print(f"{src.name}: {track.n_frames} frames; removed {rep.low_likelihood} low-likelihood, "
-          f"{rep.geometry_outliers} geometry outliers, {rep.smoothness_outliers} trajectory outliers; "
-          f"imputed {rep.imputed} points; {len(long)} gaps left for review "
-          f"({sum(g.length for g in long)} landmark-frames)")
-    for g in long[: args.show_gaps]:
-        print(f"  gap {g.landmark}: frames {g.start}-{g.stop - 1} ({g.length} frames, {g.reason})")
+    hyst = next((p["summary"].get("removed_by_hysteresis", 0) for p in cleaned.provenance
+                 if p["step"] == "remove_low_likelihood"), 0)
+    cov = doc["coverage"]
+    print(f"{src.name}: {track.n_frames} frames ({track.duration_s:.0f} s)")
+    print(f"  likelihood: removed {rep.low_likelihood} points ({hyst} of them next to sub-cut-off points)")
+    swaps = ", ".join(f"{e.left} ↔ {e.right} {e.start}-{e.stop - 1}" for e in rep.swaps[:4])
+    print(f"  left/right swaps put back: {len(rep.swaps)} runs, {rep.swap_repaired} points"
+          + (f" ({swaps}{', ...' if len(rep.swaps) > 4 else ''})" if rep.swaps else ""))
+    print(f"  geometry: removed {rep.geometry_outliers} points; trajectory jumps: removed {rep.smoothness_outliers} points")
+    print(f"  imputed {rep.imputed} points (makima); {len(rep.gaps)} gaps left for review "
+          f"({sum(g.length for g in rep.gaps)} landmark-frames)")
+    why = ", ".join(f"{k} {v}" for k, v in list(cov["missing_by_landmark"].items())[:4])
+    print(f"  snippets ({cov['window']} frames, overlap {cov['overlap']}): {cov['windows_kept']} of {cov['windows']} windows "
+          f"usable ({100 * cov['usable_share']:.0f} % of frames)"
+          + (f"; left out for missing {why} (landmark-frames)" if why else "")
+          + (f"; {len(cov['flagged'])} kept with a long end-point fill (flagged)" if cov["flagged"] else ""))
+    items = doc["review"]
+    shown = items if args.report == "-" else items[: args.show]
+    if shown:
+        print(f"review queue: {len(items)} items, most important first"
+              + ("" if len(shown) == len(items) else f" (first {len(shown)}; --report lists all)"))
+        for k, it in enumerate(shown, 1):
+            print(f"  {k:>3}. {it['kind']:<14} {it['landmark']:<28} {it['start']:>6}-{it['stop'] - 1:<6} "
+                  f"conf {it['confidence']:.2f}  {it['detail']}")
+    if args.report and args.report != "-":
+        from gmdesk.io.atomic import atomic_path
+
+        with atomic_path(Path(args.report)) as tmp:
+            tmp.write_text(json.dumps(summary | {"provenance": cleaned.provenance}, indent=2), encoding="utf-8")
+        print(f"wrote {args.report}")
     print(f"wrote {out}")
     return 0
 
@@ -672,6 +695,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, nargs=2, metavar=("MIN_S", "MAX_S"), help="length range (default 120 180)")
     p.add_argument("--normal-share", type=float, help="share of normal-like periods in abnormal infants (0.25)")
     p.add_argument("--no-artefacts", action="store_true", help="clean poses with noise only")
+    p.add_argument("--model", choices=("3d", "2d"), default="3d",
+                   help="3d: joints move in 3-D, a camera with its own distance, tilt and roll per infant (default); "
+                        "2d: the earlier planar model")
     p.add_argument("--video", metavar="INFANT_ID", help="also render this infant's figure to INFANT_ID.mp4")
     p.add_argument("--video-seconds", type=float, default=20.0)
     p.set_defaults(func=cmd_synth)
@@ -680,8 +706,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
     p.add_argument("-o", "--output", help="cleaned track .npz (default POSE.clean.npz)")
     p.add_argument("--dlc-out", help="also write the cleaned track as DLC .h5/.csv")
-    p.add_argument("--report", help="write a JSON report with counts, gaps and provenance")
-    p.add_argument("--show-gaps", type=int, default=10, help="gaps to list (default 10)")
+    p.add_argument("--report", nargs="?", const="-", metavar="REPORT.json",
+                   help="list the whole review queue; with a file, also write the report (counts, swaps, gaps, review "
+                        "queue, snippet coverage, provenance) as JSON")
+    p.add_argument("--show", type=int, default=10, help="review items to list without --report (default 10)")
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_clean)

@@ -11,7 +11,7 @@ kind                what it means                                               
 ``gap``             still missing after cleaning: windows over it are left out      3.0
 ``side_swap``       every left/right pair was exchanged; put back                   2.5
 ``swap``            one pair (or a limb chain) was exchanged; put back              2.0
-``long_fill``       a hand/foot gap longer than ``max_gap`` was interpolated        1.5
+``long_fill``       an end-point gap longer than ``max_gap`` was interpolated         1.5
 ``outlier``         removed by the geometry or trajectory check, then interpolated  1.0
 ``low_likelihood``  removed for low likelihood, then interpolated                   0.8
 ``missing``         missing in the source file, then interpolated                   0.8

@@ -61,7 +61,7 @@ class SnippetSet:
         Windows left out because they contain missing data (infant, start, missing values, and the
         landmarks missing with their number of frames).
     flags : list of dict
-        Kept windows a person should look at: they contain a hand/foot gap longer than the usual
+        Kept windows a person should look at: they contain an end-point (hand, foot...) gap longer than the usual
         imputation limit that cleaning interpolated (infant, start, landmark, frames).
     """
 
@@ -233,7 +233,7 @@ def cut_snippets(
 
 
 def long_fills(track: PoseTrack) -> list[tuple[str, int, int]]:
-    """Hand/foot runs that cleaning interpolated beyond its usual gap limit (from the provenance of
+    """End-point (hand, foot...) runs that cleaning interpolated beyond its usual gap limit (from the provenance of
     the last imputation): ``(landmark, start, stop)``."""
     for step in reversed(track.provenance):
         if step.get("step") == "impute_gaps":
@@ -259,7 +259,7 @@ def window_coverage(track: PoseTrack, window: int = WINDOW, overlap: int = DEFAU
         ``frames``, ``windows``, ``windows_kept``, ``usable_frames`` (frames inside a kept window),
         ``usable_share``, ``left_out`` (each window left out: start, stop and the landmarks missing in
         it with their frame counts, most frames first), ``flagged`` (kept windows with a long
-        interpolated hand/foot gap), ``missing_by_landmark`` (landmark-frames missing, the reasons
+        interpolated end-point gap), ``missing_by_landmark`` (landmark-frames missing, the reasons
         windows are lost, summed over left-out windows).
     """
     n = track.n_frames

@@ -235,3 +235,17 @@ def test_the_planar_model_still_cleans(skeleton):
     assert planted.sum() > 20
     assert np.mean(~(err[planted] <= TOL) & np.isfinite(err[planted])) < 0.1
     assert rep.swaps and not np.isnan(cleaned.xy[inf.artefact == DROPOUT]).all()
+
+
+def test_hysteresis_does_not_eat_an_unconfident_detector(skeleton, clean_infant):
+    """A model whose likelihoods are all 0.7-0.85 loses only its sub-cut-off points and their close,
+    weaker neighbours — not the recording."""
+    t = clean_infant.track.copy()
+    rng = np.random.default_rng(0)
+    t.likelihood[:] = rng.uniform(0.7, 0.85, t.likelihood.shape)
+    j = skeleton.index("left_foot")
+    t.likelihood[1000:1003, j] = 0.3
+    cleaned, rep = clean_track(t, skeleton)
+    removed = rep.removed_status[:, j] == PointStatus.LOW_LIKELIHOOD
+    assert removed[1000:1003].all() and removed.sum() <= 3 + 2 * 15
+    assert (rep.removed_status == PointStatus.LOW_LIKELIHOOD).sum() < 0.01 * t.likelihood.size

@@ -1,4 +1,5 @@
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from gmdesk.cleaning import clean_track
 from gmdesk.cli import main
 from gmdesk.cohort import read_cohort, recording_snippets
 from gmdesk.features import compute_features
-from gmdesk.posetrack import PoseTrack
+from gmdesk.posetrack import PointStatus, PoseTrack
 from gmdesk.skeleton import load_skeleton
 from gmdesk.snippets import SnippetSet, n_snippets
 
@@ -85,7 +86,7 @@ def test_cli_synth_clean_snippets_on_a_13_infant_cohort(tmp_path, capsys):
     assert main(["clean", str(pose), "-o", str(cleaned), "--dlc-out", str(tmp_path / "clean.h5"),
                  "--report", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
-    assert "geometry outliers" in out and "imputed" in out
+    assert "geometry: removed" in out and "imputed" in out and "windows usable" in out
     track = PoseTrack.load(cleaned)
     assert any(p["step"] == "impute_gaps" for p in track.provenance)
 
@@ -130,3 +131,34 @@ def test_cohort_snippets_follow_overlap(small_cohort, skeleton, overlap):
         kept = int((s.infant_id == e.infant_id).sum())
         dropped = sum(d["infant_id"] == e.infant_id for d in s.dropped)
         assert kept + dropped == n_snippets(n, 300, overlap)
+
+
+def test_cli_clean_puts_planted_swaps_back_and_lists_them(tmp_path, capsys, skeleton):
+    """`gmdesk clean` on a 3-D synthetic recording with planted swaps: the swaps are reported, the
+    written track has them put back (status REPAIRED), and --report lists the whole review queue."""
+    import json
+
+    from gmdesk.io.dlc import read_dlc, write_dlc
+    from gmdesk.synthetic import SWAP, SynthSettings, make_infant
+
+    inf = make_infant("S1", 1, [71, 3], SynthSettings(pair_swap_rate=4.0), skeleton, n_frames=2700)
+    planted = (inf.artefact == SWAP) & (np.linalg.norm(inf.track.xy - inf.truth_xy, axis=-1) > 15)
+    assert planted.sum() > 100
+    pose = write_dlc(inf.track, tmp_path / "s1.h5")
+    out_h5 = tmp_path / "s1.clean.h5"
+    assert main(["clean", str(pose), "-o", str(tmp_path / "s1.clean.npz"), "--dlc-out", str(out_h5),
+                 "--report", str(tmp_path / "s1.json")]) == 0
+    text = capsys.readouterr().out
+    assert "left/right swaps put back:" in text and "review queue:" in text and "swap " in text
+    track = PoseTrack.load(tmp_path / "s1.clean.npz")
+    assert np.all(track.status[planted] == PointStatus.REPAIRED)
+    assert np.all(np.linalg.norm(track.xy[planted] - inf.truth_xy[planted], axis=-1) < 15)
+    back = read_dlc(out_h5, skeleton)
+    assert np.allclose(back.xy, track.xy, equal_nan=True)
+    doc = json.loads((tmp_path / "s1.json").read_text())
+    swaps = [it for it in doc["review"] if it["kind"] in ("swap", "side_swap")]
+    assert swaps and len(doc["swaps"]) >= len(swaps) and doc["coverage"]["windows"] == 17
+    assert any(p["step"] == "repair_left_right_swaps" for p in doc["provenance"])
+    assert main(["clean", str(pose), "-o", str(tmp_path / "again.npz"), "--report"]) == 0
+    listed = [ln for ln in capsys.readouterr().out.splitlines() if re.match(r"\s+\d+\. ", ln)]
+    assert len(listed) == len(doc["review"])
