@@ -249,3 +249,16 @@ def test_hysteresis_does_not_eat_an_unconfident_detector(skeleton, clean_infant)
     removed = rep.removed_status[:, j] == PointStatus.LOW_LIKELIHOOD
     assert removed[1000:1003].all() and removed.sum() <= 3 + 2 * 15
     assert (rep.removed_status == PointStatus.LOW_LIKELIHOOD).sum() < 0.01 * t.likelihood.size
+
+
+def test_a_swap_whose_edges_fall_in_dropouts_is_put_back(skeleton, clean_infant):
+    """A kind the tuning never saw: the detector loses both knees for 10 frames at the start and the end
+    of a 50-frame swap, so no jump marks the swap's edges; side and bone evidence still decide."""
+    t = clean_infant.track.copy()
+    a, b = skeleton.index("left_knee"), skeleton.index("right_knee")
+    t.xy[700:750, [a, b]] = t.xy[700:750, [b, a]]
+    t.xy[695:705, [a, b]] = np.nan
+    t.xy[745:755, [a, b]] = np.nan
+    cleaned, _ = clean_track(t, skeleton)
+    err = np.linalg.norm(cleaned.xy[705:745, [a, b]] - clean_infant.truth_xy[705:745, [a, b]], axis=-1)
+    assert np.all(err < TOL)
