@@ -38,6 +38,27 @@ class BundleError(GmdeskError):
     """A model bundle is missing, damaged, tampered with, or made for other data."""
 
 
+def _json_safe(obj: Any) -> Any:
+    """Plain JSON: NaN/inf (an undefined metric) become null, NumPy numbers become Python numbers."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -199,7 +220,7 @@ def save_bundle(
         "files": {name: _sha256(tmp / name) for name in files},
         **(extra or {}),
     }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (tmp / "manifest.json").write_text(json.dumps(_json_safe(manifest), indent=2, allow_nan=False), encoding="utf-8")
     if card:
         (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     if folder.exists():
@@ -232,21 +253,127 @@ def _save_reference(folder: Path, clf: SnippetClassifier, ref: Any, n: int, seed
     return ["reference.npz", "ica.npz"]
 
 
+def _finite(v: Any) -> bool:
+    import math
+
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+#: What each manifest key must be. A check returns None when the value is acceptable, else what it
+#: must be. Keys marked required must be present; extra keys are allowed (documentation, cards).
+MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
+    "format": (True, lambda v: None if v == BUNDLE_FORMAT else f"{BUNDLE_FORMAT!r}"),
+    "model_id": (True, lambda v: None if isinstance(v, str) and 0 < len(v) <= 200 else "a name of 1-200 characters"),
+    "classifier": (True, lambda v: None if isinstance(v, str) else "a classifier name"),
+    "hyper_parameters": (True, lambda v: None if isinstance(v, dict) else "a table of parameters"),
+    "feature_set": (True, lambda v: None if v in ("coords", "angles", "both") else "coords, angles or both"),
+    "feature_names": (True, lambda v: None if isinstance(v, list) and all(isinstance(x, str) for x in v) else "a list of names"),
+    "skeleton": (True, lambda v: None if isinstance(v, dict) else "a skeleton table"),
+    "window": (True, lambda v: None if _is_int(v) and 1 <= v <= 100_000 else "a whole number of frames, 1-100000"),
+    "overlap": (True, lambda v: None if _is_int(v) and v >= 0 else "a whole number of frames >= 0"),
+    "n_frames": (True, lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1"),
+    "n_features": (True, lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1"),
+    "threshold": (True, lambda v: None if _finite(v) and 0 < v < 1 else "a share strictly between 0 and 1"),
+    "decision": (False, lambda v: None if _finite(v) and 0 < v < 1 else "a probability strictly between 0 and 1"),
+    "files": (True, lambda v: None if isinstance(v, dict) and v and all(
+        isinstance(k, str) and Path(k).name == k and k not in ("", ".", "..") and isinstance(h, str)
+        and len(h) == 64 and all(c in "0123456789abcdef" for c in h) for k, h in v.items())
+        else "a table of plain file names and SHA-256 digests (64 hex digits)"),
+    "cohort": (False, lambda v: None if isinstance(v, dict) else "a table"),
+    "metrics": (False, lambda v: None if isinstance(v, dict) else "a table"),
+}
+
+
+def _hyper_parameter_checks() -> dict[str, Any]:
+    """What each SnippetClassifier hyper-parameter must be (unknown names are refused)."""
+    from gmdesk.classifiers import ARCHITECTURES
+
+    def tup(v: Any) -> bool:
+        return v is None or (isinstance(v, list) and all(_finite(x) for x in v))
+
+    return {
+        "architecture": lambda v: None if v in ARCHITECTURES else f"one of {sorted(ARCHITECTURES)}",
+        "epochs": lambda v: None if _is_int(v) and 1 <= v <= 100_000 else "a whole number 1-100000",
+        "batch_size": lambda v: None if _is_int(v) and 1 <= v <= 100_000 else "a whole number 1-100000",
+        "patience": lambda v: None if _is_int(v) and 0 <= v <= 100_000 else "a whole number 0-100000",
+        "dropout": lambda v: None if _finite(v) and 0 <= v < 1 else "a rate in [0, 1)",
+        "learning_rate": lambda v: None if _finite(v) and 0 < v < 10 else "a positive rate below 10",
+        "validation_fraction": lambda v: None if _finite(v) and 0 < v < 1 else "a share strictly between 0 and 1",
+        "mirror_columns": lambda v: None if tup(v) and (v is None or all(_is_int(x) and x >= 0 for x in v)) else "column indices",
+        "mirror_signs": lambda v: None if tup(v) and (v is None or all(x in (-1, 1, -1.0, 1.0) for x in v)) else "signs +-1",
+        "C": lambda v: None if _finite(v) and v > 0 else "a positive number",
+        "seed": lambda v: None if _is_int(v) else "a whole number",
+        "verbose": lambda v: None if _is_int(v) else "a whole number",
+    }
+
+
+def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """Check a bundle manifest against :data:`MANIFEST_SCHEMA` and the classifier's parameters.
+
+    Raises
+    ------
+    BundleError
+        Naming the manifest and the first key at fault.
+    """
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{where}: the manifest must be a JSON object, not {type(manifest).__name__}")
+    for key, (required, check) in MANIFEST_SCHEMA.items():
+        if key not in manifest:
+            if required:
+                raise BundleError(f"{where}: missing {key!r}")
+            continue
+        why = check(manifest[key])
+        if why:
+            raise BundleError(f"{where}: {key!r} is {str(manifest[key])[:80]!r}; it must be {why}")
+    checks = _hyper_parameter_checks()
+    for key, value in manifest["hyper_parameters"].items():
+        if key not in checks:
+            raise BundleError(f"{where}: unknown hyper-parameter {key!r}")
+        why = checks[key](value)
+        if why:
+            raise BundleError(f"{where}: hyper-parameter {key!r} is {str(value)[:80]!r}; it must be {why}")
+    if manifest["hyper_parameters"].get("architecture", manifest["classifier"]) != manifest["classifier"]:
+        raise BundleError(f"{where}: classifier {manifest['classifier']!r} differs from its hyper-parameters")
+    if manifest["overlap"] >= manifest["window"] or manifest["n_frames"] != manifest["window"]:
+        raise BundleError(f"{where}: window {manifest['window']}, overlap {manifest['overlap']} and n_frames "
+                          f"{manifest['n_frames']} do not fit together (0 <= overlap < window = n_frames)")
+    if manifest["n_features"] != len(manifest["feature_names"]):
+        raise BundleError(f"{where}: n_features {manifest['n_features']} but {len(manifest['feature_names'])} feature names")
+    try:
+        sk = Skeleton.from_dict({k: v for k, v in manifest["skeleton"].items() if k != "fingerprint"}, source=f"{where} skeleton")
+    except GmdeskError as exc:
+        raise BundleError(f"{where}: skeleton: {exc}") from None
+    if manifest["skeleton"].get("fingerprint") != sk.fingerprint:
+        raise BundleError(f"{where}: the skeleton's fingerprint does not match its content")
+    layout = feature_layout(sk, manifest["feature_set"])
+    if list(layout.names) != manifest["feature_names"]:
+        raise BundleError(f"{where}: feature names do not match feature set {manifest['feature_set']!r} of its skeleton")
+    mc = manifest["hyper_parameters"].get("mirror_columns")
+    if mc is not None and (len(mc) != manifest["n_features"] or max(mc) >= manifest["n_features"]):
+        raise BundleError(f"{where}: mirror columns do not fit {manifest['n_features']} features")
+    return manifest
+
+
 def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_set: str | None = None) -> ModelBundle:
     """Load a bundle, checking format, file hashes and (if given) skeleton and feature set."""
     folder = Path(folder)
     mpath = folder / "manifest.json"
     if not mpath.is_file():
         raise BundleError(f"{folder} is not a gmdesk model bundle (no manifest.json)")
+    if mpath.stat().st_size > 50_000_000:
+        raise BundleError(f"{mpath} is larger than any manifest (50 MB)")
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{mpath} is not valid JSON: {exc}") from exc
-    if manifest.get("format") != BUNDLE_FORMAT:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise BundleError(f"{mpath} is not valid JSON: {exc}") from None
+    if isinstance(manifest, dict) and manifest.get("format") not in (None, BUNDLE_FORMAT):
         raise BundleError(f"{folder}: unknown bundle format {manifest.get('format')!r} (expected {BUNDLE_FORMAT})")
-    files = manifest.get("files", {})
-    if not files:
-        raise BundleError(f"{folder}: manifest lists no files")
+    validate_manifest(manifest, str(mpath))
+    files = manifest["files"]
     for name, digest in files.items():
         p = folder / name
         if Path(name).name != name or not p.is_file():
@@ -254,6 +381,7 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
         if _sha256(p) != digest:
             raise BundleError(f"{folder}: {name} does not match its hash in the manifest (changed or damaged); refusing it")
     params = dict(manifest["hyper_parameters"])
+    params.setdefault("architecture", manifest["classifier"])
     for k in ("mirror_columns", "mirror_signs"):
         if params.get(k) is not None:
             params[k] = tuple(params[k])

@@ -217,7 +217,7 @@ def cmd_snippets(args: argparse.Namespace) -> int:
     bar = _Bar("snippets", "infant")
     try:
         snips = cohort_snippets(entries, sk, args.features, args.window, args.overlap, _cleaning_settings(args),
-                                args.mapping, args.nan_policy, progress=bar)
+                                args.mapping, args.nan_policy, progress=bar, fps=args.fps, individual=args.individual)
     finally:
         bar.close()
     out = Path(args.output)
@@ -412,6 +412,13 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 # -- classifiers ------------------------------------------------------------------------------
 
+def _features(args: argparse.Namespace, entries, sk, fs: str):
+    """Cleaned per-frame features of cohort entries with the command's mapping, fps and individual."""
+    from gmdesk.cohort import cohort_features
+
+    return cohort_features(entries, sk, fs, mapping=args.mapping, fps=args.fps, individual=args.individual)
+
+
 def _entries(path: str, subset: str | None):
     from gmdesk.cohort import read_cohort
 
@@ -461,7 +468,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     sk = _skeleton(args)
     arch = resolve_architecture(args.model)
     entries = _entries(args.cohort, args.subset)
-    snips = cohort_snippets(entries, sk, args.features, overlap=args.overlap, mapping=args.mapping)
+    snips = cohort_snippets(entries, sk, args.features, overlap=args.overlap, mapping=args.mapping, fps=args.fps,
+                            individual=args.individual)
     layout = feature_layout(sk, args.features)
     est = _estimator(arch, args, layout)
     print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, overlap {args.overlap})")
@@ -521,7 +529,7 @@ def _model_card(model_id, arch, args, summary, metrics) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from gmdesk.cohort import cohort_features, cut_cohort
+    from gmdesk.cohort import cut_cohort
     from gmdesk.features import feature_layout
     from gmdesk.protocol import cross_validate, external_validation, plot_overlap_sweep, write_table
 
@@ -536,7 +544,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     schemes = [c for c in args.cv.split(",") if c]
     rows, fold_rows = [], []
     for fs in args.feature_sets.split(","):
-        recs = cohort_features(internal, sk, fs, mapping=args.mapping)
+        recs = _features(args, internal, sk, fs)
         layout = feature_layout(sk, fs)
         for ov in overlaps:
             snips = cut_cohort(recs, sk, 300, ov)
@@ -566,8 +574,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not ext:
             raise GmdeskError(f"{args.cohort}: no infants with set=external")
         fs = args.feature_sets.split(",")[0]
-        train = cut_cohort(cohort_features(internal, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
-        test = cut_cohort(cohort_features(ext, sk, fs, mapping=args.mapping), sk, 300, overlaps[0])
+        train = cut_cohort(_features(args, internal, sk, fs), sk, 300, overlaps[0])
+        test = cut_cohort(_features(args, ext, sk, fs), sk, 300, overlaps[0])
         ext_rows = []
         for m in models:
             _, res = external_validation(train, test, _estimator(m, args, feature_layout(sk, fs)), args.threshold)
@@ -615,7 +623,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from gmdesk.cohort import cohort_features, cut_cohort
+    from gmdesk.cohort import cut_cohort
     from gmdesk.insight import (
         abnormal_closer_to_normal,
         cosine_similarity_matrix,
@@ -635,7 +643,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     if args.ica:
         rows = []
         for fs in ("coords", "angles", "both"):
-            snips = cut_cohort(cohort_features(entries, sk, fs, mapping=args.mapping), sk, 300, args.overlap)
+            snips = cut_cohort(_features(args, entries, sk, fs), sk, 300, args.overlap)
             rows += ica_components(snips, seed=args.seed)
             print(f"ICA {fs}: {len(snips)} snippets, 5 folds")
         print(f"wrote {write_table(rows, out / 'ica_components.csv')} and {plot_ica(rows, out / 'ica_first_component.png')}")
@@ -646,7 +654,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         from gmdesk.features import feature_layout
 
         fs = args.features
-        snips = cut_cohort(cohort_features(entries, sk, fs, mapping=args.mapping), sk, 300, args.overlap)
+        snips = cut_cohort(_features(args, entries, sk, fs), sk, 300, args.overlap)
         est = _estimator("cnn1d-2", args, feature_layout(sk, fs))
         closer = []
         folds = StratifiedKFold(5, shuffle=True, random_state=42).split(snips.X, snips.label)
@@ -668,8 +676,11 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def _looks_like_cohort(path: Path) -> bool:
-    with open(path, encoding="utf-8") as fh:
-        head = fh.readline()
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            head = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
     return "infant_id" in head and "pose_file" in head
 
 

@@ -8,6 +8,7 @@ relative to the table), and optionally ``set`` (internal / external) and ``fps``
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,32 +47,67 @@ def parse_label(value: str, where: str = "") -> int:
 
 
 def read_cohort(path: str | Path) -> list[CohortEntry]:
-    """Read a cohort table; relative pose paths resolve against the table's folder."""
+    """Read a cohort table; relative pose paths resolve against the table's folder.
+
+    The table is UTF-8 text, with or without a byte-order mark (Excel's "CSV UTF-8"). Every row needs
+    an infant id, a label and a pose file; ``fps``, when given, must be a positive frame rate; one
+    pose file cannot belong to two infants.
+
+    Raises
+    ------
+    GmdeskError
+        Naming the table, the row and the column at fault.
+    """
     p = Path(path)
     if not p.is_file():
         raise GmdeskError(f"cohort table {str(p)!r} does not exist")
-    with open(p, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except UnicodeDecodeError:
+        raise GmdeskError(f"cohort table {str(p)!r} is not UTF-8 text: save it as CSV UTF-8") from None
+    except csv.Error as exc:
+        raise GmdeskError(f"cohort table {str(p)!r} is not a readable CSV table ({exc})") from None
     if not rows:
         raise GmdeskError(f"cohort table {str(p)!r} has no rows")
+    header = [h.strip() if h else h for h in header]
     need = {"infant_id", "label", "pose_file"}
-    missing = need - set(rows[0])
+    missing = need - set(header)
     if missing:
-        raise GmdeskError(f"cohort table {str(p)!r} lacks columns {sorted(missing)}")
+        raise GmdeskError(f"cohort table {str(p)!r} lacks columns {sorted(missing)} (it has {header})")
     out = []
     seen: set[str] = set()
-    for i, r in enumerate(rows, start=2):
+    poses: dict[Path, str] = {}
+    for i, raw in enumerate(rows, start=2):
         where = f"{p}:{i}: "
-        iid = r["infant_id"].strip()
-        if not iid or iid in seen:
-            raise GmdeskError(f"{where}infant_id {iid!r} is empty or repeated")
+        if None in raw:
+            raise GmdeskError(f"{where}more cells than columns")
+        r = {(k.strip() if k else k): (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
+        for col in need:
+            if r.get(col) in (None, ""):
+                raise GmdeskError(f"{where}no value in column {col!r}")
+        iid = r["infant_id"]
+        if iid in seen:
+            raise GmdeskError(f"{where}infant_id {iid!r} is repeated")
         seen.add(iid)
         pose = Path(r["pose_file"])
         pose = pose if pose.is_absolute() else (p.parent / pose)
-        fps = float(r["fps"]) if r.get("fps") else None
-        synthetic = (r.get("synthetic") or "").strip().lower() in ("yes", "true", "1")
-        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, (r.get("set") or "internal").strip(), fps,
-                               synthetic))
+        key = pose.resolve()
+        if key in poses:
+            raise GmdeskError(f"{where}pose file {r['pose_file']!r} is already the pose file of infant {poses[key]!r}")
+        poses[key] = iid
+        fps = None
+        if r.get("fps"):
+            try:
+                fps = float(r["fps"])
+            except ValueError:
+                raise GmdeskError(f"{where}fps {r['fps']!r} is not a number") from None
+            if not (math.isfinite(fps) and 0 < fps <= 1000):
+                raise GmdeskError(f"{where}fps {r['fps']!r} is not a frame rate (0 < fps <= 1000)")
+        synthetic = (r.get("synthetic") or "").lower() in ("yes", "true", "1")
+        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, r.get("set") or "internal", fps, synthetic))
     return out
 
 
@@ -138,12 +174,18 @@ def cohort_features(
     mapping: dict | str | Path | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    fps: float | None = None,
+    individual: str | None = None,
 ) -> list[RecordingFeatures]:
-    """Load, clean (unless already cleaned) and compute features for every infant of a cohort."""
+    """Load, clean (unless already cleaned) and compute features for every infant of a cohort.
+
+    ``fps`` is the frame rate of rows without an ``fps`` cell (DLC files do not store it; default
+    29.97); ``individual`` chooses the individual of multi-animal DLC files.
+    """
     out = []
     for i, e in enumerate(entries):
         check_cancel(cancel, "feature extraction")
-        track = load_track(e.pose_file, skeleton, mapping, e.fps)
+        track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
         if not is_cleaned(track):
             track, _ = clean_track(track, skeleton, cleaning)
         feats, layout = compute_features(track, skeleton, feature_set)
@@ -169,7 +211,10 @@ def cohort_snippets(
     nan_policy: str = "drop",
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    fps: float | None = None,
+    individual: str | None = None,
 ) -> SnippetSet:
-    """Snippets of every infant of a cohort, each carrying its infant's global label."""
-    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel)
+    """Snippets of every infant of a cohort, each carrying its infant's global label (``fps`` and
+    ``individual`` as in :func:`cohort_features`)."""
+    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel, fps, individual)
     return cut_cohort(recs, skeleton, window, overlap, nan_policy)

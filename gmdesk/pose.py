@@ -18,6 +18,8 @@ DeepLabCut and torch are imported only here, only when needed, and nothing is do
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import glob
 import os
 import re
@@ -71,6 +73,43 @@ def import_torch() -> ModuleType:
     return torch
 
 
+_TEMP_FILES: list[str] = []
+
+
+def _remove_temp_files() -> None:
+    for f in _TEMP_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(f)
+
+
+atexit.register(_remove_temp_files)
+
+
+def _load_weights_only(path: Path, what: str) -> object:
+    """``torch.load(weights_only=True)``: tensors and plain containers only; a file that needs anything
+    else (a pickled object that could run code) is refused."""
+    torch = import_torch()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise PoseModelError(f"{path}: refusing to load this DeepLabCut {what}: it contains executable content or is "
+                             f"not a DeepLabCut file ({first})") from None
+
+
+def _sanitised_copy(state: dict, source: Path) -> Path:
+    """A temporary file holding only ``{"model": weights}`` (what DeepLabCut's runner reads), made from
+    tensors loaded with ``weights_only``: DeepLabCut itself then never unpickles the user's file."""
+    torch = import_torch()
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise PoseModelError(f"{source}: model weights are not a plain tensor table")
+    fd, tmp = tempfile.mkstemp(suffix=".pt", prefix="gmdesk-dlc-")
+    os.close(fd)
+    _TEMP_FILES.append(tmp)
+    torch.save({"model": state}, tmp)
+    return Path(tmp)
+
+
 def _yaml(path: Path) -> dict:
     import yaml
 
@@ -97,19 +136,15 @@ def load_pose_model(path: str | Path, shuffle: int = 1) -> PoseModel:
     if not p.exists():
         raise PoseModelError(f"DeepLabCut model {p} does not exist")
     if p.is_file() and p.suffix == ".pt":
-        torch = import_torch()
-
-        try:
-            data = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise PoseModelError(f"{p}: not a DeepLabCut exported model ({exc})") from exc
+        data = _load_weights_only(p, "exported model")
         if not isinstance(data, dict) or "config" not in data or "pose" not in data:
             raise PoseModelError(f"{p}: not a DeepLabCut exported model (needs 'config' and 'pose')")
-        fd, tmp = tempfile.mkstemp(suffix=".pt", prefix="gmdesk-dlc-")
-        os.close(fd)
-        torch.save({"model": data["pose"]}, tmp)
         cfg = data["config"]
-        return PoseModel(cfg, Path(tmp), list(cfg["metadata"]["bodyparts"]), str(p), p.stem)
+        try:
+            bodyparts = [str(b) for b in cfg["metadata"]["bodyparts"]]
+        except (KeyError, TypeError):
+            raise PoseModelError(f"{p}: exported model without metadata.bodyparts") from None
+        return PoseModel(cfg, _sanitised_copy(data["pose"], p), bodyparts, str(p), p.stem)
     if p.is_file() and p.name == "config.yaml":
         p = p.parent
     if (p / "pytorch_config.yaml").is_file():
@@ -132,7 +167,10 @@ def load_pose_model(path: str | Path, shuffle: int = 1) -> PoseModel:
     except (KeyError, TypeError):
         raise PoseModelError(f"{train / 'pytorch_config.yaml'}: no metadata.bodyparts") from None
     snap = _best_snapshot(train)
-    return PoseModel(cfg, snap, bodyparts, str(p), f"{train.parent.name}-{snap.stem}")
+    data = _load_weights_only(snap, "snapshot")
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise PoseModelError(f"{snap}: not a DeepLabCut snapshot (no 'model' weights)")
+    return PoseModel(cfg, _sanitised_copy(data["model"], snap), bodyparts, str(p), f"{train.parent.name}-{snap.stem}")
 
 
 def landmark_columns(model: PoseModel, skeleton: Skeleton, mapping: dict | str | Path | None = None) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import zipfile
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -27,8 +28,54 @@ class PointStatus(IntEnum):
     REPAIRED = 6  #: a confident left/right swap put back (both positions were known; only labels moved)
 
 
+#: Plausible pixel coordinates: any video up to 16K, plus the few pixels pose estimators place outside
+#: the image. Coordinates outside (negated, 1e300...) are refused when a pose file is read.
+COORD_MIN_PX = -64.0
+COORD_MAX_PX = 16384.0
+
 #: Statuses whose position is NaN until something fills it.
 REMOVED = (PointStatus.LOW_LIKELIHOOD, PointStatus.OUTLIER, PointStatus.MISSING)
+
+
+def check_pose_values(xy: np.ndarray, likelihood: np.ndarray | None, landmarks: tuple[str, ...] | list[str],
+                      where: str, frame_offset: int = 0) -> None:
+    """Refuse impossible pose values: coordinates that are infinite or outside
+    [:data:`COORD_MIN_PX`, :data:`COORD_MAX_PX`], likelihoods outside [0, 1] or missing for a point that
+    has coordinates. Missing points are NaN in both coordinates.
+
+    Raises
+    ------
+    PoseFileError
+        Naming ``where``, the first offending landmark and frame, and how many values are bad.
+    """
+    xy = np.asarray(xy, dtype=np.float64)
+    problems = []
+    half = np.isnan(xy[..., 0]) != np.isnan(xy[..., 1])
+    if half.any():
+        problems.append((half, "a point with only one coordinate"))
+    inf = np.isinf(xy).any(axis=-1)
+    if inf.any():
+        problems.append((inf, "infinite coordinates"))
+    with np.errstate(invalid="ignore"):
+        out = np.isfinite(xy).all(axis=-1) & ((xy < COORD_MIN_PX) | (xy > COORD_MAX_PX)).any(axis=-1)
+    if out.any():
+        problems.append((out, f"coordinates outside {COORD_MIN_PX:g}..{COORD_MAX_PX:g} px (no video is that large)"))
+    if likelihood is not None:
+        lik = np.asarray(likelihood, dtype=np.float64)
+        finite = np.isfinite(xy).all(axis=-1)
+        with np.errstate(invalid="ignore"):
+            bad = np.isfinite(lik) & ((lik < 0) | (lik > 1))
+        if bad.any():
+            problems.append((bad, "likelihood outside 0..1"))
+        if np.isfinite(lik).any():
+            nolik = finite & ~np.isfinite(lik)
+            if nolik.any():
+                problems.append((nolik, "a point without a likelihood"))
+    if problems:
+        mask, what = problems[0]
+        f, j = (int(v[0]) for v in np.nonzero(mask))
+        total = int(sum(m.sum() for m, _ in problems))
+        raise PoseFileError(f"{where}: {what} ({landmarks[j]} at frame {f + frame_offset}); {total} bad value(s) in all")
 
 
 def _now() -> str:
@@ -185,13 +232,22 @@ class PoseTrack:
             with np.load(path, allow_pickle=False) as z:
                 if str(z.get("format", "")) != "gmdesk-posetrack-1":
                     raise PoseFileError(f"{path}: not a gmdesk pose track (.npz written by PoseTrack.save)")
-                return cls(
+                t = cls(
                     z["xy"], z["likelihood"], z["status"], float(z["fps"]),
                     tuple(str(s) for s in z["landmarks"]),
                     json.loads(str(z["provenance"])), json.loads(str(z["meta"])),
                 )
-        except (OSError, ValueError, KeyError) as exc:
-            raise PoseFileError(f"{path}: cannot read pose track ({exc})") from exc
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise PoseFileError(f"{path}: cannot read pose track ({type(exc).__name__}: {exc})") from None
+        if not np.isfinite(t.fps) or not 1 <= t.fps <= 1000:
+            raise PoseFileError(f"{path}: frame rate {t.fps} is not plausible")
+        if not np.isin(t.status, [s.value for s in PointStatus]).all():
+            bad = sorted(set(np.unique(t.status).tolist()) - {s.value for s in PointStatus})
+            raise PoseFileError(f"{path}: unknown point status codes {bad}")
+        if not isinstance(t.provenance, list) or not isinstance(t.meta, dict):
+            raise PoseFileError(f"{path}: provenance or metadata damaged")
+        check_pose_values(t.xy, None, t.landmarks, f"pose track {str(path)!r}")
+        return t
 
 
 def _json_default(o: Any) -> Any:

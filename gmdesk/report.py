@@ -242,7 +242,8 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
     video = case.conn.execute("SELECT path, size, sha256 FROM video WHERE id = 1").fetchone()
     track = case.raw_track()
     recording: dict[str, Any] = {"frames": track.n_frames, "fps": round(float(track.fps), 3),
-                                 "duration_s": round(track.duration_s, 1), "pose_source": Path(str(track.meta.get("source", "?"))).name}
+                                 "duration_s": round(track.duration_s, 1),
+                                 "pose_source": Path(str(track.meta.get("source", "?"))).name}
     if video:
         recording |= {"video": Path(video[0]).name, "video_sha256": video[2], "video_bytes": int(video[1])}
         vi = _video_info(case)
@@ -316,8 +317,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     v = res.get("verdict", {})
     word = v.get("verdict", "?")
     add(("Infant", f"Infant ID: {c.infant_id}"))
-    add(("Infant", f"Date of birth: {p.get('date_of_birth', 'not recorded')}; gestational age at birth: "
-                   f"{format_ga(parse_gestational_age(p['gestational_age'])) + ' weeks' if p.get('gestational_age') else 'not recorded'}"))
+    ga = format_ga(parse_gestational_age(p["gestational_age"])) + " weeks" if p.get("gestational_age") else "not recorded"
+    add(("Infant", f"Date of birth: {p.get('date_of_birth', 'not recorded')}; gestational age at birth: {ga}"))
     if c.age:
         add(("Infant", f"Recording date: {p.get('recording_date')}; chronological age {c.age['chronological_days']} days; "
                        f"corrected (post-term) age {c.age['postterm_weeks']:.1f} weeks"))
@@ -330,7 +331,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     add(("Recording", f"Video: {vid}" + (f" ({r.get('resolution')})" if r.get("resolution") else "")))
     if r.get("video_sha256"):
         add(("Recording", f"SHA-256: {r['video_sha256']}"))
-    add(("Recording", f"Duration {r.get('duration_s')} s, {r.get('frames')} frames at {r.get('fps')} fps; case file {c.case_file}"))
+    add(("Recording", f"Duration {r.get('duration_s')} s, {r.get('frames')} frames at {r.get('fps')} fps; "
+                      f"case file {c.case_file}"))
     ps = q.get("point_share", {})
     add(("Quality", f"Landmark points: observed {_pct(ps.get('observed'))}, interpolated {_pct(ps.get('imputed'))}, "
                     f"swap repaired {_pct(ps.get('repaired'))}, edited by hand {_pct(ps.get('edited'))}, "
@@ -352,7 +354,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
         add(("Result", f"Indeterminate because: {v['reason']}"))
     add(("Result", "The model was trained on its site's global normal/abnormal labels per infant; it does not tell "
                    "absent from abnormal fidgety movements and does not replace a GMA-certified assessment."))
-    add(("Result", f"Assessed {res.get('time', '?')} by {res.get('author', '?')} at edit-log position {res.get('edit_seq') or 0}"))
+    add(("Result", f"Assessed {res.get('time', '?')} by {res.get('author', '?')} at edit-log position "
+                   f"{res.get('edit_seq') or 0}"))
     cr = c.corrections
     if cr.get("edits_since_result"):
         add(("Result", f"OUT OF DATE: {cr['edits_since_result']} edits were made after this result; re-run the assessment"))
@@ -363,7 +366,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     sn = res.get("snippets", [])
     for mk in dis:
         s = sn[mk["snippet"]] if 0 <= mk["snippet"] < len(sn) else {}
-        add(("Review", f"snippet {mk['snippet'] + 1} ({s.get('start_s', '?')} s, P(abnormal) {s.get('p_abnormal', float('nan')):.2f}): "
+        add(("Review", f"snippet {mk['snippet'] + 1} ({s.get('start_s', '?')} s, "
+                       f"P(abnormal) {s.get('p_abnormal', float('nan')):.2f}): "
                        f"{mk['mark']}" + (f" — {mk['note']}" if mk.get("note") else "")))
     add(("Model", f"Model: {m['model_id']} ({m['classifier']}, features {m['feature_set']}, normalisation "
                   f"{m['normalisation']}; gmdesk {m['gmdesk']})"))
@@ -457,11 +461,10 @@ def render_report(content: ReportContent, path: str | Path) -> Path:
                     fig.text(0.06, y, h, fontsize=10, weight="bold")
                     y -= 0.02
                     head = h
+                bold = line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE"))
                 for wrapped in _wrap(line, 118):
-                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE")) else "normal")
+                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal")
                     y -= 0.0155
-                if k == 0 and h == "Result" and line.startswith("Basis"):
-                    pass
             if k == 0:
                 ax = fig.add_axes((0.1, max(0.08, y - 0.24), 0.84, 0.17))
                 _timeline(ax, content)

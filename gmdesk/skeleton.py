@@ -20,6 +20,8 @@ from gmdesk.errors import SkeletonError
 
 #: Folder of the skeleton files shipped with gmdesk.
 SKELETON_DIR = Path(__file__).resolve().parent.parent / "resources" / "skeletons"
+#: Largest skeleton file read (a skeleton is a few kB; this bounds what a hostile file can cost).
+MAX_SKELETON_BYTES = 20_000_000
 #: Name of the default skeleton (the paper's 24 infant landmarks).
 DEFAULT_SKELETON = "infant24"
 
@@ -95,16 +97,16 @@ class Skeleton:
         for a, b in self.mirror_pairs:
             if a == b:
                 raise SkeletonError(f"{where}: mirror pair [{a!r}, {b!r}] pairs a landmark with itself")
-        angle_names = [a.name for a in self.angles]
-        if len(angle_names) != len(set(angle_names)):
+        by_name = {a.name: a for a in self.angles}
+        if len(by_name) != len(self.angles):
             raise SkeletonError(f"{where}: duplicate angle names")
         for a in self.angles:
             if len(set(a.points)) != 3:
                 raise SkeletonError(f"{where}: angle {a.name!r} needs three different points")
             if a.mirror is not None:
-                if a.mirror not in angle_names:
+                other = by_name.get(a.mirror)
+                if other is None:
                     raise SkeletonError(f"{where}: angle {a.name!r} mirrors unknown angle {a.mirror!r}")
-                other = self.angles[angle_names.index(a.mirror)]
                 if other.mirror not in (None, a.name) or (other.mirror is None and a.mirror != a.name):
                     raise SkeletonError(
                         f"{where}: angles {a.name!r} and {a.mirror!r} do not mirror each other"
@@ -116,11 +118,15 @@ class Skeleton:
         """Number of landmarks."""
         return len(self.landmarks)
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.landmarks)}
+
     def index(self, name: str) -> int:
         """Column index of landmark ``name``."""
         try:
-            return self.landmarks.index(name)
-        except ValueError:
+            return self._positions[name]
+        except KeyError:
             raise SkeletonError(f"skeleton {self.name!r} has no landmark {name!r}") from None
 
     @cached_property
@@ -145,8 +151,8 @@ class Skeleton:
     @cached_property
     def angle_mirror_permutation(self) -> np.ndarray:
         """Angle permutation that swaps every left/right angle pair."""
-        names = [a.name for a in self.angles]
-        return np.array([names.index(a.mirror) if a.mirror else i for i, a in enumerate(self.angles)], dtype=int)
+        names = {a.name: i for i, a in enumerate(self.angles)}
+        return np.array([names[a.mirror] if a.mirror else i for i, a in enumerate(self.angles)], dtype=int)
 
     @cached_property
     def depth(self) -> np.ndarray:
@@ -199,31 +205,59 @@ class Skeleton:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "") -> Skeleton:
-        """Build and validate a skeleton from plain data (a parsed TOML or JSON file)."""
-        where = f"skeleton {source or data.get('name', '?')!r}"
+        """Build and validate a skeleton from plain data (a parsed TOML or JSON file).
+
+        Every key is type-checked: ``landmarks`` a list of names, ``edges`` and ``mirror_pairs`` lists
+        of two names, ``angles`` a list of tables with ``name``, three ``points`` and an optional
+        ``mirror``, ``origin`` a name. Names are non-empty strings of at most 200 characters.
+        """
+        where = f"skeleton {source or '?'!r}"
+        if not isinstance(data, dict):
+            raise SkeletonError(f"{where}: not a table of keys")
+        where = f"skeleton {source or str(data.get('name', '?'))!r}"
+
+        def name(v: object, what: str) -> str:
+            if not isinstance(v, str) or not v.strip() or len(v) > 200:
+                raise SkeletonError(f"{where}: {what} must be a name (text of 1-200 characters), got {str(v)[:60]!r}")
+            return v
+
+        def names(v: object, what: str, n: int | None = None) -> tuple[str, ...]:
+            if not isinstance(v, list) or (n is not None and len(v) != n):
+                raise SkeletonError(f"{where}: {what} must be a list of {n if n else ''} names".replace("  ", " "))
+            return tuple(name(x, what) for x in v)
+
         for key in ("landmarks", "origin"):
             if key not in data:
                 raise SkeletonError(f"{where}: missing key {key!r}")
-        try:
-            angles = tuple(
-                JointAngle(str(a["name"]), tuple(str(p) for p in a["points"]), a.get("mirror"))  # type: ignore[arg-type]
-                for a in data.get("angles", [])
-            )
-            for a in angles:
-                if len(a.points) != 3:
-                    raise SkeletonError(f"{where}: angle {a.name!r} must list exactly three points")
-            return cls(
-                name=str(data.get("name", Path(source).stem if source else "skeleton")),
-                landmarks=tuple(str(n) for n in data["landmarks"]),
-                edges=tuple((str(a), str(b)) for a, b in data.get("edges", [])),
-                mirror_pairs=tuple((str(a), str(b)) for a, b in data.get("mirror_pairs", [])),
-                angles=angles,
-                origin=str(data["origin"]),
-                description=str(data.get("description", "")),
-                source=source,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SkeletonError(f"{where}: malformed entry ({exc})") from exc
+        landmarks = names(data["landmarks"], "landmarks")
+        edges = data.get("edges", [])
+        pairs = data.get("mirror_pairs", [])
+        raw_angles = data.get("angles", [])
+        for key, v in (("edges", edges), ("mirror_pairs", pairs), ("angles", raw_angles)):
+            if not isinstance(v, list):
+                raise SkeletonError(f"{where}: {key} must be a list")
+        angles = []
+        for a in raw_angles:
+            if not isinstance(a, dict) or "name" not in a or "points" not in a:
+                raise SkeletonError(f"{where}: each angle needs a name and three points")
+            if len(a["points"]) != 3 if isinstance(a["points"], list) else True:
+                raise SkeletonError(f"{where}: angle {str(a['name'])[:60]!r} must list exactly three points")
+            mirror = a.get("mirror")
+            angles.append(JointAngle(name(a["name"], "an angle's name"), names(a["points"], "an angle's points", 3),  # type: ignore[arg-type]
+                                     None if mirror is None else name(mirror, "an angle's mirror")))
+        for key in ("name", "description"):
+            if key in data and not isinstance(data[key], str):
+                raise SkeletonError(f"{where}: {key} must be text")
+        return cls(
+            name=str(data.get("name", Path(source).stem if source else "skeleton")),
+            landmarks=landmarks,
+            edges=tuple(names(e, "each edge", 2) for e in edges),  # type: ignore[misc]
+            mirror_pairs=tuple(names(e, "each mirror pair", 2) for e in pairs),  # type: ignore[misc]
+            angles=tuple(angles),
+            origin=name(data["origin"], "origin"),
+            description=str(data.get("description", "")),
+            source=source,
+        )
 
 
 def load_skeleton(path: str | Path | None = None) -> Skeleton:
@@ -251,8 +285,12 @@ def load_skeleton(path: str | Path | None = None) -> Skeleton:
         p = SKELETON_DIR / f"{path}.toml"
     if not p.is_file():
         raise SkeletonError(f"skeleton file {str(p)!r} does not exist")
+    if p.stat().st_size > MAX_SKELETON_BYTES:
+        raise SkeletonError(f"skeleton file {str(p)!r} is larger than {MAX_SKELETON_BYTES // 1_000_000} MB")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SkeletonError(f"skeleton file {str(p)!r} is not valid TOML: {exc}") from exc
+        raise SkeletonError(f"skeleton file {str(p)!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SkeletonError(f"skeleton file {str(p)!r} is nested too deeply to be a skeleton") from None
     return Skeleton.from_dict(data, source=str(p))

@@ -57,7 +57,12 @@ def infant_verdict(scores: np.ndarray, infant_id: str = "", threshold: float = D
     decision : float
         P(abnormal) at or above which a snippet counts as abnormal (0.5).
     """
+    for name, v in (("threshold", threshold), ("decision", decision)):
+        if not (np.isfinite(v) and 0 < v < 1):
+            raise ValueError(f"{name} must be strictly between 0 and 1, got {v}")
     scores = np.asarray(scores, dtype=float).ravel()
+    if not np.isfinite(scores).all():
+        raise ValueError(f"infant {infant_id!r}: snippet scores must be finite probabilities")
     if scores.size == 0:
         raise ValueError(f"infant {infant_id!r} has no snippets to judge")
     n_normal = int((scores < decision).sum())

@@ -24,7 +24,8 @@ import pandas as pd
 
 from gmdesk.errors import PoseFileError
 from gmdesk.io.atomic import atomic_path
-from gmdesk.posetrack import PointStatus, PoseTrack
+from gmdesk.io.hdf5 import read_pandas_hdf
+from gmdesk.posetrack import PointStatus, PoseTrack, check_pose_values
 from gmdesk.skeleton import Skeleton, load_skeleton
 
 H5_KEY = "df_with_missing"
@@ -93,14 +94,9 @@ def read_dlc_frame(path: str | Path) -> pd.DataFrame:
     suffix = p.suffix.lower()
     try:
         if suffix in (".h5", ".hdf5", ".hdf"):
-            df = pd.read_hdf(p)
+            df = read_pandas_hdf(p)  # never pandas.read_hdf: it unpickles
         elif suffix == ".csv":
-            with open(p, encoding="utf-8") as fh:
-                first = [fh.readline() for _ in range(4)]
-            nlev = 4 if first[1].startswith("individuals") else 3
-            # pandas >= 3 parses floats exactly by default; older pandas needs "round_trip"
-            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            df = pd.read_csv(p, header=list(range(nlev)), index_col=0, **exact)
+            df = _read_dlc_csv(p)
         else:
             raise PoseFileError(f"pose file {str(p)!r}: unknown extension {p.suffix!r} (expected .h5 or .csv)")
     except PoseFileError:
@@ -127,7 +123,31 @@ def read_dlc_frame(path: str | Path) -> pd.DataFrame:
         raise PoseFileError(f"pose file {str(p)!r}: unexpected coords {bad} (expected x, y, likelihood)")
     if len(df) == 0:
         raise PoseFileError(f"pose file {str(p)!r} has no frames")
+    text = [c for c, dt in df.dtypes.items() if not np.issubdtype(dt, np.number)]
+    if text:
+        raise PoseFileError(f"pose file {str(p)!r}: column {'/'.join(map(str, text[0]))} holds text, not numbers")
     return df
+
+
+def _read_dlc_csv(p: Path) -> pd.DataFrame:
+    """A DLC ``.csv``: 3 (single animal) or 4 (multi-animal) header rows, then one row per frame. A
+    row with another number of fields than the header (a file cut mid-row) is refused."""
+    try:
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError:
+        raise PoseFileError(f"pose file {str(p)!r} is not UTF-8 text") from None
+    if len(lines) < 4:
+        raise PoseFileError(f"pose file {str(p)!r} has no frames (a DLC csv has 3-4 header rows, then frames)")
+    nlev = 4 if lines[1].startswith("individuals") else 3
+    width = lines[0].count(",")
+    for i, line in enumerate(lines[nlev:], start=nlev + 1):
+        if line.count(",") != width:
+            raise PoseFileError(f"pose file {str(p)!r}, line {i}: {line.count(',') + 1} fields, expected {width + 1} "
+                                "(the file may be cut off or damaged)")
+    # pandas >= 3 parses floats exactly by default; older pandas needs "round_trip"
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(p, header=list(range(nlev)), index_col=0, encoding="utf-8-sig", **exact)
 
 
 def read_dlc(
@@ -209,6 +229,10 @@ def read_dlc(
             xy[:, j, k] = df[(scorer, bp, c)].to_numpy(dtype=np.float64)
         if (scorer, bp, "likelihood") in cols:
             lik[:, j] = df[(scorer, bp, "likelihood")].to_numpy(dtype=np.float64)
+    has_lik = bool(np.isfinite(lik).any())
+    check_pose_values(xy, lik if has_lik else None, skeleton.landmarks, f"pose file {str(p)!r}", int(index[0]))
+    if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
+        raise PoseFileError(f"pose file {str(p)!r}: frame rate {fps} is not plausible (0 < fps <= 1000)")
     nan = np.isnan(xy).any(axis=2)
     status = np.where(nan, PointStatus.MISSING, PointStatus.OBSERVED).astype(np.uint8)
     track = PoseTrack(xy, lik, status, float(fps or DEFAULT_FPS), skeleton.landmarks)
@@ -219,7 +243,7 @@ def read_dlc(
         "individual": chosen,
         "file_bodyparts": sources,
         "first_frame": int(index[0]),
-        "has_likelihood": bool(np.isfinite(lik).any()),
+        "has_likelihood": has_lik,
         "skeleton": skeleton.name,
     }
     track.record(
@@ -229,6 +253,18 @@ def read_dlc(
         frames=n, ignored_bodyparts=[bp for bp in file_parts if bp not in sources],
     )
     return track
+
+
+def export_likelihood(track: PoseTrack) -> np.ndarray:
+    """Likelihoods as written to a DLC file: the estimator's, except that a point placed by a person
+    (EDITED) gets 1 and a point interpolated where the estimator gave nothing gets 0 — DLC files have a
+    likelihood for every point, and a re-read file must not lose a person's edit to the cut-off."""
+    lik = track.likelihood.copy()
+    has = np.isfinite(track.xy).all(axis=-1)
+    if np.isfinite(lik).any() or track.meta.get("has_likelihood"):
+        lik[has & ~np.isfinite(lik)] = 0.0
+    lik[has & (track.status == PointStatus.EDITED)] = 1.0
+    return lik
 
 
 def track_to_frame(track: PoseTrack, scorer: str | None = None, file_names: bool = True) -> pd.DataFrame:
@@ -261,7 +297,7 @@ def track_to_frame(track: PoseTrack, scorer: str | None = None, file_names: bool
     data = np.empty((track.n_frames, len(names) * 3), dtype=np.float64)
     data[:, 0::3] = track.xy[:, :, 0]
     data[:, 1::3] = track.xy[:, :, 1]
-    data[:, 2::3] = track.likelihood
+    data[:, 2::3] = export_likelihood(track)
     first = int(track.meta.get("first_frame", 0))
     index = pd.RangeIndex(first, first + track.n_frames)
     return pd.DataFrame(data, columns=columns, index=index)

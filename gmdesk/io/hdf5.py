@@ -1,0 +1,254 @@
+"""Reading pandas HDF5 files (DeepLabCut's pose files) without running code from them.
+
+``pandas.read_hdf`` unpickles: PyTables stores pandas' metadata (column labels, level names) as
+pickled attributes, and a "fixed"-format frame with an object column stores the column as pickles.
+A file from elsewhere can therefore run arbitrary code when opened with pandas. This module reads the
+two layouts pandas writes — "table" (what DeepLabCut writes) and "fixed" — at the HDF5 level with
+``h5py``, which never unpickles, and decodes pandas' metadata with a restricted unpickler that builds
+only plain containers, strings, numbers, booleans and None. Anything else — a pickle that names any
+Python object (class or function), an object column, a layout it does not know — is refused with
+:class:`UnsafeFileError` or :class:`~gmdesk.errors.PoseFileError`, naming the file.
+
+Only numeric columns with an integer row index are read: that is what pose files hold.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gmdesk.errors import PoseFileError
+
+EXECUTABLE = "this file contains executable content; refusing to open it"
+
+
+class UnsafeFileError(PoseFileError):
+    """A file holds content that would run code when read (a pickle naming a Python object)."""
+
+
+class _RefusesObjects(pickle.Unpickler):
+    """Unpickler that builds only lists, tuples, dicts, sets, strings, bytes, numbers, booleans and None."""
+
+    def find_class(self, module: str, name: str) -> Any:  # noqa: D102 - pickle API
+        raise _ObjectInPickle(f"{module}.{name}")
+
+    def persistent_load(self, pid: Any) -> Any:  # noqa: D102 - pickle API
+        raise _ObjectInPickle("persistent id")
+
+
+class _ObjectInPickle(Exception):
+    pass
+
+
+def safe_unpickle(data: bytes) -> Any:
+    """Decode a pickle that may only hold plain data; raise ``_ObjectInPickle`` if it names any object."""
+    return _RefusesObjects(io.BytesIO(data), encoding="utf-8").load()
+
+
+def _looks_pickled(value: Any) -> bool:
+    """PyTables' own test: a non-empty byte string ending with '.' may be a pickle."""
+    return isinstance(value, bytes | np.bytes_) and len(value) > 0 and bytes(value).endswith(b".") and bytes(value) not in (
+        b"0", b"0.")
+
+
+def _attr(where: str, obj: Any, name: str, default: Any = None) -> Any:
+    """An attribute as PyTables would return it, pickles decoded safely."""
+    if name not in obj.attrs:
+        return default
+    value = obj.attrs[name]
+    if _looks_pickled(value):
+        try:
+            return safe_unpickle(bytes(value))
+        except _ObjectInPickle:
+            raise UnsafeFileError(f"{where}: {EXECUTABLE} (attribute {name!r} names a Python object)") from None
+        except Exception:  # not a pickle after all: a plain string ending with "."
+            return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _scan_for_objects(where: str, group: Any) -> None:
+    """Refuse any attribute pickle that names an object and any object-valued dataset under ``group``."""
+    import h5py
+
+    def check(name: str, obj: Any) -> None:
+        for key, value in obj.attrs.items():
+            if _looks_pickled(value):
+                try:
+                    safe_unpickle(bytes(value))
+                except _ObjectInPickle:
+                    raise UnsafeFileError(f"{where}: {EXECUTABLE} (attribute {key!r} of {obj.name!r} names a "
+                                          "Python object)") from None
+                except Exception:
+                    pass
+        if isinstance(obj, h5py.Dataset):
+            pseudo = obj.attrs.get("PSEUDOATOM")
+            if (pseudo is not None and bytes(pseudo) == b"object") or obj.dtype.kind == "O" or h5py.check_vlen_dtype(obj.dtype):
+                raise UnsafeFileError(f"{where}: {EXECUTABLE} (dataset {obj.name!r} holds pickled objects)")
+
+    check(group.name, group)
+    group.visititems(check)
+
+
+def _decode(values: np.ndarray, encoding: str) -> list[Any]:
+    if values.dtype.kind == "S":
+        return [v.decode(encoding) for v in values.tolist()]
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64).tolist()
+    if values.dtype.kind == "f":
+        return values.astype(np.float64).tolist()
+    raise ValueError(f"labels of type {values.dtype}")
+
+
+def read_pandas_hdf(path: str | Path, key: str | None = None) -> Any:
+    """Read the DataFrame pandas wrote to ``path`` (``key``, or the only frame in the file) without
+    unpickling anything.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Numeric values with the file's row index and column labels (MultiIndex kept), equal to what
+        ``pandas.read_hdf`` returns for the same trusted file.
+
+    Raises
+    ------
+    UnsafeFileError
+        The file holds pickled objects (pandas would run code to read it).
+    PoseFileError
+        Not HDF5, no pandas frame, a layout this reader does not know, or non-numeric data.
+    """
+    import h5py
+    import pandas as pd
+
+    p = Path(path)
+    where = f"pose file {str(p)!r}"
+    try:
+        fh = h5py.File(p, "r")
+    except OSError as exc:
+        raise PoseFileError(f"{where} cannot be read as a DeepLabCut file: not HDF5 or damaged ({exc})") from None
+    try:
+        with fh:
+            frames = [k for k in fh if isinstance(fh[k], h5py.Group) and "pandas_type" in fh[k].attrs]
+            if key is None:
+                key = "df_with_missing" if "df_with_missing" in frames else (frames[0] if len(frames) == 1 else None)
+                if key is None:
+                    raise PoseFileError(f"{where} holds {'no' if not frames else 'several'} pandas frames "
+                                        f"{frames or ''}: expected DeepLabCut's 'df_with_missing'".rstrip())
+            if key not in fh or not isinstance(fh[key], h5py.Group):
+                raise PoseFileError(f"{where} has no frame {key!r}")
+            g = fh[key]
+            _scan_for_objects(where, g)
+            kind = _attr(where, g, "pandas_type")
+            encoding = _attr(where, g, "encoding", "UTF-8") or "UTF-8"
+            if kind == "frame_table":
+                data, index, columns, names, index_name = _read_table(where, g, encoding)
+            elif kind == "frame":
+                data, index, columns, names, index_name = _read_fixed(where, g, encoding)
+            else:
+                raise PoseFileError(f"{where}: pandas object of type {kind!r} is not a data frame")
+    except (PoseFileError, UnsafeFileError):
+        raise
+    except (KeyError, ValueError, TypeError, IndexError, OSError) as exc:
+        raise PoseFileError(f"{where} cannot be read as a DeepLabCut file: unexpected layout ({exc})") from None
+    if len(columns) and isinstance(columns[0], tuple):
+        cols = pd.MultiIndex.from_tuples(columns, names=names)
+    else:
+        cols = pd.Index(columns, name=names[0] if names else None)
+    return pd.DataFrame(data, index=pd.Index(index, name=index_name), columns=cols)
+
+
+def _read_table(where: str, g: Any, encoding: str) -> tuple[np.ndarray, np.ndarray, list, list, Any]:
+    if "table" not in g:
+        raise PoseFileError(f"{where}: table-format frame without its table")
+    t = g["table"]
+    fields = list(t.dtype.names or ())
+    index_cols = _attr(where, g, "index_cols", [])
+    values_cols = _attr(where, g, "values_cols", [])
+    data_columns = _attr(where, g, "data_columns", [])
+    non_index = _attr(where, g, "non_index_axes", [])
+    info = _attr(where, g, "info", {}) or {}
+    if data_columns:
+        raise PoseFileError(f"{where}: table with data columns {data_columns} is not a DeepLabCut layout")
+    if [c[1] for c in index_cols] != ["index"] or "index" not in fields:
+        raise PoseFileError(f"{where}: table without a plain row index")
+    if _attr(where, t, "index_kind") != "integer":
+        raise PoseFileError(f"{where}: rows are not frame numbers (index kind {_attr(where, t, 'index_kind')!r})")
+    if not values_cols or sorted(fields) != sorted(["index", *values_cols]):
+        raise PoseFileError(f"{where}: unexpected table fields {fields}")
+    if len(non_index) != 1 or non_index[0][0] != 1:
+        raise PoseFileError(f"{where}: unexpected column axes")
+    order = [tuple(c) if isinstance(c, list | tuple) else c for c in non_index[0][1]]
+    rows = t[()]
+    index = np.asarray(rows["index"], dtype=np.int64)
+    blocks, labels = [], []
+    for name in values_cols:
+        vals = np.asarray(rows[name])
+        if vals.dtype.kind not in "fiu":
+            raise PoseFileError(f"{where}: column block {name!r} is not numeric ({vals.dtype})")
+        vals = vals.reshape(len(rows), -1).astype(np.float64)
+        kind = _attr(where, t, f"{name}_kind", [])
+        kind = [tuple(c) if isinstance(c, list | tuple) else c for c in kind]
+        if len(kind) != vals.shape[1]:
+            raise PoseFileError(f"{where}: block {name!r} has {vals.shape[1]} columns but {len(kind)} labels")
+        blocks.append(vals)
+        labels += kind
+    data = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(rows), 0))
+    pos = {c: i for i, c in enumerate(labels)}
+    if sorted(map(repr, pos)) != sorted(map(repr, order)) or len(pos) != len(order):
+        raise PoseFileError(f"{where}: column labels of the blocks do not match the frame's columns")
+    data = data[:, [pos[c] for c in order]]
+    col_info = info.get(1, {}) if isinstance(info, dict) else {}
+    names = list(col_info.get("names", [None])) if isinstance(col_info, dict) else [None]
+    idx_info = info.get("index", {}) if isinstance(info, dict) else {}
+    index_name = idx_info.get("names", [None])[0] if isinstance(idx_info, dict) and idx_info.get("names") else None
+    return data, index, order, names, index_name
+
+
+def _read_fixed(where: str, g: Any, encoding: str) -> tuple[np.ndarray, np.ndarray, list, list, Any]:
+    def axis(prefix: str) -> tuple[list, list]:
+        variety = _attr(where, g, f"{prefix}_variety")
+        if variety == "multi":
+            n = int(_attr(where, g, f"{prefix}_nlevels"))
+            levels, codes, names = [], [], []
+            for i in range(n):
+                lev = g[f"{prefix}_level{i}"]
+                levels.append(_decode(lev[()], encoding))
+                codes.append(np.asarray(g[f"{prefix}_label{i}"][()], dtype=np.int64))
+                nm = _attr(where, lev, "name")
+                names.append(None if nm in (None, "N.", "N") else nm)
+            values = list(zip(*[[lv[c] for c in cd] for lv, cd in zip(levels, codes, strict=True)], strict=True))
+            return [tuple(v) for v in values], names
+        if variety == "regular":
+            ds = g[prefix]
+            nm = _attr(where, ds, "name")
+            return _decode(ds[()], encoding), [None if nm in (None, "N.", "N") else nm]
+        raise PoseFileError(f"{where}: axis {prefix!r} of kind {variety!r} is not supported")
+
+    if int(_attr(where, g, "ndim", 2)) != 2:
+        raise PoseFileError(f"{where}: not a two-dimensional frame")
+    columns, names = axis("axis0")
+    index, index_names = axis("axis1")
+    if not all(isinstance(i, int) for i in index):
+        raise PoseFileError(f"{where}: rows are not frame numbers")
+    data = np.full((len(index), len(columns)), np.nan)
+    pos = {c: i for i, c in enumerate(columns)}
+    for b in range(int(_attr(where, g, "nblocks", 0))):
+        items, _ = axis(f"block{b}_items")
+        ds = g[f"block{b}_values"]
+        vals = np.asarray(ds[()])
+        if vals.dtype.kind not in "fiu":
+            raise PoseFileError(f"{where}: column block {b} is not numeric ({vals.dtype})")
+        if not _attr(where, ds, "transposed", 0):
+            vals = vals.T
+        if vals.shape != (len(index), len(items)):
+            raise PoseFileError(f"{where}: block {b} has shape {vals.shape}, expected {(len(index), len(items))}")
+        for k, c in enumerate(items):
+            data[:, pos[c]] = vals[:, k]
+    return data, np.asarray(index, dtype=np.int64), columns, names, index_names[0]
