@@ -39,28 +39,35 @@ class Session:
         """Open a case, or a pose file (creating/reopening its case beside it, cleaned)."""
         skeleton = skeleton or load_skeleton()
         p = Path(path)
+        if video is not None:  # a video that does not decode is refused before any case is made
+            from gmdesk.video import probe_video
+
+            probe_video(video)
         if p.suffix.lower() == ".gmcase":
             case = open_case(p)
         elif p.suffix.lower() in POSE_SUFFIXES:
             cp = case_path_for(p)
             if cp.exists():
                 case = open_case(cp)
-            else:
-                case = import_pose_file(cp, p, skeleton, video=video)
-                case.clean(skeleton)
+            else:  # made complete (cleaned, video linked) under a temporary name, then renamed
+                case = import_pose_file(cp, p, skeleton, video=video, clean=True)
         else:
             raise ValueError(f"{p}: open a pose file ({', '.join(POSE_SUFFIXES)}), a case (.gmcase) or a video")
-        reader = None
-        vpath = Path(video) if video else None
-        if vpath is None:
-            row = case.conn.execute("SELECT path FROM video WHERE id = 1").fetchone()
-            if row and case.check_video().status == "ok":
-                vpath = Path(row[0])
-        elif case.check_video().status == "none":
-            case.link_video(vpath)
-        if vpath is not None and vpath.suffix.lower() in VIDEO_SUFFIXES:
-            reader = VideoReader(vpath)
-        return cls(case, skeleton, reader)
+        try:
+            reader = None
+            vpath = Path(video) if video else None
+            if vpath is None:
+                row = case.conn.execute("SELECT path FROM video WHERE id = 1").fetchone()
+                if row and case.check_video().status == "ok":
+                    vpath = Path(row[0])
+            elif case.check_video().status == "none" and not case.read_only:
+                case.link_video(vpath)
+            if vpath is not None and vpath.suffix.lower() in VIDEO_SUFFIXES:
+                reader = VideoReader(vpath)
+            return cls(case, skeleton, reader)
+        except BaseException:
+            case.close()  # never leave a case locked behind a failed open
+            raise
 
     def refresh(self) -> None:
         """Re-read the current track (after an edit) and update the flags.

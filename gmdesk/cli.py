@@ -377,15 +377,19 @@ def cmd_case(args: argparse.Namespace) -> int:
 
     if args.case_command == "new":
         sk = _skeleton(args)
+        settings = None if args.no_clean else _cleaning_settings(args)
         with import_pose_file(args.case, args.pose, sk, video=args.video, mapping=args.mapping, fps=args.fps,
-                              individual=args.individual, infant_id=args.infant_id) as c:
-            if not args.no_clean:
-                rep = c.clean(sk, _cleaning_settings(args))
-                print(f"cleaned: {rep.geometry_outliers + rep.smoothness_outliers} outliers, {rep.imputed} imputed, "
-                      f"{len(rep.gaps)} gaps for review")
+                              individual=args.individual, infant_id=args.infant_id, clean=settings,
+                              accept_frame_difference=args.accept_frame_difference) as c:
+            cleaning = c.cleaning()
+            if cleaning:
+                rep = cleaning[1]
+                print(f"cleaned: {len(rep.get('swaps', []))} swaps put back, "
+                      f"{rep.get('geometry_outliers', 0) + rep.get('smoothness_outliers', 0)} outliers, "
+                      f"{rep.get('imputed', 0)} imputed, {len(rep.get('review', []))} items for review")
             print(f"created case {c.path} for infant {c.meta()['infant_id']} ({c.raw_track().n_frames} frames)")
         return 0
-    with open_case(args.case) as c:
+    with open_case(args.case, read_only=args.case_command in ("info", "export")) as c:
         if args.case_command == "info":
             m = c.meta()
             undo, redo = c.undo_state()
@@ -405,7 +409,8 @@ def cmd_case(args: argparse.Namespace) -> int:
             if args.edits:
                 print(f"wrote {c.export_edit_log(args.edits)}")
         elif args.case_command == "relink":
-            c.link_video(args.video, accept_different=args.accept_different)
+            c.link_video(args.video, accept_different=args.accept_different,
+                         accept_frame_difference=args.accept_frame_difference)
             print(f"relinked {c.path} to {args.video}")
     return 0
 
@@ -806,7 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = cs.add_parser("new", help="create a case from a DLC pose file (and its video)")
     q.add_argument("case", help="new case file (.gmcase)")
     q.add_argument("pose")
-    q.add_argument("--video")
+    q.add_argument("--video", help="the recording's video (must decode and have as many frames as the pose)")
+    q.add_argument("--accept-frame-difference", action="store_true",
+                   help="link a video whose frame count differs from the pose's (recorded in the case)")
     q.add_argument("--infant-id")
     q.add_argument("--no-clean", action="store_true")
     _add_pose_args(q)
@@ -821,6 +828,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("case")
     q.add_argument("video")
     q.add_argument("--accept-different", action="store_true", help="accept a re-encoded copy (recorded in the case)")
+    q.add_argument("--accept-frame-difference", action="store_true",
+                   help="link a video whose frame count differs from the pose's (recorded in the case)")
     p.set_defaults(func=cmd_case)
 
     p = sub.add_parser("pose", help="estimate pose in a video with a DeepLabCut (PyTorch) model")
@@ -853,25 +862,72 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+#: Exit codes (also in ``gmdesk --help``): success, bad data or input, bad command line, cancelled.
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _internal_error(command: str, exc: BaseException) -> int:
+    """An error gmdesk did not expect: one readable line, the traceback in a log file."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log = None
+    for folder in (Path.home() / ".gmdesk" / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            log = folder / f"gmdesk-{command}-{stamp}-{os.getpid()}.log"
+            log.write_text(text, encoding="utf-8")
+            break
+        except OSError:
+            log = None
+    where = f"; details in {log}" if log else ""
+    print(f"gmdesk {command}: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    return EXIT_DATA
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``gmdesk``."""
+    """Entry point of ``gmdesk``: returns the exit code (0 ok, 1 data or input error, 2 usage error,
+    130 cancelled)."""
+    import os
+
+    from gmdesk.errors import CancelledError
+
     global _JSON_PROGRESS
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     _JSON_PROGRESS = args.progress_json
     func: Callable[[argparse.Namespace], int] = args.func
     if argv is None:  # a real command line: SIGTERM (the app's Cancel) unwinds like Ctrl+C, so
         signal.signal(signal.SIGTERM, _interrupt)  # atomic writes remove their temporary files
     try:
         return func(args)
-    except KeyboardInterrupt:
-        print(f"gmdesk {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, CancelledError):
+        print(f"gmdesk {args.command}: cancelled; nothing half-written was left", file=sys.stderr)
+        return EXIT_CANCELLED
     except GmdeskError as exc:
         print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_DATA
+    except (OSError, ValueError, MemoryError) as exc:
+        if os.environ.get("GMDESK_DEBUG") == "1":
+            raise
+        if isinstance(exc, OSError) and exc.filename:
+            msg = f"{exc.filename}: {exc.strerror or exc}"
+        elif isinstance(exc, MemoryError):
+            msg = "not enough memory for this recording"
+        else:
+            msg = str(exc)
+        print(f"gmdesk {args.command}: error: {msg}", file=sys.stderr)
+        return EXIT_DATA
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback on the terminal
+        if os.environ.get("GMDESK_DEBUG") == "1":
+            raise
+        return _internal_error(args.command, exc)
 
 
 if __name__ == "__main__":

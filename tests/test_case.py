@@ -1,6 +1,5 @@
 import csv
 import hashlib
-import os
 import signal
 import sqlite3
 import subprocess
@@ -39,7 +38,8 @@ def test_edits_replay_to_the_same_track_after_reopen(case, skeleton, tmp_path):
     live = case.current_track()
     assert tuple(live.xy[10, lh]) == (123.5, 456.25) and live.status[10, lh] == PointStatus.EDITED
     assert np.isnan(live.xy[11, rf]).all() and live.status[11, rf] == PointStatus.MISSING
-    assert np.array_equal(live.xy[12], live.xy[11], equal_nan=True)
+    keep = np.arange(skeleton.n_landmarks) != rf  # copy-previous skips the point missing in frame 11
+    assert np.array_equal(live.xy[12, keep], live.xy[11, keep]) and np.isfinite(live.xy[12, rf]).all()
     path = case.path
     case.close()
     with open_case(path) as again:
@@ -159,25 +159,43 @@ def test_bad_files_are_refused_and_left_unchanged(tmp_path, track):
         open_case(tmp_path / "nope.gmcase")
 
 
+def _clip(path, n, seed=0):
+    from gmdesk.skeleton import load_skeleton
+    from gmdesk.synthetic import make_infant, render_video
+
+    inf = make_infant("V", 0, [seed, 1], skeleton=load_skeleton(), n_frames=n)
+    return render_video(inf.truth_xy * 0.1, load_skeleton(), path, size=(192, 108), codec="MJPG")
+
+
 def test_video_moved_or_changed_and_relink(tmp_path, track):
-    video = tmp_path / "clip.mov"
-    video.write_bytes(os.urandom(5000))
+    video = _clip(tmp_path / "clip.avi", track.n_frames)
     with create_case(tmp_path / "v.gmcase", track, video=video) as c:
-        assert c.check_video().status == "ok"
-        moved = tmp_path / "moved.mov"
+        chk = c.check_video()
+        assert chk.status == "ok" and f"{track.n_frames} frames, matches the pose" in chk.message
+        moved = tmp_path / "moved.avi"
         video.rename(moved)
         chk = c.check_video()
         assert chk.status == "missing" and "relink" in chk.message
         c.link_video(moved)  # same content: accepted
         assert c.check_video().status == "ok"
-        moved.write_bytes(os.urandom(5000))
+        _clip(moved, track.n_frames, seed=3)
         assert c.check_video().status == "changed"
-        other = tmp_path / "reencoded.mp4"
-        other.write_bytes(os.urandom(4000))
+        other = _clip(tmp_path / "reencoded.avi", track.n_frames, seed=4)
         with pytest.raises(VideoMismatchError, match="not the recording"):
             c.link_video(other)
         c.link_video(other, accept_different=True)
         assert [e["kind"] for e in c.events()].count("relink_video") == 2
+        short = _clip(tmp_path / "short.avi", 62)
+        with pytest.raises(VideoMismatchError, match=f"62 frames but the pose track has {track.n_frames}"):
+            c.link_video(short, accept_different=True)
+        text = tmp_path / "notes.mp4"
+        text.write_text("not a video")
+        with pytest.raises(CaseError, match="notes.mp4 cannot be linked"):
+            c.link_video(text, accept_different=True)
+        c.link_video(short, accept_different=True, accept_frame_difference=True)
+        chk = c.check_video()
+        assert chk.status == "ok" and "difference accepted" in chk.message
+        assert c.events()[-1]["detail"]["frame_difference_accepted"] is True
 
 
 CHILD = textwrap.dedent("""
@@ -237,7 +255,7 @@ def test_case_cli_new_info_export(tmp_path, track, capsys):
     assert "infant N9" in out and "edit log: 1 entries (1 undoable" in out
     assert main(["case", "export", str(cpath), "--track", str(tmp_path / "o.csv"), "--edits", str(tmp_path / "e.csv")]) == 0
     assert (tmp_path / "o.csv").is_file() and "nose" in (tmp_path / "e.csv").read_text()
-    assert main(["case", "info", str(tmp_path / "p.h5")]) == 2
+    assert main(["case", "info", str(tmp_path / "p.h5")]) == 1
     assert "not a gmdesk case file" in capsys.readouterr().err
 
 

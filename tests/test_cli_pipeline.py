@@ -104,18 +104,18 @@ def test_cli_synth_clean_snippets_on_a_13_infant_cohort(tmp_path, capsys):
     assert feats.read_text().splitlines()[0].startswith("frame,left_shoulder_angle")
 
 
-def test_cli_bad_input_exits_2_with_the_file_named(tmp_path, capsys):
+def test_cli_bad_input_exits_1_with_the_file_named(tmp_path, capsys):
     bad = tmp_path / "broken.h5"
     bad.write_bytes(b"garbage")
-    assert main(["clean", str(bad)]) == 2
+    assert main(["clean", str(bad)]) == 1
     assert "broken.h5" in capsys.readouterr().err
     short = tmp_path / "short"
     assert main(["synth", str(short), "--duration", "5", "6", "--n-normal", "1", "--n-abnormal", "0",
                  "--n-external-normal", "0", "--n-external-abnormal", "0"]) == 0
-    assert main(["snippets", str(short / "cohort.csv"), "-o", str(tmp_path / "x.npz")]) == 2
+    assert main(["snippets", str(short / "cohort.csv"), "-o", str(tmp_path / "x.npz")]) == 1
     err = capsys.readouterr().err
     assert "shorter than one 300-frame snippet" in err and "N01" in err
-    assert main(["skeleton", str(tmp_path / "none.toml")]) == 2
+    assert main(["skeleton", str(tmp_path / "none.toml")]) == 1
 
 
 @pytest.mark.parametrize("overlap", [299, 100])

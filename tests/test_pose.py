@@ -119,7 +119,7 @@ def test_bad_inputs_are_refused_before_inference(tmp_path, dlc_project, unseen, 
     bad.write_bytes(b"\x00" * 1000)
     with pytest.raises(VideoError, match="broken.mp4"):
         estimate_pose(bad, dlc_project, skeleton, device="cpu")
-    assert main(["pose", str(bad), "--model", str(dlc_project)]) == 2
+    assert main(["pose", str(bad), "--model", str(dlc_project)]) == 1
 
 
 def test_app_estimates_pose_in_a_child_process_and_opens_the_case(qtbot, tmp_path, monkeypatch, dlc_project, unseen):
