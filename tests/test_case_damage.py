@@ -53,7 +53,8 @@ def damaged(good, tmp_path, sql=None, params=(), raw=None):
 
 
 @pytest.mark.parametrize("name, sql, params, message", [
-    ("out-of-range frame", "UPDATE edits SET points = '[[99999, 1]]' WHERE seq = 1", (), r"edit 1 is damaged \(point \[99999, 1\] outside"),
+    ("out-of-range frame", "UPDATE edits SET points = '[[99999, 1]]' WHERE seq = 1", (),
+     r"edit 1 is damaged \(point \[99999, 1\] outside"),
     ("orphaned undo", "INSERT INTO edits(kind, landmark, frame, frame_stop, points, old, new, author, time, reverts) "
                       "VALUES ('undo', 'nose', 1, 2, '[]', '[]', '[]', 'x', 't', 77)", (), r"an undo of edit 77"),
     ("bad JSON", "UPDATE results SET verdict = '{not json' WHERE id = 1", (), r"result 1 is not valid JSON"),
