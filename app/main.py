@@ -7,10 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO_POSE = REPO / "resources" / "demo" / "demo_infant.h5"
-DEMO_VIDEO = REPO / "resources" / "demo" / "demo_infant.mp4"
-DEMO_MODEL = REPO / "models" / "demo-cnn1d-synthetic"
+from gmdesk.resources import bundle_path, demo_path
+
+DEMO_POSE = demo_path("demo_infant.h5")
+DEMO_VIDEO = demo_path("demo_infant.mp4")
+DEMO_MODEL = bundle_path()
 
 
 def demo_case(folder: Path | None = None) -> tuple[Path, Path | None]:

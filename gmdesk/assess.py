@@ -15,67 +15,107 @@ from gmdesk.skeleton import Skeleton
 from gmdesk.snippets import cut_snippets
 from gmdesk.verdict import infant_verdict
 
+#: Windows scored at a time: memory stays proportional to the recording, not to overlapping copies.
+CHUNK_WINDOWS = 256
+#: Longest recording (in snippets) whose within-infant similarity matrix (n x n) is part of the result.
+MAX_WITHIN_SIMILARITY = 200
 
-def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infant_id: str = "") -> dict[str, Any]:
+
+def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infant_id: str = "",
+                 chunk_windows: int = CHUNK_WINDOWS) -> dict[str, Any]:
     """Score a track's snippets and give the infant verdict.
 
     The track is cleaned first unless its provenance shows it already was (a case's current
-    track, edits included). Windows with missing data are left out and listed.
+    track, edits included). Windows with missing data are left out and listed with the landmarks
+    behind them. Windows are cut, scored and embedded ``chunk_windows`` at a time, and everything in
+    the result grows linearly with the recording (the within-infant similarity matrix is kept only for
+    recordings of up to :data:`MAX_WITHIN_SIMILARITY` snippets).
 
     Returns
     -------
     dict
-        ``snippets`` (start frame/time, P(abnormal), class, imputed share), ``verdict`` (with its
-        basis sentence), ``dropped`` windows, model id and settings.
+        ``snippets`` (start frame/time, P(abnormal), class, imputed share, flags), ``verdict`` (with its
+        basis sentence), ``dropped`` windows, ``flags`` (kept windows with long interpolated gaps),
+        model id and settings, and what the views compare the infant with.
     """
+    import numpy as np
+
+    from gmdesk.snippets import snippet_starts
+
     bundle.check_compatible(skeleton)
     if not is_cleaned(track):
         track, _ = clean_track(track, skeleton)
     feats, layout = compute_features(track, skeleton, bundle.feature_set)
-    snips = cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap, "drop",
-                         skeleton.name, skeleton.fingerprint)
-    if len(snips) == 0:
+    if track.n_frames < bundle.window:
+        cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap)  # raises: too short
+    all_starts = snippet_starts(track.n_frames, bundle.window, bundle.overlap)
+    ref = bundle.reference()
+    ica = bundle.ica()
+    parts: dict[str, list] = {"start": [], "p": [], "imp": [], "emb": [], "ica": []}
+    dropped: list[dict] = []
+    flags: list[dict] = []
+    for i in range(0, len(all_starts), max(1, chunk_windows)):
+        snips = cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap, "drop",
+                             skeleton.name, skeleton.fingerprint, starts=all_starts[i:i + chunk_windows])
+        dropped += snips.dropped
+        flags += snips.flags
+        if not len(snips):
+            continue
+        parts["start"].append(snips.start)
+        parts["p"].append(bundle.classifier.score_snippets(snips.X))
+        parts["imp"].append(snips.imputed_fraction)
+        parts["emb"].append(bundle.classifier.embed(snips.X).astype(np.float32))
+        if ica is not None:
+            parts["ica"].append(bundle.ica_project(snips.X)[:, 0])
+    if not parts["start"]:
         raise GmdeskError(
             f"{track.meta.get('source', infant_id)}: every {bundle.window}-frame window has missing landmarks "
-            f"({len(snips.dropped)} windows); correct the long gaps before assessing"
+            f"({len(dropped)} windows); correct the long gaps before assessing"
         )
-    p = bundle.classifier.score_snippets(snips.X)
+    starts = np.concatenate(parts["start"])
+    p = np.concatenate(parts["p"])
+    imputed = np.concatenate(parts["imp"])
     v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision)
-    insight = _insight(bundle, snips)
+    flag_text: dict[int, list[str]] = {}
+    for f in flags:
+        flag_text.setdefault(int(f["start"]), []).append(f["reason"])
     rows = [{"index": i, "start_frame": int(s), "end_frame": int(s) + bundle.window - 1, "start_s": round(s / track.fps, 3),
              "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
-             "imputed_fraction": float(f)}
-            for i, (s, pi, f) in enumerate(zip(snips.start, p, snips.imputed_fraction, strict=True))]
+             "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
+            for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
+    insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
     return {
         "infant_id": infant_id, "source": track.meta.get("source"), "model_id": bundle.model_id,
         "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
         "window": bundle.window, "overlap": bundle.overlap, "fps": track.fps, "frames": track.n_frames,
         "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
-        "verdict": v.to_dict(), "snippets": rows, "dropped": snips.dropped, **insight,
+        "verdict": v.to_dict(), "snippets": rows, "dropped": dropped, "flags": flags, **insight,
     }
 
 
-def _insight(bundle: ModelBundle, snips) -> dict[str, Any]:
-    """Cosine similarity of this infant's snippets with each other and with the model's
-    reference snippets, and their position in the model's ICA space."""
+def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[str, Any]:
+    """Cosine similarity of this infant's snippets with the model's reference snippets (n x n_reference,
+    linear in the recording), with each other for short recordings, and their position in the model's
+    ICA space."""
     import numpy as np
 
     from gmdesk.insight import cosine_similarity_matrix
 
-    emb = bundle.classifier.embed(snips.X)
-    out: dict[str, Any] = {"similarity_within": cosine_similarity_matrix(emb).tolist()}
-    ref = bundle.reference()
+    out: dict[str, Any] = {}
+    if len(emb) <= MAX_WITHIN_SIMILARITY:
+        out["similarity_within"] = cosine_similarity_matrix(emb).tolist()
     if ref is not None:
-        both = cosine_similarity_matrix(np.concatenate([emb, ref["embeddings"]]))
         order = np.argsort(ref["label"], kind="stable")  # normal references first
-        out["similarity_reference"] = both[: len(emb), len(emb):][:, order].tolist()
+        unit = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        r = np.asarray(ref["embeddings"], dtype=np.float64)[order]
+        r = r / np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
+        out["similarity_reference"] = (unit.astype(np.float64) @ r.T).tolist()
         out["reference_names"] = [f"{['Normal', 'Abnormal'][int(ref['label'][i])]}-{ref['infant_id'][i]}@{int(ref['start'][i])}"
                                   for i in order]
         out["reference_labels"] = ref["label"][order].astype(int).tolist()
-    ica = bundle.ica()
-    if ica is not None:
+    if ica is not None and infant_ic:
         out["ica"] = {"reference_ic1": ica["ic"][:, 0].tolist(), "reference_labels": ica["label"].astype(int).tolist(),
-                      "infant_ic1": bundle.ica_project(snips.X)[:, 0].tolist()}
+                      "infant_ic1": np.concatenate(infant_ic).tolist()}
     return out
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def _cleaning_settings(args: argparse.Namespace):
 def _add_pose_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skeleton", help="skeleton TOML file or shipped name (default infant24)")
     p.add_argument("--mapping", help="TOML file mapping the file's body-part names to skeleton landmarks")
-    p.add_argument("--fps", type=float, help="frame rate (DLC files do not store it; default 29.97)")
+    p.add_argument("--fps", type=FPS, help="frame rate (DLC files do not store it; default 29.97, or a cohort's fps column)")
     p.add_argument("--individual", help="individual to read from a multi-animal DLC file")
 
 
@@ -72,14 +73,15 @@ def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
 
     d = CleaningSettings()
     g = p.add_argument_group("cleaning (defaults documented in gmdesk.cleaning)")
-    g.add_argument("--p-cutoff", dest="p_cutoff", type=float, help=f"likelihood cut-off (default {d.p_cutoff})")
-    g.add_argument("--p-hysteresis", dest="p_hysteresis", type=float,
+    g.add_argument("--p-cutoff", dest="p_cutoff", type=PROBABILITY, help=f"likelihood cut-off (default {d.p_cutoff})")
+    g.add_argument("--p-hysteresis", dest="p_hysteresis", type=PROBABILITY,
                    help=f"also remove points below this likelihood next to removed ones; 0 = off (default {d.p_hysteresis})")
-    g.add_argument("--bone-max-rel", dest="bone_max_rel", type=float,
+    g.add_argument("--bone-max-rel", dest="bone_max_rel", type=_number(float, 0, 10),
                    help=f"a bone longer than its full length by this fraction is wrong (default {d.bone_max_rel})")
-    g.add_argument("--smooth-k", dest="smooth_k", type=float, help=f"jump threshold in robust sd (default {d.smooth_k})")
-    g.add_argument("--max-gap", dest="max_gap", type=int, help=f"longest gap imputed, frames (default {d.max_gap})")
-    g.add_argument("--max-gap-distal", dest="max_gap_distal", type=int,
+    g.add_argument("--smooth-k", dest="smooth_k", type=_number(float, 0),
+                   help=f"jump threshold in robust sd (default {d.smooth_k})")
+    g.add_argument("--max-gap", dest="max_gap", type=COUNT, help=f"longest gap imputed, frames (default {d.max_gap})")
+    g.add_argument("--max-gap-distal", dest="max_gap_distal", type=COUNT,
                    help=f"longest hand/foot gap imputed in its parent's frame, frames (default {d.max_gap_distal})")
     g.add_argument("--no-swaps", dest="swaps", action="store_const", const=False, help="skip the left/right swap repair")
     g.add_argument("--no-geometry", dest="geometry", action="store_const", const=False, help="skip the bone-length check")
@@ -138,7 +140,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
         bar.close()
     src = Path(args.pose)
     out = Path(args.output) if args.output else src.with_name(src.stem + ".clean.npz")
-    cleaned.save(out)
+    if out.suffix.lower() == ".npz":
+        cleaned.save(out)
+    else:
+        write_dlc(cleaned, out)
     doc = report_document(cleaned, rep, len(sk.mirror_pairs))
     summary = {"input": str(src), "output": str(out), "frames": track.n_frames, **doc}
     if args.dlc_out:
@@ -250,7 +255,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import platform
     import time
 
-    from gmdesk.skeleton import SKELETON_DIR
+    from gmdesk import resources
 
     problems: list[str] = []
 
@@ -294,17 +299,39 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return f"torch {torch.__version__}, DeepLabCut {dlc}; {gpu}"
 
     check("pose estimation (torch, DeepLabCut)", pose_stack)
-    check("skeletons", lambda: ", ".join(p.stem for p in sorted(SKELETON_DIR.glob("*.toml"))) or "none found")
-    demo = SKELETON_DIR.parent / "demo"
-    check("demo data", lambda: ", ".join(p.name for p in sorted(demo.glob("demo_infant.*")) if p.is_file()))
-    models = SKELETON_DIR.parent.parent / "models"
+    def shipped_files() -> str:
+        bad = resources.check_resources()
+        if bad:
+            raise GmdeskError(f"{len(bad)} shipped file(s) missing or damaged: " + "; ".join(bad[:5]))
+        return f"{len(resources.expected_hashes())} files in {resources.resource_root()} (hashes ok)"
+
+    def skeletons() -> str:
+        from gmdesk.skeleton import load_skeleton
+
+        names = resources.skeleton_names()
+        if not names:
+            raise GmdeskError(f"no skeletons in {resources.skeleton_dir()}")
+        return ", ".join(f"{load_skeleton(resources.skeleton_path(n)).name} ({n}.toml parses)" for n in names)
+
+    def demo_data() -> str:
+        from gmdesk.io.dlc import read_dlc
+
+        t = read_dlc(resources.demo_path("demo_infant.h5"))
+        video = resources.demo_path("demo_infant.mp4")
+        if not video.is_file():
+            raise GmdeskError(f"{video} is missing")
+        return f"demo_infant.h5 ({t.n_frames} frames read), demo_infant.mp4"
+
+    check("shipped files", shipped_files)
+    check("skeletons", skeletons)
+    check("demo data", demo_data)
 
     def bundles() -> str:
         from gmdesk.bundle import load_bundle
 
-        found = sorted(p.parent for p in models.glob("*/manifest.json"))
+        found = resources.shipped_bundles()
         if not found:
-            raise GmdeskError(f"no model bundles in {models}")
+            raise GmdeskError(f"no model bundles in {resources.models_root()}")
         return ", ".join(f"{load_bundle(p).manifest['model_id']} (hashes ok)" for p in found)
 
     check("shipped model bundles", bundles)
@@ -320,6 +347,8 @@ def cmd_pose(args: argparse.Namespace) -> int:
 
     sk = _skeleton(args)
     video = Path(args.video)
+    if not video.is_file():
+        raise GmdeskError(f"video {video} does not exist")
     out = Path(args.output) if args.output else video.with_name(video.stem + ".gmdesk_pose.h5")
     model = load_pose_model(args.model, shuffle=args.shuffle)
     print(f"{video.name}: DeepLabCut model {model.name} ({len(model.bodyparts)} body parts) on {args.device}, "
@@ -339,9 +368,9 @@ def cmd_pose(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from gmdesk.cohort import load_track, recording_snippets
-    from gmdesk.skeleton import SKELETON_DIR
+    from gmdesk.resources import bundle_path, demo_path
 
-    demo = SKELETON_DIR.parent / "demo" / "demo_infant.h5"
+    demo = demo_path("demo_infant.h5")
     if not demo.is_file():
         raise GmdeskError(f"bundled demo recording {demo} is missing")
     out = Path(args.out)
@@ -357,7 +386,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{len(rep.gaps)} gaps left for review")
     print(f"  {len(snips)} snippets of 300 frames (overlap 150), {len(snips.dropped)} left out for missing data")
     print(f"  wrote {out / 'demo_infant.clean.npz'} and {out / 'demo_infant.snippets.npz'}")
-    model = SKELETON_DIR.parent.parent / "models" / "demo-cnn1d-synthetic"
+    model = bundle_path()
     if not model.is_dir():
         raise GmdeskError(f"bundled demo model {model} is missing")
     from gmdesk.assess import assess_track
@@ -605,19 +634,23 @@ def cmd_assess(args: argparse.Namespace) -> int:
     print(f"{Path(args.pose).name}: model {res['model_id']} ({res['classifier']}, {res['feature_set']})")
     print(f"  {'start':>6} {'time':>7} {'P(abn)':>7} {'class':>8} {'imputed':>7}")
     for sn in res["snippets"]:
+        flag = f"  flagged: {'; '.join(sn['flags'])}" if sn.get("flags") else ""
         print(f"  {sn['start_frame']:>6} {sn['start_s']:>6.1f}s {sn['p_abnormal']:>7.3f} {sn['class']:>8} "
-              f"{100 * sn['imputed_fraction']:>6.1f}%")
+              f"{100 * sn['imputed_fraction']:>6.1f}%{flag}")
     if res["dropped"]:
-        print(f"  {len(res['dropped'])} windows left out for missing data (long gaps): frames "
-              + ", ".join(str(d["start"]) for d in res["dropped"][:10]))
+        print(f"  {len(res['dropped'])} windows left out for missing data:")
+        for d in res["dropped"][:10]:
+            why = ", ".join(f"{k} {v} frames" for k, v in list(d.get("missing", {}).items())[:3])
+            print(f"    frames {d['start']}-{d['start'] + res['window'] - 1}: missing {why}")
     print(f"VERDICT: {v['verdict'].upper()} — {v['basis']}")
     if res.get("synthetic_model"):
         print("  (model trained on SYNTHETIC data: not for clinical use)")
     if args.json:
+        from gmdesk.bundle import _json_safe
         from gmdesk.io.atomic import atomic_path
 
         with atomic_path(Path(args.json)) as tmp:
-            tmp.write_text(json.dumps(res, indent=2), encoding="utf-8")
+            tmp.write_text(json.dumps(_json_safe(res), indent=2, allow_nan=False), encoding="utf-8")
         print(f"wrote {args.json}")
     if args.csv:
         from gmdesk.protocol import write_table
@@ -691,92 +724,165 @@ def _looks_like_cohort(path: Path) -> bool:
 
 # -- parser -------------------------------------------------------------------------------------
 
+# -- argument types: numbers and file names are checked when the command line is read ---------------
+
+def _number(kind: type, lo: float | None = None, hi: float | None = None, lo_open: bool = False, hi_open: bool = False,
+            what: str = "") -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        import math
+
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and (v > hi or (hi_open and v == hi))):
+            lo_s = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
+            hi_s = "" if hi is None else f"{'<' if hi_open else '<='} {hi:g}"
+            bounds = " and ".join(x for x in (lo_s, hi_s) if x)
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({what or 'must be'} {bounds})")
+        return v
+
+    return parse
+
+
+POSITIVE_INT = _number(int, 1)
+COUNT = _number(int, 0)
+FPS = _number(float, 0, 1000, lo_open=True, what="a frame rate:")
+SHARE = _number(float, 0, 1, lo_open=True, hi_open=True, what="strictly between")
+PROBABILITY = _number(float, 0, 1)
+
+
+def _output(*suffixes: str) -> Callable[[str], Path]:
+    """A file to write; its extension says its format, and must be one of ``suffixes``."""
+
+    def parse(text: str) -> Path:
+        p = Path(text)
+        if p.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: the file name says the format; use {' or '.join(suffixes)} (got {p.suffix or 'no extension'!r})")
+        return p
+
+    return parse
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only when there is one worth showing (not None, not a switch's False) and the
+    help text does not already give it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
+EXIT_CODES_HELP = "exit codes: 0 success; 1 bad data or input (the message names the file and the problem); " \
+                  "2 bad command line; 130 cancelled"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``gmdesk``."""
+    """The argument parser of ``gmdesk`` (imports nothing heavier than NumPy: ``gmdesk --help`` is fast)."""
     from gmdesk.features import FEATURE_SETS
     from gmdesk.snippets import DEFAULT_OVERLAP, NAN_POLICIES, WINDOW
 
-    ap = argparse.ArgumentParser(prog="gmdesk", description="General Movements screening from infant pose.")
+    fmt = _Help
+    ap = argparse.ArgumentParser(prog="gmdesk", description="General Movements screening from infant pose.",
+                                 epilog=EXIT_CODES_HELP, formatter_class=fmt)
     ap.add_argument("--version", action="version", version=f"gmdesk {__version__}")
     ap.add_argument("--progress-json", action="store_true", help="report progress as JSON lines on stderr")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("synth", help="generate a SYNTHETIC cohort (DLC .h5 per infant + cohort.csv)")
-    p.add_argument("outdir")
-    p.add_argument("--n-normal", type=int, default=6, help="internal normal infants (default 6)")
-    p.add_argument("--n-abnormal", type=int, default=4, help="internal abnormal infants (default 4)")
-    p.add_argument("--n-external-normal", type=int, default=2, help="external normal infants (default 2)")
-    p.add_argument("--n-external-abnormal", type=int, default=1, help="external abnormal infants (default 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--duration", type=float, nargs=2, metavar=("MIN_S", "MAX_S"), help="length range (default 120 180)")
-    p.add_argument("--normal-share", type=float, help="share of normal-like periods in abnormal infants (0.25)")
-    p.add_argument("--no-artefacts", action="store_true", help="clean poses with noise only")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP, formatter_class=fmt)
+
+    overlap = _number(int, 0, WINDOW - 1, what="frames shared by consecutive windows:")
+
+    p = command("synth", "generate a SYNTHETIC cohort (DLC .h5 per infant + cohort.csv, with ground truth)")
+    p.add_argument("outdir", help="folder to write the cohort in")
+    p.add_argument("--n-normal", type=COUNT, default=6, help="internal normal infants")
+    p.add_argument("--n-abnormal", type=COUNT, default=4, help="internal abnormal infants")
+    p.add_argument("--n-external-normal", type=COUNT, default=2, help="external normal infants")
+    p.add_argument("--n-external-abnormal", type=COUNT, default=1, help="external abnormal infants")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same cohort")
+    p.add_argument("--duration", type=_number(float, 1, 36000), nargs=2, metavar=("MIN_S", "MAX_S"),
+                   help="length range in seconds (default 120 180)")
+    p.add_argument("--normal-share", type=PROBABILITY, help="share of normal-like periods in abnormal infants (default 0.25)")
+    p.add_argument("--no-artefacts", action="store_true", help="clean poses with detector noise only")
     p.add_argument("--model", choices=("3d", "2d"), default="3d",
-                   help="3d: joints move in 3-D, a camera with its own distance, tilt and roll per infant (default); "
+                   help="3d: joints move in 3-D, a camera with its own distance, tilt and roll per infant; "
                         "2d: the earlier planar model")
     p.add_argument("--video", metavar="INFANT_ID", help="also render this infant's figure to INFANT_ID.mp4")
-    p.add_argument("--video-seconds", type=float, default=20.0)
+    p.add_argument("--video-seconds", type=_number(float, 0.1, 3600), default=20.0, help="length of that video")
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("clean", help="clean a pose file (likelihood, geometry, smoothness, makima)")
+    p = command("clean", "clean a pose file (likelihood, left/right swaps, geometry, trajectory jumps, makima)")
     p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
-    p.add_argument("-o", "--output", help="cleaned track .npz (default POSE.clean.npz)")
-    p.add_argument("--dlc-out", help="also write the cleaned track as DLC .h5/.csv")
-    p.add_argument("--report", nargs="?", const="-", metavar="REPORT.json",
-                   help="list the whole review queue; with a file, also write the report (counts, swaps, gaps, review "
-                        "queue, snippet coverage, provenance) as JSON")
-    p.add_argument("--show", type=int, default=10, help="review items to list without --report (default 10)")
+    p.add_argument("-o", "--output", type=_output(".npz", ".h5", ".csv"),
+                   help="cleaned track: .npz keeps point statuses and provenance, .h5/.csv is DLC's layout "
+                        "(default POSE.clean.npz)")
+    p.add_argument("--dlc-out", type=_output(".h5", ".csv"), help="also write the cleaned track as DLC .h5/.csv")
+    p.add_argument("--report", nargs="?", const="-", metavar="REPORT.json", type=_report_arg,
+                   help="list the whole review queue; with a .json file, also write the report (counts, swaps, gaps, "
+                        "review queue, snippet coverage, provenance)")
+    p.add_argument("--show", type=COUNT, default=10, help="review items to list without --report")
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_clean)
 
-    p = sub.add_parser("features", help="per-frame features of a recording as CSV")
-    p.add_argument("pose")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--set", choices=FEATURE_SETS, default="both")
+    p = command("features", "per-frame features of a recording as CSV")
+    p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
+    p.add_argument("-o", "--output", required=True, type=_output(".csv"), help="feature table to write (.csv)")
+    p.add_argument("--set", choices=FEATURE_SETS, default="both", help="feature set")
     p.add_argument("--raw", action="store_true", help="do not clean first")
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_features)
 
-    p = sub.add_parser("snippets", help="clean, compute features and cut 300-frame snippets")
+    p = command("snippets", "clean, compute features and cut 300-frame snippets")
     p.add_argument("input", help="cohort.csv, or one pose file")
-    p.add_argument("-o", "--output", required=True, help="snippet file (.npz)")
-    p.add_argument("--features", choices=FEATURE_SETS, default="both")
-    p.add_argument("--window", type=int, default=WINDOW)
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows (150)")
+    p.add_argument("-o", "--output", required=True, type=_output(".npz"), help="snippet file to write (.npz)")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
+    p.add_argument("--window", type=_number(int, 2, 100_000), default=WINDOW, help="snippet length in frames")
+    p.add_argument("--overlap", type=COUNT, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
     p.add_argument("--subset", help="only infants of this set (internal / external)")
-    p.add_argument("--infant-id", help="id for a single pose file (default: file name)")
-    p.add_argument("--nan-policy", choices=NAN_POLICIES, default="drop")
+    p.add_argument("--infant-id", help="id for a single pose file (default: the file's name)")
+    p.add_argument("--nan-policy", choices=NAN_POLICIES, default="drop",
+                   help="windows with missing data: leave out (and list), refuse, or keep NaN")
     _add_pose_args(p)
     _add_cleaning_args(p)
     p.set_defaults(func=cmd_snippets)
 
-    def training_args(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--epochs", type=int, default=250, help="most epochs (250)")
-        q.add_argument("--patience", type=int, default=10, help="early-stopping patience (10)")
-        q.add_argument("--seed", type=int, default=42)
-        q.add_argument("--threshold", type=float, default=0.6, help="infant verdict threshold (0.6)")
+    def training_args(q: argparse.ArgumentParser, threshold: bool = True) -> None:
+        q.add_argument("--epochs", type=POSITIVE_INT, default=250, help="most epochs of a network")
+        q.add_argument("--patience", type=COUNT, default=10, help="early-stopping patience in epochs")
+        q.add_argument("--seed", type=int, default=42, help="seed of splits, initialisation and shuffling")
+        if threshold:
+            q.add_argument("--threshold", type=SHARE, default=0.6,
+                           help="infant verdict: normal if more than this share of snippets is normal")
         q.add_argument("--no-flip", action="store_true", help="no right-left flip augmentation")
-        q.add_argument("--subset", default="internal", help="cohort set to use (default internal; '' for all)")
+        q.add_argument("--subset", default="internal", help="cohort set to use ('' for all)")
 
-    p = sub.add_parser("train", help="train a classifier on a cohort and write a model bundle")
-    p.add_argument("cohort", help="cohort.csv")
-    p.add_argument("--model", default="cnn1d", help="svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4")
-    p.add_argument("-o", "--output", required=True, help="bundle folder to write")
-    p.add_argument("--features", choices=FEATURE_SETS, default="both")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
-    p.add_argument("--cv", default="none", help="also cross-validate: snippet,infant (stored in the manifest)")
-    p.add_argument("--model-id")
-    p.add_argument("--overwrite", action="store_true")
+    p = command("train", "train a classifier on a cohort and write a model bundle")
+    p.add_argument("cohort", help="cohort table (.csv)")
+    p.add_argument("--classifier", "--model", dest="model", default="cnn1d-2", metavar="CLASSIFIER",
+                   help="svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 (old name: --model)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
+    p.add_argument("--overlap", type=overlap, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
+    p.add_argument("--cv", default="none", help="also cross-validate (stored in the manifest): snippet, infant, loio")
+    p.add_argument("--model-id", help="the bundle's name (default: classifier-features-overlap-seed)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     training_args(p)
     _add_pose_args(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="cross-validation (snippet and infant-grouped), overlap sweep, external test")
-    p.add_argument("cohort")
-    p.add_argument("-o", "--output", required=True, help="folder for tables and plots")
-    p.add_argument("--models", default="cnn1d-2", help="comma-separated classifiers")
+    p = command("evaluate", "cross-validation (snippet and infant-grouped), overlap sweep, external test")
+    p.add_argument("cohort", help="cohort table (.csv)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="folder for tables and plots")
+    p.add_argument("--classifiers", "--models", dest="models", default="cnn1d-2", metavar="CLASSIFIERS",
+                   help="comma-separated classifiers (old name: --models)")
     p.add_argument("--feature-sets", default="both", help="comma-separated: coords,angles,both")
     p.add_argument("--overlaps", default=str(DEFAULT_OVERLAP), help="comma-separated overlaps")
     p.add_argument("--sweep", action="store_true", help="the paper's overlaps 299..100 (Fig. 2)")
@@ -786,76 +892,91 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_args(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("assess", help="score one recording with a model bundle: snippet scores + infant verdict")
+    p = command("assess", "score one recording with a model bundle: snippet scores + infant verdict")
     p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
-    p.add_argument("--model", required=True, help="model bundle folder")
-    p.add_argument("--json", help="write the full result as JSON")
-    p.add_argument("--csv", help="write per-snippet scores as CSV")
-    p.add_argument("--infant-id")
+    p.add_argument("--bundle", "--model", dest="model", required=True, metavar="BUNDLE",
+                   help="model bundle folder (old name: --model)")
+    p.add_argument("--json", type=_output(".json"), help="write the full result as JSON")
+    p.add_argument("--csv", type=_output(".csv"), help="write per-snippet scores as CSV")
+    p.add_argument("--infant-id", help="the infant's id (default: the pose file's name)")
     _add_pose_args(p)
     p.set_defaults(func=cmd_assess)
 
-    p = sub.add_parser("analyse", help="ICA of the feature sets and cosine similarity of 1D-CNN embeddings")
-    p.add_argument("cohort")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--ica", action="store_true")
-    p.add_argument("--cosine", action="store_true")
-    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="features for the 1D-CNN (both)")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
-    training_args(p)
+    p = command("analyse", "ICA of the feature sets and cosine similarity of 1D-CNN embeddings")
+    p.add_argument("cohort", help="cohort table (.csv)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="folder for tables and plots")
+    p.add_argument("--ica", action="store_true", help="only the ICA (default: both analyses)")
+    p.add_argument("--cosine", action="store_true", help="only the cosine similarity (default: both analyses)")
+    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="features of the 1D-CNN")
+    p.add_argument("--overlap", type=overlap, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
+    training_args(p, threshold=False)
     _add_pose_args(p)
     p.set_defaults(func=cmd_analyse)
 
-    p = sub.add_parser("case", help="assessment case files: new, info, export, relink")
-    cs = p.add_subparsers(dest="case_command", required=True)
-    q = cs.add_parser("new", help="create a case from a DLC pose file (and its video)")
-    q.add_argument("case", help="new case file (.gmcase)")
-    q.add_argument("pose")
+    p = command("case", "assessment case files: new, info, export, relink")
+    cs = p.add_subparsers(dest="case_command", required=True, metavar="ACTION")
+    q = cs.add_parser("new", help="create a case from a DLC pose file (and its video)", formatter_class=fmt)
+    q.add_argument("case", type=_output(".gmcase"), help="new case file (.gmcase)")
+    q.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
     q.add_argument("--video", help="the recording's video (must decode and have as many frames as the pose)")
     q.add_argument("--accept-frame-difference", action="store_true",
                    help="link a video whose frame count differs from the pose's (recorded in the case)")
-    q.add_argument("--infant-id")
-    q.add_argument("--no-clean", action="store_true")
+    q.add_argument("--infant-id", help="the infant's id (default: the case file's name)")
+    q.add_argument("--no-clean", action="store_true", help="store the pose without cleaning it")
     _add_pose_args(q)
     _add_cleaning_args(q)
-    q = cs.add_parser("info", help="describe a case")
-    q.add_argument("case")
-    q = cs.add_parser("export", help="export the current track (DLC .h5/.csv) and the edit log (CSV)")
-    q.add_argument("case")
-    q.add_argument("--track")
-    q.add_argument("--edits")
-    q = cs.add_parser("relink", help="point a case at its moved video")
-    q.add_argument("case")
-    q.add_argument("video")
+    q = cs.add_parser("info", help="describe a case (read-only)", formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q = cs.add_parser("export", help="export the current track (DLC .h5/.csv) and the edit log (CSV)", formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("--track", type=_output(".h5", ".csv"), help="current track as DLC .h5 or .csv")
+    q.add_argument("--edits", type=_output(".csv"), help="edit log, one row per changed point (.csv)")
+    q = cs.add_parser("relink", help="point a case at its moved video", formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("video", help="the video's new place")
     q.add_argument("--accept-different", action="store_true", help="accept a re-encoded copy (recorded in the case)")
     q.add_argument("--accept-frame-difference", action="store_true",
                    help="link a video whose frame count differs from the pose's (recorded in the case)")
     p.set_defaults(func=cmd_case)
 
-    p = sub.add_parser("pose", help="estimate pose in a video with a DeepLabCut (PyTorch) model")
-    p.add_argument("video")
-    p.add_argument("--model", required=True, help="DLC project (config.yaml or folder), training folder, or exported .pt")
-    p.add_argument("-o", "--output", help="DLC .h5/.csv to write (default VIDEO.gmdesk_pose.h5)")
+    p = command("pose", "estimate pose in a video with a DeepLabCut (PyTorch) model")
+    p.add_argument("video", help="the recording (.mp4, .mov, .avi ...)")
+    p.add_argument("--dlc-model", "--model", dest="model", required=True, metavar="DLC_MODEL",
+                   help="DLC project (config.yaml or folder), training folder, or exported .pt (old name: --model)")
+    p.add_argument("-o", "--output", type=_output(".h5", ".csv"), help="DLC .h5/.csv to write (default VIDEO.gmdesk_pose.h5)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
-    p.add_argument("--batch", type=int, default=8, help="frames per forward pass (8)")
-    p.add_argument("--max-size", type=int, help="downscale so the longest side is at most this many pixels")
-    p.add_argument("--shuffle", type=int, default=1, help="project shuffle (1)")
-    p.add_argument("--skeleton")
+    p.add_argument("--batch", type=_number(int, 1, 4096), default=8, help="frames per forward pass")
+    p.add_argument("--max-size", type=_number(int, 32, 16384), help="downscale so the longest side is at most this many pixels")
+    p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
+    p.add_argument("--skeleton", help="skeleton TOML file or shipped name (default infant24)")
     p.add_argument("--mapping", help="TOML mapping the model's body-part names to skeleton landmarks")
     p.set_defaults(func=cmd_pose)
 
-    p = sub.add_parser("doctor", help="check this installation: libraries, shipped resources and models, GPU")
+    p = command("doctor", "check this installation: libraries, shipped resources and models (hashes), GPU")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("demo", help="run the pipeline on the bundled SYNTHETIC demo recording")
-    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p = command("demo", "run the pipeline on the bundled SYNTHETIC demo recording")
+    p.add_argument("--out", default="out/demo", type=Path, help="output folder")
     p.add_argument("--skeleton", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("skeleton", help="validate and describe a skeleton file")
-    p.add_argument("skeleton", nargs="?")
+    p = command("skeleton", "validate and describe a skeleton file")
+    p.add_argument("skeleton", nargs="?", help="skeleton TOML file or shipped name (default infant24)")
     p.set_defaults(func=cmd_skeleton)
     return ap
+
+
+def _demo_model() -> Path:
+    """The shipped demo model bundle."""
+    from gmdesk.resources import bundle_path
+
+    return bundle_path()
+
+
+def _report_arg(text: str) -> str:
+    if text == "-" or Path(text).suffix.lower() == ".json":
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: the report is JSON; give a .json file name")
 
 
 def _interrupt(signum: int, frame: object) -> None:

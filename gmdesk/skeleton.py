@@ -18,8 +18,6 @@ import numpy as np
 
 from gmdesk.errors import SkeletonError
 
-#: Folder of the skeleton files shipped with gmdesk.
-SKELETON_DIR = Path(__file__).resolve().parent.parent / "resources" / "skeletons"
 #: Largest skeleton file read (a skeleton is a few kB; this bounds what a hostile file can cost).
 MAX_SKELETON_BYTES = 20_000_000
 #: Name of the default skeleton (the paper's 24 infant landmarks).
@@ -282,7 +280,9 @@ def load_skeleton(path: str | Path | None = None) -> Skeleton:
         path = DEFAULT_SKELETON
     p = Path(path)
     if not p.suffix and not p.exists():
-        p = SKELETON_DIR / f"{path}.toml"
+        from gmdesk.resources import skeleton_path
+
+        p = skeleton_path(str(path))
     if not p.is_file():
         raise SkeletonError(f"skeleton file {str(p)!r} does not exist")
     if p.stat().st_size > MAX_SKELETON_BYTES:

@@ -164,6 +164,7 @@ def cut_snippets(
     nan_policy: str = "drop",
     skeleton_name: str = "",
     skeleton_fingerprint: str = "",
+    starts: np.ndarray | None = None,
 ) -> SnippetSet:
     """Cut one recording's features into windows.
 
@@ -181,6 +182,9 @@ def cut_snippets(
     nan_policy : {"drop", "error", "keep"}
         What to do with windows containing missing values: leave them out (listed in
         ``dropped``), raise, or keep the NaNs.
+    starts : array of int, optional
+        Cut only these windows (a subset of :func:`snippet_starts`): long recordings are scored a
+        chunk of windows at a time, so memory does not grow with overlapping copies of the data.
 
     Raises
     ------
@@ -198,7 +202,12 @@ def cut_snippets(
             f"{source}: recording of infant {infant_id!r} has {n_frames} frames "
             f"({n_frames / track.fps:.1f} s), shorter than one {window}-frame snippet ({window / track.fps:.1f} s)"
         )
-    starts = snippet_starts(n_frames, window, overlap)
+    if starts is None:
+        starts = snippet_starts(n_frames, window, overlap)
+    else:
+        starts = np.asarray(starts, dtype=np.int64)
+        if starts.size and (starts.min() < 0 or starts.max() + window > n_frames):
+            raise ValueError(f"window starts outside 0..{n_frames - window}")
     win = np.lib.stride_tricks.sliding_window_view(features, window, axis=0)[starts]  # (n, f, window)
     X = np.ascontiguousarray(np.moveaxis(win, -1, 1), dtype=np.float32)
     nan_count = np.isnan(X).reshape(len(X), -1).sum(axis=1)

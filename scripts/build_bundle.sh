@@ -27,7 +27,7 @@ if [ $SMOKE_ONLY = 0 ]; then
 echo "== environment ($VENV)"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q ".[ml,app,pose]" "pyinstaller==6.22.3"
+"$VENV/bin/python" -m pip install -q -c constraints.txt ".[ml,app,pose]" "pyinstaller==6.22.3"
 # Triton (torch.compile's back end) is never used, and PyInstaller's hooks import torch and
 # TensorFlow into one process while collecting modules: Triton's LLVM would abort them.
 "$VENV/bin/python" -m pip uninstall -q -y triton || true

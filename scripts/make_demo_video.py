@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gmdesk.resources import demo_path
 from gmdesk.skeleton import load_skeleton
 from gmdesk.synthetic import FPS, render_video
 
-DEMO = Path(__file__).resolve().parent.parent / "resources" / "demo"
+DEMO = demo_path("demo_infant.h5").parent
 GOP = 30
 CRF = 28
 

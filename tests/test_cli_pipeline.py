@@ -162,3 +162,72 @@ def test_cli_clean_puts_planted_swaps_back_and_lists_them(tmp_path, capsys, skel
     assert main(["clean", str(pose), "-o", str(tmp_path / "again.npz"), "--report"]) == 0
     listed = [ln for ln in capsys.readouterr().out.splitlines() if re.match(r"\s+\d+\. ", ln)]
     assert len(listed) == len(doc["review"])
+
+
+def _walk(parser):
+    import argparse
+
+    yield parser
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for p in a.choices.values():
+                yield from _walk(p)
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from gmdesk.cli import build_parser
+
+    missing = []
+    for p in _walk(build_parser()):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction | argparse._HelpAction | argparse._VersionAction):
+                continue
+            if a.help != argparse.SUPPRESS and not (a.help or "").strip():
+                missing.append(f"{p.prog} {'/'.join(a.option_strings) or a.dest}")
+    assert missing == []
+    text = build_parser().format_help()
+    assert "exit codes: 0 success; 1 bad data" in text
+
+
+def test_building_the_parser_imports_no_heavy_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys, gmdesk.cli as c; c.build_parser().format_help(); heavy = {'pandas', 'scipy', 'sklearn', "
+            "'matplotlib', 'tensorflow', 'keras', 'torch', 'cv2', 'h5py', 'tables'}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["pose", "v.mp4", "--dlc-model", "m", "--max-size", "-1"], "--max-size: -1 is out of range"),
+    (["pose", "v.mp4", "--dlc-model", "m", "--batch", "0"], "--batch: 0 is out of range"),
+    (["clean", "x.h5", "-o", "y.txt"], "use .npz or .h5 or .csv"),
+    (["clean", "x.h5", "--fps", "0"], "--fps: 0 is out of range"),
+    (["clean", "x.h5", "--fps", "nan"], "'nan' is not a finite number"),
+    (["clean", "x.h5", "--report", "r.txt"], "the report is JSON"),
+    (["train", "c.csv", "-o", "m", "--overlap", "300"], "--overlap: 300 is out of range"),
+    (["train", "c.csv", "-o", "m", "--threshold", "1"], "--threshold: 1 is out of range"),
+    (["train", "c.csv", "-o", "m", "--epochs", "0"], "--epochs: 0 is out of range"),
+    (["assess", "x.h5", "--bundle", "b", "--json", "out.txt"], "use .json"),
+    (["case", "new", "c.db", "x.h5"], "use .gmcase"),
+])
+def test_bad_numbers_and_file_names_are_usage_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_old_option_names_still_work_and_missing_files_are_data_errors(tmp_path, capsys):
+    from gmdesk.cli import _demo_model
+
+    model = str(_demo_model())
+    missing = str(tmp_path / "none.h5")
+    for argv in (["assess", missing, "--model", model], ["assess", missing, "--bundle", model],
+                 ["pose", str(tmp_path / "none.mp4"), "--model", str(tmp_path / "none.pt")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "none." in err and "does not exist" in err and "Traceback" not in err
