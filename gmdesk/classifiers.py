@@ -34,37 +34,14 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from gmdesk.architectures import ALIASES, ARCHITECTURES, FAMILIES, resolve_architecture  # noqa: F401 - re-exported
 from gmdesk.errors import GmdeskError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the CLI
-
-ARCHITECTURES: dict[str, dict[str, Any]] = {
-    "svm-rbf": {"family": "svm", "kernel": "rbf"},
-    "svm-poly": {"family": "svm", "kernel": "poly", "degree": 3},
-    "lstm-2": {"family": "lstm", "units": (64, 32)},
-    "lstm-3": {"family": "lstm", "units": (128, 64, 32)},
-    "cnn1d-2": {"family": "cnn1d", "filters": (32, 64), "dense": 32},
-    "cnn1d-3": {"family": "cnn1d", "filters": (32, 64, 128), "dense": 64},
-    "vit-2": {"family": "vit", "layers": 2, "heads": 8, "dense": 128},
-    "vit-4": {"family": "vit", "layers": 4, "heads": 8, "dense": 128},
-}
-FAMILIES = ("svm", "lstm", "cnn1d", "vit")
-#: Short names accepted on the command line.
-ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2"}
-
-
-def resolve_architecture(name: str) -> str:
-    """Full architecture name from a name or alias (``cnn1d`` → ``cnn1d-2``)."""
-    name = ALIASES.get(name, name)
-    if name not in ARCHITECTURES:
-        raise GmdeskError(f"unknown classifier {name!r}; choose one of {sorted(ARCHITECTURES)} or {sorted(ALIASES)}")
-    return name
-
 
 def paper_validation_split(y: np.ndarray, fraction: float = 0.1, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, validation)``: the validation part is ``fraction`` of the snippets, half

@@ -778,6 +778,20 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action) or text
 
 
+def _classifier(text: str) -> str:
+    """A classifier name (or alias); refused at once when unknown."""
+    from gmdesk.architectures import resolve_architecture
+
+    try:
+        return resolve_architecture(text)
+    except GmdeskError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _classifiers(text: str) -> str:
+    return ",".join(_classifier(t) for t in text.split(",") if t)
+
+
 EXIT_CODES_HELP = "exit codes: 0 success; 1 bad data or input (the message names the file and the problem); " \
                   "2 bad command line; 130 cancelled"
 
@@ -866,7 +880,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("train", "train a classifier on a cohort and write a model bundle")
     p.add_argument("cohort", help="cohort table (.csv)")
-    p.add_argument("--classifier", "--model", dest="model", default="cnn1d-2", metavar="CLASSIFIER",
+    p.add_argument("--classifier", "--model", dest="model", default="cnn1d-2", metavar="CLASSIFIER", type=_classifier,
                    help="svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 (old name: --model)")
     p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
     p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
@@ -881,7 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("evaluate", "cross-validation (snippet and infant-grouped), overlap sweep, external test")
     p.add_argument("cohort", help="cohort table (.csv)")
     p.add_argument("-o", "--output", required=True, type=Path, help="folder for tables and plots")
-    p.add_argument("--classifiers", "--models", dest="models", default="cnn1d-2", metavar="CLASSIFIERS",
+    p.add_argument("--classifiers", "--models", dest="models", default="cnn1d-2", metavar="CLASSIFIERS", type=_classifiers,
                    help="comma-separated classifiers (old name: --models)")
     p.add_argument("--feature-sets", default="both", help="comma-separated: coords,angles,both")
     p.add_argument("--overlaps", default=str(DEFAULT_OVERLAP), help="comma-separated overlaps")

@@ -137,6 +137,8 @@ def _read_dlc_csv(p: Path) -> pd.DataFrame:
             lines = fh.read().splitlines()
     except UnicodeDecodeError:
         raise PoseFileError(f"pose file {str(p)!r} is not UTF-8 text") from None
+    if not lines or not lines[0].startswith("scorer,"):
+        raise PoseFileError(f"pose file {str(p)!r} is not a DeepLabCut csv (its first line should start with 'scorer,')")
     if len(lines) < 4:
         raise PoseFileError(f"pose file {str(p)!r} has no frames (a DLC csv has 3-4 header rows, then frames)")
     nlev = 4 if lines[1].startswith("individuals") else 3

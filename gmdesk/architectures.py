@@ -1,0 +1,29 @@
+"""Classifier names and architectures (no heavy imports: the command line checks names with it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gmdesk.errors import GmdeskError
+
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "svm-rbf": {"family": "svm", "kernel": "rbf"},
+    "svm-poly": {"family": "svm", "kernel": "poly", "degree": 3},
+    "lstm-2": {"family": "lstm", "units": (64, 32)},
+    "lstm-3": {"family": "lstm", "units": (128, 64, 32)},
+    "cnn1d-2": {"family": "cnn1d", "filters": (32, 64), "dense": 32},
+    "cnn1d-3": {"family": "cnn1d", "filters": (32, 64, 128), "dense": 64},
+    "vit-2": {"family": "vit", "layers": 2, "heads": 8, "dense": 128},
+    "vit-4": {"family": "vit", "layers": 4, "heads": 8, "dense": 128},
+}
+FAMILIES = ("svm", "lstm", "cnn1d", "vit")
+#: Short names accepted on the command line.
+ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2"}
+
+
+def resolve_architecture(name: str) -> str:
+    """Full architecture name from a name or alias (``cnn1d`` → ``cnn1d-2``)."""
+    name = ALIASES.get(name, name)
+    if name not in ARCHITECTURES:
+        raise GmdeskError(f"unknown classifier {name!r}; choose one of {sorted(ARCHITECTURES)} or {sorted(ALIASES)}")
+    return name
