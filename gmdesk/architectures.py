@@ -15,10 +15,14 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     "cnn1d-3": {"family": "cnn1d", "filters": (32, 64, 128), "dense": 64},
     "vit-2": {"family": "vit", "layers": 2, "heads": 8, "dense": 128},
     "vit-4": {"family": "vit", "layers": 4, "heads": 8, "dense": 128},
+    # movement descriptors (gmdesk.kinematics) + standardised logistic regression / gradient boosting
+    "kinematics": {"family": "kinematics", "model": "logreg"},
+    "kinematics-gb": {"family": "kinematics", "model": "gb"},
 }
-FAMILIES = ("svm", "lstm", "cnn1d", "vit")
+FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics")
 #: Short names accepted on the command line.
-ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2"}
+ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2",
+           "kin": "kinematics", "kinematics-lr": "kinematics"}
 
 
 def resolve_architecture(name: str) -> str:

@@ -45,7 +45,9 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     bundle.check_compatible(skeleton)
     if not is_cleaned(track):
         track, _ = clean_track(track, skeleton)
-    feats, layout = compute_features(track, skeleton, bundle.feature_set)
+    # the bundle's own skeleton: its normalisation table is part of the model's recipe
+    feats, layout = compute_features(track, bundle.skeleton if bundle.normalisation != "paper" else skeleton,
+                                     bundle.feature_set, bundle.normalisation)
     if track.n_frames < bundle.window:
         cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap)  # raises: too short
     all_starts = snippet_starts(track.n_frames, bundle.window, bundle.overlap)
@@ -62,7 +64,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         if not len(snips):
             continue
         parts["start"].append(snips.start)
-        parts["p"].append(bundle.classifier.score_snippets(snips.X))
+        parts["p"].append(bundle.score_snippets(snips.X))
         parts["imp"].append(snips.imputed_fraction)
         parts["emb"].append(bundle.classifier.embed(snips.X).astype(np.float32))
         if ica is not None:
@@ -75,7 +77,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     starts = np.concatenate(parts["start"])
     p = np.concatenate(parts["p"])
     imputed = np.concatenate(parts["imp"])
-    v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision)
+    v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision, bundle.window, bundle.overlap, bundle.min_snippets)
     flag_text: dict[int, list[str]] = {}
     for f in flags:
         flag_text.setdefault(int(f["start"]), []).append(f["reason"])
@@ -87,6 +89,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     return {
         "infant_id": infant_id, "source": track.meta.get("source"), "model_id": bundle.model_id,
         "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
+        "normalisation": bundle.normalisation, "calibrated": bool(bundle.calibration),
         "window": bundle.window, "overlap": bundle.overlap, "fps": track.fps, "frames": track.n_frames,
         "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
         "verdict": v.to_dict(), "snippets": rows, "dropped": dropped, "flags": flags, **insight,

@@ -29,7 +29,7 @@ from gmdesk.classifiers import SnippetClassifier
 from gmdesk.errors import GmdeskError
 from gmdesk.features import feature_layout
 from gmdesk.skeleton import Skeleton
-from gmdesk.verdict import DEFAULT_DECISION, DEFAULT_THRESHOLD
+from gmdesk.verdict import DEFAULT_DECISION, DEFAULT_MIN_SNIPPETS, DEFAULT_THRESHOLD
 
 BUNDLE_FORMAT = "gmdesk-model-1"
 
@@ -117,6 +117,31 @@ class ModelBundle:
     def overlap(self) -> int:
         return int(self.manifest["overlap"])
 
+    @property
+    def normalisation(self) -> str:
+        """How coordinates are normalised: ``paper`` (sternum translation), ``body`` or ``body-frame``."""
+        return str(self.manifest.get("normalisation", "paper"))
+
+    @property
+    def min_snippets(self) -> int:
+        """Fewest valid snippets for a normal/abnormal verdict (fewer: indeterminate)."""
+        return int(self.manifest.get("min_snippets", DEFAULT_MIN_SNIPPETS))
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """Platt calibration of snippet scores (``{"method": "platt", "a", "b", ...}``) or None."""
+        return self.manifest.get("calibration")
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """The skeleton the model was trained with (its normalisation table included)."""
+        sk = {k: v for k, v in self.manifest["skeleton"].items() if k != "fingerprint"}
+        return Skeleton.from_dict(sk, source=f"model {self.path}")
+
+    def score_snippets(self, X: Any) -> Any:
+        """Calibrated P(abnormal) per snippet (the classifier's score when the bundle has no calibration)."""
+        return calibrate(self.classifier.score_snippets(X), self.calibration)
+
     def reference(self) -> dict[str, Any] | None:
         """Reference training snippets' embeddings, labels, infants and starts (or None)."""
         import numpy as np
@@ -157,6 +182,29 @@ class ModelBundle:
             raise BundleError(f"model {self.path} uses feature set {self.feature_set!r}, not {feature_set!r}")
 
 
+def fit_platt(scores: Any, labels: Any) -> dict[str, Any]:
+    """Platt calibration ``P' = 1 / (1 + exp(-(a * logit(P) + b)))`` fitted on out-of-fold scores."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.clip(np.asarray(scores, dtype=float), 1e-6, 1 - 1e-6)
+    z = np.log(p / (1 - p)).reshape(-1, 1)
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(labels).astype(int))
+    return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]), "n": int(len(p))}
+
+
+def calibrate(scores: Any, calibration: dict[str, Any] | None) -> Any:
+    """Apply a stored calibration to P(abnormal) scores (identity when there is none)."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    if not calibration:
+        return scores
+    p = np.clip(scores, 1e-6, 1 - 1e-6)
+    z = calibration["a"] * np.log(p / (1 - p)) + calibration["b"]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def save_bundle(
     folder: str | Path,
     clf: SnippetClassifier,
@@ -175,13 +223,18 @@ def save_bundle(
     reference: Any = None,
     n_reference: int = 150,
     seed: int = 42,
+    normalisation: str = "paper",
+    calibration: dict[str, Any] | None = None,
+    min_snippets: int = DEFAULT_MIN_SNIPPETS,
 ) -> Path:
     """Write a trained classifier as a bundle folder (written beside, then renamed into place).
 
     With ``reference`` (the training :class:`~gmdesk.snippets.SnippetSet`), the bundle also
     carries what the GUI compares a new infant with: embeddings of up to ``n_reference``
     training snippets (stratified sample; ``reference.npz``) and a FastICA projection fitted
-    on the training snippets with their first-component values (``ica.npz``).
+    on the training snippets with their first-component values (``ica.npz``). ``normalisation``,
+    ``calibration`` (:func:`fit_platt`) and ``min_snippets`` are part of the recipe and applied when
+    the bundle assesses.
     """
     folder = Path(folder)
     if folder.exists() and not overwrite:
@@ -211,6 +264,12 @@ def save_bundle(
         "n_features": int(clf.n_features_),
         "threshold": float(threshold),
         "decision": float(decision),
+        "normalisation": normalisation,
+        "min_snippets": int(min_snippets),
+        **({"calibration": calibration} if calibration else {}),
+        "intended_use": "Screening support for General Movements Assessment of infants 9-20 weeks post-term; every "
+                        "result is reviewed by a GMA-certified clinician",
+        "medical_device": False,
         "labels": {"normal": 0, "abnormal": 1},
         "score": "P(abnormal) per snippet",
         "cohort": cohort or {},
@@ -285,6 +344,13 @@ MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
         else "a table of plain file names and SHA-256 digests (64 hex digits)"),
     "cohort": (False, lambda v: None if isinstance(v, dict) else "a table"),
     "metrics": (False, lambda v: None if isinstance(v, dict) else "a table"),
+    "normalisation": (False, lambda v: None if v in ("paper", "body", "body-frame") else "paper, body or body-frame"),
+    "min_snippets": (False, lambda v: None if _is_int(v) and 1 <= v <= 10_000 else "a whole number 1-10000"),
+    "calibration": (False, lambda v: None if isinstance(v, dict) and v.get("method") == "platt" and _finite(v.get("a"))
+                    and _finite(v.get("b")) and 0 < v["a"] < 100 and abs(v["b"]) < 100
+                    else "a Platt calibration {method: platt, a > 0, b}"),
+    "medical_device": (False, lambda v: None if isinstance(v, bool) else "true or false"),
+    "intended_use": (False, lambda v: None if isinstance(v, str) and len(v) <= 2000 else "text"),
 }
 
 
@@ -294,6 +360,13 @@ def _hyper_parameter_checks() -> dict[str, Any]:
 
     def tup(v: Any) -> bool:
         return v is None or (isinstance(v, list) and all(_finite(x) for x in v))
+
+    def ints(v: Any) -> str | None:
+        return None if v is None or (isinstance(v, list) and all(_is_int(x) and 0 <= x < 1_000_000 for x in v)) else \
+            "a list of column or landmark indices"
+
+    def rng(lo: float, hi: float) -> Any:
+        return lambda v: None if _finite(v) and lo <= v <= hi else f"a number in {lo:g}..{hi:g}"
 
     return {
         "architecture": lambda v: None if v in ARCHITECTURES else f"one of {sorted(ARCHITECTURES)}",
@@ -305,7 +378,11 @@ def _hyper_parameter_checks() -> dict[str, Any]:
         "validation_fraction": lambda v: None if _finite(v) and 0 < v < 1 else "a share strictly between 0 and 1",
         "mirror_columns": lambda v: None if tup(v) and (v is None or all(_is_int(x) and x >= 0 for x in v)) else "column indices",
         "mirror_signs": lambda v: None if tup(v) and (v is None or all(x in (-1, 1, -1.0, 1.0) for x in v)) else "signs +-1",
-        "C": lambda v: None if _finite(v) and v > 0 else "a positive number",
+        "C": lambda v: None if v is None or (_finite(v) and v > 0) else "a positive number",
+        "coord_columns": ints, "angle_columns": ints, "mirror_landmarks": ints, "end_effectors": ints,
+        "fps": lambda v: None if _finite(v) and 0 < v <= 1000 else "a frame rate (0 < fps <= 1000)",
+        "aug_copies": lambda v: None if _is_int(v) and 0 <= v <= 20 else "a whole number 0-20",
+        "aug_scale": rng(0, 0.9), "aug_rotate_deg": rng(0, 180), "aug_time_warp": rng(0, 0.5), "aug_jitter": rng(0, 1),
         "seed": lambda v: None if _is_int(v) else "a whole number",
         "verbose": lambda v: None if _is_int(v) else "a whole number",
     }
@@ -382,11 +459,11 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
             raise BundleError(f"{folder}: {name} does not match its hash in the manifest (changed or damaged); refusing it")
     params = dict(manifest["hyper_parameters"])
     params.setdefault("architecture", manifest["classifier"])
-    for k in ("mirror_columns", "mirror_signs"):
+    for k in ("mirror_columns", "mirror_signs", "coord_columns", "angle_columns", "mirror_landmarks", "end_effectors"):
         if params.get(k) is not None:
             params[k] = tuple(params[k])
     clf = SnippetClassifier(**params)
-    if clf.family != "svm":
+    if clf.family not in ("svm", "kinematics"):
         from gmdesk.classifiers import register_custom_layers
 
         register_custom_layers()

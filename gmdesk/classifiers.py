@@ -1,6 +1,6 @@
 """Snippet classifiers trained with global (per-infant) labels (paper sections 3.3–3.4).
 
-Four families behind one scikit-learn estimator API:
+Five families behind one scikit-learn estimator API:
 
 ========== ============================================================ =====================
 name       architecture                                                 ``embed`` returns
@@ -14,7 +14,16 @@ cnn1d-3    Conv1D 32, 64, 128 → global average → dense 64                 de
 vit-2      frame tokens + per-frame position embedding, 2 encoders,      dense 128
            8 heads → dense 128
 vit-4      as vit-2 with 4 encoder layers                                 dense 128
+kinematics movement descriptors (:mod:`gmdesk.kinematics`) →               standardised
+           standardised logistic regression (L2, ``C``, default 0.05)      descriptors
+kinematics scikit-learn GradientBoostingClassifier on the descriptors      standardised
+-gb        (150 trees, depth 2, learning rate 0.05, subsample 0.8)         descriptors
 ========== ============================================================ =====================
+
+Augmentation for small cohorts, beside the paper's flip (training part only, seeded; off by default,
+``aug_copies`` > 0 switches it on): each copy of a training snippet gets a random scale (±``aug_scale``)
+and rotation (±``aug_rotate_deg``) of its coordinates about the origin, a smooth time warp (up to
+``aug_time_warp`` of the window) and per-column jitter (``aug_jitter`` × the column's sd).
 
 Networks (Keras 3 on TensorFlow): dropout 0.3, sigmoid output, Adam, batch 16, up to 250
 epochs, early stopping after 10 epochs without validation-loss improvement restoring the
@@ -34,6 +43,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -95,8 +105,22 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         Share of the training data held out for early stopping (0.1, half per class).
     mirror_columns, mirror_signs : tuple or None
         Flip augmentation (from :func:`gmdesk.features.feature_layout`); None disables it.
-    C : float
-        SVM regularisation (1.0).
+    C : float, optional
+        Regularisation: SVM (default 1.0), kinematics logistic regression (default 0.05).
+    coord_columns, angle_columns : tuple of int, optional
+        Feature layout for the kinematics family and augmentation: each landmark's x column (y next)
+        and the joint-angle columns (from :class:`gmdesk.features.FeatureLayout`).
+    mirror_landmarks : tuple of int, optional
+        Left/right landmark pairs, flattened (a0, b0, a1, b1, ...), as positions in ``coord_columns``.
+    end_effectors : tuple of int, optional
+        End-effector landmarks (hands, feet), as positions in ``coord_columns``.
+    fps : float
+        Frame rate of the snippets (29.97).
+    aug_copies : int
+        Augmented copies of each training snippet (0: no augmentation beside the flip).
+    aug_scale, aug_rotate_deg, aug_time_warp, aug_jitter : float
+        Largest relative scale change (0.1), rotation in degrees (15), time warp as a share of the
+        window (0.05) and jitter in column sds (0.02) of an augmented copy.
     seed : int
         Seed of the split, initialisation and shuffling; same seed, same numbers.
     verbose : int
@@ -114,7 +138,17 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         mirror_columns: tuple[int, ...] | None = None,
         mirror_signs: tuple[float, ...] | None = None,
-        C: float = 1.0,
+        C: float | None = None,
+        coord_columns: tuple[int, ...] | None = None,
+        angle_columns: tuple[int, ...] | None = None,
+        mirror_landmarks: tuple[int, ...] | None = None,
+        end_effectors: tuple[int, ...] | None = None,
+        fps: float = 29.97,
+        aug_copies: int = 0,
+        aug_scale: float = 0.1,
+        aug_rotate_deg: float = 15.0,
+        aug_time_warp: float = 0.05,
+        aug_jitter: float = 0.02,
         seed: int = 42,
         verbose: int = 0,
     ) -> None:
@@ -128,6 +162,16 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         self.mirror_columns = mirror_columns
         self.mirror_signs = mirror_signs
         self.C = C
+        self.coord_columns = coord_columns
+        self.angle_columns = angle_columns
+        self.mirror_landmarks = mirror_landmarks
+        self.end_effectors = end_effectors
+        self.fps = fps
+        self.aug_copies = aug_copies
+        self.aug_scale = aug_scale
+        self.aug_rotate_deg = aug_rotate_deg
+        self.aug_time_warp = aug_time_warp
+        self.aug_jitter = aug_jitter
         self.seed = seed
         self.verbose = verbose
 
@@ -141,13 +185,18 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         return ((X - self.scaler_mean_) / self.scaler_scale_).astype(np.float32)
 
     def _augment(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.mirror_columns is None:
-            return X, y
-        cols = np.asarray(self.mirror_columns, dtype=int)
-        signs = np.asarray(self.mirror_signs if self.mirror_signs is not None else np.ones(len(cols)), dtype=np.float32)
-        if len(cols) != X.shape[2]:
-            raise GmdeskError(f"mirror layout has {len(cols)} columns, snippets have {X.shape[2]} features")
-        return np.concatenate([X, X[..., cols] * signs]), np.concatenate([y, y])
+        if self.mirror_columns is not None:
+            cols = np.asarray(self.mirror_columns, dtype=int)
+            signs = np.asarray(self.mirror_signs if self.mirror_signs is not None else np.ones(len(cols)), dtype=np.float32)
+            if len(cols) != X.shape[2]:
+                raise GmdeskError(f"mirror layout has {len(cols)} columns, snippets have {X.shape[2]} features")
+            X, y = np.concatenate([X, X[..., cols] * signs]), np.concatenate([y, y])
+        if self.aug_copies > 0:
+            extra = [augment_snippets(X, np.random.default_rng([self.seed, 17, k]), self.coord_columns,
+                                      self.aug_scale, self.aug_rotate_deg, self.aug_time_warp, self.aug_jitter)
+                     for k in range(self.aug_copies)]
+            X, y = np.concatenate([X, *extra]), np.concatenate([y] * (1 + self.aug_copies))
+        return X, y
 
     # -- scikit-learn API -----------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, progress: Callable[[int, int, str], None] | None = None,
@@ -168,7 +217,10 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_ = X.shape[2]
         self.n_frames_ = X.shape[1]
         Xs_tr, Xs_va = self._scale(X_tr), self._scale(X[va])
-        if self.family == "svm":
+        if self.family == "kinematics":
+            self._fit_kinematics(arch, X_tr, y_tr)
+            self.history_ = {}
+        elif self.family == "svm":
             self._fit_svm(arch, Xs_tr, y_tr)
             self.history_ = {}
         else:
@@ -188,7 +240,10 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
 
     def score_snippets(self, X: np.ndarray) -> np.ndarray:
         """P(abnormal) per snippet, shape (n,)."""
-        Xs = self._scale(_check_X(X, getattr(self, "n_features_", None)))
+        X = _check_X(X, getattr(self, "n_features_", None))
+        if self.family == "kinematics":
+            return 1.0 / (1.0 + np.exp(-self._kinematics_decision(self._descriptors(X))))
+        Xs = self._scale(X)
         if self.family == "svm":
             f = self._svm_decision(Xs)
             return 1.0 / (1.0 + np.exp(self.platt_[0] * f + self.platt_[1]))
@@ -197,15 +252,74 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
     def embed(self, X: np.ndarray) -> np.ndarray:
         """Output of the last layer before the classification neuron, shape (n, d).
 
-        For the SVM (no hidden layer) it is the flattened z-scored snippet.
+        For the SVM (no hidden layer) it is the flattened z-scored snippet; for the kinematics family,
+        the standardised movement descriptors.
         """
-        Xs = self._scale(_check_X(X, getattr(self, "n_features_", None)))
+        X = _check_X(X, getattr(self, "n_features_", None))
+        if self.family == "kinematics":
+            return self._descriptors(X)
+        Xs = self._scale(X)
         if self.family == "svm":
             return Xs.reshape(len(Xs), -1)
         import keras
 
         sub = keras.Model(self.model_.inputs, self.model_.get_layer("embedding").output)
         return np.asarray(sub.predict(Xs, batch_size=256, verbose=0))
+
+    # -- kinematics -------------------------------------------------------------------------
+    def _raw_descriptors(self, X: np.ndarray) -> np.ndarray:
+        from gmdesk.kinematics import snippet_descriptors
+
+        cc = np.asarray(self.coord_columns or (), dtype=int)
+        ac = np.asarray(self.angle_columns or (), dtype=int)
+        ml = list(self.mirror_landmarks or ())
+        pairs = list(zip(ml[0::2], ml[1::2], strict=True))
+        return snippet_descriptors(X, cc, ac, pairs, list(self.end_effectors or ()), self.fps)
+
+    def _descriptors(self, X: np.ndarray) -> np.ndarray:
+        return (self._raw_descriptors(X) - self.desc_mean_) / self.desc_scale_
+
+    def _fit_kinematics(self, arch: str, X: np.ndarray, y: np.ndarray) -> None:
+        if not self.coord_columns and not self.angle_columns:
+            raise GmdeskError("the kinematics classifier needs the feature layout (coord_columns / angle_columns)")
+        D = self._raw_descriptors(X)
+        self.desc_mean_ = D.mean(axis=0)
+        sd = D.std(axis=0)
+        self.desc_scale_ = np.where(sd > 1e-9, sd, 1.0)
+        Ds = (D - self.desc_mean_) / self.desc_scale_
+        if ARCHITECTURES[arch]["model"] == "logreg":
+            from sklearn.linear_model import LogisticRegression
+
+            lr = LogisticRegression(C=self.C if self.C is not None else 0.05, max_iter=5000).fit(Ds, y)
+            self.kin_ = {"model": "logreg", "coef": lr.coef_.ravel().astype(np.float64), "intercept": float(lr.intercept_[0])}
+            ref = lr.decision_function(Ds[:5])
+        else:
+            from sklearn.ensemble import GradientBoostingClassifier
+
+            gb = GradientBoostingClassifier(n_estimators=150, max_depth=2, learning_rate=0.05, subsample=0.8,
+                                            min_samples_leaf=5, random_state=self.seed).fit(Ds, y)
+            self.kin_ = _export_trees(gb)
+            ref = gb.decision_function(Ds[:5])
+        if not np.allclose(self._kinematics_decision(Ds[:5]), ref, atol=1e-8):
+            raise GmdeskError("internal: kinematics decision function does not match scikit-learn")
+
+    def _kinematics_decision(self, Ds: np.ndarray) -> np.ndarray:
+        k = self.kin_
+        if k["model"] == "logreg":
+            return Ds @ k["coef"] + k["intercept"]
+        out = np.full(len(Ds), float(k["init"]))
+        left, right, feat, thr, val, offsets = k["left"], k["right"], k["feature"], k["threshold"], k["value"], k["offsets"]
+        for t in range(len(offsets) - 1):
+            node = np.full(len(Ds), offsets[t])
+            for _ in range(64):
+                leaf = left[node] < 0
+                if leaf.all():
+                    break
+                go = Ds[np.arange(len(Ds)), np.maximum(feat[node], 0)] <= thr[node]
+                nxt = np.where(go, left[node], right[node]) + offsets[t]
+                node = np.where(leaf, node, nxt)
+            out += float(k["learning_rate"]) * val[node]
+        return out
 
     # -- SVM ------------------------------------------------------------------------------
     def _fit_svm(self, arch: str, Xs: np.ndarray, y: np.ndarray) -> None:
@@ -215,7 +329,8 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
 
         spec = ARCHITECTURES[arch]
         flat = Xs.reshape(len(Xs), -1).astype(np.float64)
-        svc = SVC(kernel=spec["kernel"], degree=spec.get("degree", 3), C=self.C, gamma="scale", random_state=self.seed)
+        svc = SVC(kernel=spec["kernel"], degree=spec.get("degree", 3), C=self.C if self.C is not None else 1.0,
+                  gamma="scale", random_state=self.seed)
         # Platt scaling on 5-fold out-of-fold decision values, as libsvm does
         folds = StratifiedKFold(5, shuffle=True, random_state=self.seed)
         oof = cross_val_predict(svc, flat, y, cv=folds, method="decision_function")
@@ -273,6 +388,15 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
         folder = Path(folder)
         np.savez(folder / "scaler.npz", mean=self.scaler_mean_, scale=self.scaler_scale_)
         names = ["scaler.npz"]
+        if self.family == "kinematics":
+            k = self.kin_
+            arrays = {"desc_mean": self.desc_mean_, "desc_scale": self.desc_scale_}
+            arrays |= {n: np.asarray(k[n]) for n in ("coef", "left", "right", "feature", "threshold", "value", "offsets")
+                       if n in k}
+            np.savez(folder / "kinematics.npz", **arrays)
+            (folder / "kinematics.json").write_text(json.dumps(
+                {n: k[n] for n in ("model", "intercept", "init", "learning_rate") if n in k}, indent=2), encoding="utf-8")
+            return names + ["kinematics.npz", "kinematics.json"]
         if self.family == "svm":
             s = self.svm_
             np.savez(folder / "svm.npz", support_vectors=s["support_vectors"], dual_coef=s["dual_coef"])
@@ -292,7 +416,15 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
             self.scaler_mean_, self.scaler_scale_ = z["mean"], z["scale"]
         self.classes_ = np.array([0, 1])
         self.n_features_, self.n_frames_ = n_features, n_frames
-        if self.family == "svm":
+        if self.family == "kinematics":
+            meta = json.loads((folder / "kinematics.json").read_text(encoding="utf-8"))
+            with np.load(folder / "kinematics.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            self.desc_mean_, self.desc_scale_ = arrays.pop("desc_mean"), arrays.pop("desc_scale")
+            self.kin_ = meta | arrays
+            if self.kin_.get("model") not in ("logreg", "gb"):
+                raise GmdeskError(f"{folder}: unknown kinematics model {self.kin_.get('model')!r}")
+        elif self.family == "svm":
             meta = json.loads((folder / "svm.json").read_text(encoding="utf-8"))
             with np.load(folder / "svm.npz", allow_pickle=False) as z:
                 self.svm_ = {**{k: meta[k] for k in ("kernel", "degree", "gamma", "coef0", "intercept")},
@@ -303,6 +435,77 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator):
 
             self.model_ = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
         return self
+
+
+def make_classifier(architecture: str, skeleton: Any, layout: Any, fps: float = 29.97, flip: bool = True,
+                    augment: int = 0, **params: Any) -> SnippetClassifier:
+    """A :class:`SnippetClassifier` for ``architecture`` that knows its feature layout: the flip's column
+    permutation and signs, and the coordinate / angle columns, mirror pairs and end effectors that the
+    kinematics family and augmentation need (end effectors: the skeleton's leaf landmarks).
+
+    Parameters
+    ----------
+    skeleton : gmdesk.skeleton.Skeleton
+    layout : gmdesk.features.FeatureLayout
+    augment : int
+        Augmented copies per training snippet (0: only the flip).
+    **params
+        Other hyper-parameters (epochs, patience, seed, C ...).
+    """
+    from gmdesk.cleaning import leaves
+
+    arch = resolve_architecture(architecture)
+    cc = [int(c) for c in layout.coord_columns]
+    lm_of = {layout.names[c][:-2]: k for k, c in enumerate(cc)}
+    pairs = [(lm_of[a], lm_of[b]) for a, b in skeleton.mirror_pairs if a in lm_of and b in lm_of]
+    leaf = leaves(skeleton)
+    ee = [lm_of[n] for j, n in enumerate(skeleton.landmarks) if leaf[j] and n in lm_of and skeleton.mirror_permutation[j] != j]
+    return SnippetClassifier(
+        arch,
+        mirror_columns=tuple(int(c) for c in layout.mirror_columns) if flip else None,
+        mirror_signs=tuple(float(v) for v in layout.mirror_signs) if flip else None,
+        coord_columns=tuple(cc) or None, angle_columns=tuple(int(c) for c in layout.angle_columns) or None,
+        mirror_landmarks=tuple(x for p in pairs for x in p) or None, end_effectors=tuple(ee) or None,
+        fps=float(fps), aug_copies=int(augment), **params)
+
+
+def _export_trees(gb) -> dict:
+    """A fitted binary GradientBoostingClassifier as plain arrays (no pickle): every tree's nodes one
+    after another, ``offsets`` where each tree starts, the initial raw score and the learning rate."""
+    trees = [est[0].tree_ for est in gb.estimators_]
+    sizes = [t.node_count for t in trees]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    prior = float(np.clip(np.mean(gb.init_.class_prior_[1]), 1e-12, 1 - 1e-12))
+    return {"model": "gb", "left": np.concatenate([t.children_left for t in trees]).astype(np.int64),
+            "right": np.concatenate([t.children_right for t in trees]).astype(np.int64),
+            "feature": np.concatenate([t.feature for t in trees]).astype(np.int64),
+            "threshold": np.concatenate([t.threshold for t in trees]).astype(np.float64),
+            "value": np.concatenate([t.value[:, 0, 0] for t in trees]).astype(np.float64),
+            "offsets": offsets, "init": float(np.log(prior / (1 - prior))), "learning_rate": float(gb.learning_rate)}
+
+
+def augment_snippets(X: np.ndarray, rng: np.random.Generator, coord_columns: tuple[int, ...] | None, scale: float,
+                     rotate_deg: float, time_warp: float, jitter: float) -> np.ndarray:
+    """One augmented copy of snippets ``X`` (n, frames, features): a random scale and rotation of the
+    coordinate pairs about the origin, a smooth monotone time warp and per-column jitter."""
+    X = np.array(X, dtype=np.float32, copy=True)
+    n, T, F = X.shape
+    if coord_columns:
+        cc = np.asarray(coord_columns, dtype=int)
+        s = rng.uniform(1 - scale, 1 + scale, n)[:, None, None]
+        th = np.radians(rng.uniform(-rotate_deg, rotate_deg, n))[:, None, None]
+        x, yv = X[:, :, cc], X[:, :, cc + 1]
+        X[:, :, cc] = (np.cos(th) * x - np.sin(th) * yv) * s
+        X[:, :, cc + 1] = (np.sin(th) * x + np.cos(th) * yv) * s
+    if time_warp > 0:
+        t = np.arange(T, dtype=np.float64)
+        for i in range(n):
+            warped = t + time_warp * T / np.pi * rng.uniform(-1, 1) * np.sin(np.pi * t / (T - 1))
+            warped = np.clip(np.maximum.accumulate(warped), 0, T - 1)
+            X[i] = np.stack([np.interp(warped, t, X[i, :, f]) for f in range(F)], axis=1)
+    if jitter > 0:
+        X += (rng.standard_normal(X.shape) * jitter * X.std(axis=(0, 1), keepdims=True)).astype(np.float32)
+    return X
 
 
 class _EpochReporter:

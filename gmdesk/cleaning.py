@@ -345,29 +345,12 @@ def leaves(skeleton: Skeleton) -> np.ndarray:
 
 
 def body_axis(xy: np.ndarray, skeleton: Skeleton) -> np.ndarray | None:
-    """Unit vector per frame ``(frames, 2)`` along the body's axis, from the midline landmark farthest
-    from the origin towards the origin (pelvis → sternum for ``infant24``); frames without it take the
-    nearest frame's. None when the skeleton has no midline landmark besides the origin."""
-    paired = {n for p in skeleton.mirror_pairs for n in p}
-    o = skeleton.origin_index
-    mid = [j for j, n in enumerate(skeleton.landmarks) if n not in paired and j != o]
-    if not mid:
-        return None
-    dist = [_nanmedian(np.linalg.norm(xy[:, j] - xy[:, o], axis=-1), axis=None) for j in mid]
-    dist = [d if np.isfinite(d) else -1 for d in dist]
-    far = mid[int(np.argmax(dist))]
-    v = xy[:, o] - xy[:, far]
-    norm = np.linalg.norm(v, axis=-1)
-    ok = np.isfinite(norm) & (norm > 0)
-    if not ok.any():
-        return None
-    u = np.full_like(v, np.nan)
-    u[ok] = v[ok] / norm[ok, None]
-    idx = np.where(ok, np.arange(len(u)), -1)
-    idx = np.maximum.accumulate(idx)  # last valid frame at or before t
-    first = int(np.argmax(ok))
-    idx[idx < 0] = first
-    return u[idx]
+    """Unit vector per frame ``(frames, 2)`` along the body's axis (see
+    :func:`gmdesk.features.axis_vectors`: the skeleton's ``normalisation.axis``, else from the midline
+    landmark farthest from the origin towards the origin)."""
+    from gmdesk.features import axis_vectors
+
+    return axis_vectors(xy, skeleton)
 
 
 # -- step 2: left/right swaps -------------------------------------------------------------------------

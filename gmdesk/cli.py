@@ -195,7 +195,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     track = load_track(args.pose, sk, args.mapping, args.fps, args.individual)
     if not is_cleaned(track) and not args.raw:
         track, _ = clean_track(track, sk, _cleaning_settings(args))
-    feats, layout = compute_features(track, sk, args.set)
+    feats, layout = compute_features(track, sk, args.set, args.normalise)
     df = pd.DataFrame(feats, columns=list(layout.names))
     df.index.name = "frame"
     out = Path(args.output)
@@ -446,11 +446,12 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 # -- classifiers ------------------------------------------------------------------------------
 
-def _features(args: argparse.Namespace, entries, sk, fs: str):
+def _features(args: argparse.Namespace, entries, sk, fs: str, normalisation: str = "paper"):
     """Cleaned per-frame features of cohort entries with the command's mapping, fps and individual."""
     from gmdesk.cohort import cohort_features
 
-    return cohort_features(entries, sk, fs, mapping=args.mapping, fps=args.fps, individual=args.individual)
+    return cohort_features(entries, sk, fs, mapping=args.mapping, fps=args.fps, individual=args.individual,
+                           normalisation=normalisation)
 
 
 def _entries(path: str, subset: str | None):
@@ -464,12 +465,11 @@ def _entries(path: str, subset: str | None):
     return entries
 
 
-def _estimator(arch: str, args: argparse.Namespace, layout):
-    from gmdesk.classifiers import SnippetClassifier, resolve_architecture
+def _estimator(arch: str, args: argparse.Namespace, sk, layout):
+    from gmdesk.classifiers import make_classifier
 
-    return SnippetClassifier(resolve_architecture(arch), epochs=args.epochs, patience=args.patience, seed=args.seed,
-                             mirror_columns=None if args.no_flip else tuple(int(c) for c in layout.mirror_columns),
-                             mirror_signs=None if args.no_flip else tuple(float(v) for v in layout.mirror_signs))
+    return make_classifier(arch, sk, layout, fps=getattr(args, "fps", None) or 29.97, flip=not args.no_flip,
+                           augment=getattr(args, "augment", 0), epochs=args.epochs, patience=args.patience, seed=args.seed)
 
 
 def _cohort_summary(entries, snips) -> dict:
@@ -481,125 +481,214 @@ def _cohort_summary(entries, snips) -> dict:
 
 
 def _fmt(mu_sd) -> str:
+    import math
+
     mu, sd = mu_sd
-    return "   n/a   " if not np.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
+    return "   n/a   " if mu is None or not math.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
 
 
 def _print_cv(res) -> None:
-    s = res.summary
-    print(f"{res.architecture:>9} {res.feature_set:>6} {res.scheme:>7} CV ({len(res.folds)} folds, {res.seconds:6.1f} s): "
-          f"acc {_fmt(s['accuracy'])}  bal {_fmt(s['balanced_accuracy'])}  sens {_fmt(s['sensitivity'])}  "
-          f"spec {_fmt(s['specificity'])}  AUC {_fmt(s['roc_auc'])}  infant acc {_fmt(s['infant_accuracy'])}")
+    from gmdesk.metrics import headline
+
+    name = f"{res.architecture} {res.feature_set} ({res.normalisation}) o{res.overlap}"
+    if res.scheme == "snippet":
+        s = res.summary
+        print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s: snippet accuracy {_fmt(s['accuracy'])} %, "
+              f"AUC {_fmt(s['roc_auc'])} % — leaks infants; not an estimate for new infants")
+    else:
+        print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s:\n    {headline(res.infant_level)}")
+
+
+def _split_list(text: str, what: str, allowed: tuple[str, ...] | None = None) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in items if allowed and t not in allowed]
+    if not items or bad:
+        raise GmdeskError(f"{what}: {bad or text!r} is not one of {allowed}")
+    return items
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from gmdesk.bundle import save_bundle
+    from gmdesk.bundle import fit_platt, save_bundle
     from gmdesk.classifiers import resolve_architecture
     from gmdesk.cohort import cohort_snippets
     from gmdesk.features import feature_layout
-    from gmdesk.protocol import cross_validate
+    from gmdesk.protocol import CV_SCHEMES, cross_validate
 
     sk = _skeleton(args)
     arch = resolve_architecture(args.model)
     entries = _entries(args.cohort, args.subset)
     snips = cohort_snippets(entries, sk, args.features, overlap=args.overlap, mapping=args.mapping, fps=args.fps,
-                            individual=args.individual)
-    layout = feature_layout(sk, args.features)
-    est = _estimator(arch, args, layout)
-    print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, overlap {args.overlap})")
-    metrics = {}
-    for scheme in [c for c in args.cv.split(",") if c and c != "none"]:
+                            individual=args.individual, normalisation=args.normalise)
+    layout = feature_layout(sk, args.features, args.normalise)
+    est = _estimator(arch, args, sk, layout)
+    print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, {args.normalise} "
+          f"normalisation, overlap {args.overlap})")
+    metrics: dict = {}
+    calibration = None
+    schemes = [] if args.cv == "none" else _split_list(args.cv, "--cv", CV_SCHEMES)
+    for scheme in schemes:
         bar = _Bar(f"{scheme} CV", "fold")
         try:
-            res = cross_validate(snips, est, scheme, seed=42, threshold=args.threshold, progress=bar)
+            res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
         finally:
             bar.close()
         _print_cv(res)
-        metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds}
+        metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds, "label": res.label}
+        if scheme != "snippet":
+            lvl = {k: v for k, v in res.infant_level.items() if k != "per_infant"}
+            metrics.setdefault("infant_level", lvl | {"scheme": res.label})
+            if calibration is None and not args.no_calibration:
+                calibration = fit_platt(res.oof_scores, snips.label) | {"fitted_on": f"out-of-fold scores of {res.label}"}
     bar = _Bar("train", "epoch")
     try:
         est.fit(snips.X, snips.label, progress=bar)
     finally:
         bar.close()
     summary = _cohort_summary(entries, snips)
-    model_id = args.model_id or f"{arch}-{args.features}-o{args.overlap}-s{args.seed}"
-    card = _model_card(model_id, arch, args, summary, metrics)
+    model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
+    card = _model_card(model_id, arch, args, summary, metrics, calibration)
     out = save_bundle(args.output, est, sk, args.features, 300, args.overlap, model_id, summary, metrics,
-                      threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips)
+                      threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips,
+                      normalisation=args.normalise, calibration=calibration, min_snippets=args.min_snippets)
     print(f"wrote model bundle {out} ({est.train_info_['seconds']:.1f} s, "
           f"{len(est.history_.get('loss', [])) or '-'} epochs)")
     return 0
 
 
-def _model_card(model_id, arch, args, summary, metrics) -> str:
+def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
+    from gmdesk.metrics import Proportion
+
     synthetic = summary.get("synthetic")
     lines = [f"# Model card: {model_id}", ""]
     if synthetic:
-        lines += ["**Trained on SYNTHETIC data (simulated stick-figure infants from `gmdesk synth`). "
-                  "Not for clinical use.** It exists to demonstrate and test gmdesk.", ""]
+        lines += ["**Trained on SYNTHETIC data (simulated infants from `gmdesk synth`). Not for clinical use.** "
+                  "It exists to demonstrate and test gmdesk.", ""]
     lines += [
         "## What it is",
-        f"- classifier: `{arch}`; feature set `{args.features}`; 300-frame snippets, overlap {args.overlap}",
-        f"- output: P(abnormal) per snippet; infant verdict normal if more than {100 * args.threshold:.0f} % of "
-        "snippets are classified normal (P < 0.5), else abnormal",
-        f"- seed {args.seed}; flip augmentation {'off' if args.no_flip else 'on'}; up to {args.epochs} epochs, "
-        f"early stopping patience {args.patience}",
+        f"- classifier: `{arch}`; feature set `{args.features}`; normalisation `{args.normalise}`; 300-frame snippets, "
+        f"overlap {args.overlap}",
+        f"- output: P(abnormal) per snippet{' (Platt-calibrated on out-of-fold scores)' if calibration else ''}; infant "
+        f"verdict normal if more than {100 * args.threshold:.0f} % of snippets are classified normal (P < 0.5), else "
+        f"abnormal; **indeterminate — review** when the 95 % interval of that share straddles the threshold or fewer "
+        f"than {args.min_snippets} valid snippets exist",
+        f"- seed {args.seed}; flip augmentation {'off' if args.no_flip else 'on'}; extra augmented copies "
+        f"{getattr(args, 'augment', 0)}; networks: up to {args.epochs} epochs, early stopping patience {args.patience}",
         "", "## Training data",
         f"- {summary['infants']} infants ({summary['normal_infants']} normal, {summary['abnormal_infants']} abnormal); "
         f"{summary['snippets']} snippets ({summary['normal_snippets']} normal, {summary['abnormal_snippets']} abnormal)",
-        "", "## Validation",
+        "", "## Validation on infants outside training (headline)",
     ]
-    if not metrics:
-        lines.append("- none run at training time (see `gmdesk evaluate`)")
-    for k, v in metrics.items():
-        s = v["summary"]
-        lines.append(f"- {k.replace('_', ' ')}: accuracy {_fmt(s['accuracy'])} %, balanced {_fmt(s['balanced_accuracy'])} %, "
-                     f"ROC AUC {_fmt(s['roc_auc'])} %, infant accuracy {_fmt(s['infant_accuracy'])} %")
-    lines += ["", "Snippet CV (the paper's protocol) lets snippets of one infant sit in training and test folds; "
-              "infant-grouped CV does not and is the fairer estimate for new infants.", "",
-              "## Limits", "- Screening aid only; the verdict must be reviewed by a GMA-certified clinician.",
-              "- Valid only for the skeleton, feature set, window and overlap in `manifest.json`."]
+    lvl = metrics.get("infant_level")
+    if not lvl:
+        lines.append("- none run at training time (`--cv infant` or `gmdesk evaluate`)")
+    else:
+        lines.append(f"- {lvl['scheme']}, out-of-fold predictions pooled over folds, {lvl['infants']} infants, "
+                     f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)")
+        for key, name in (("accuracy", "infant verdict accuracy"), ("sensitivity", "sensitivity (abnormal found)"),
+                          ("specificity", "specificity"), ("npv", "NPV"), ("ppv", "PPV")):
+            d = lvl[key]
+            lines.append(f"- {name}: {Proportion(d['k'], d['n']).text()}")
+        for key, name in (("auc", "infant-level AUC (share of abnormal snippets)"), ("snippet_auc", "pooled snippet AUC")):
+            d = lvl[key]
+            if d.get("value") is not None:
+                ci = d.get("ci") or [None, None]
+                lines.append(f"- {name}: {d['value']:.2f}" + (f" (95 % CI {ci[0]:.2f}-{ci[1]:.2f})" if ci[0] is not None else ""))
+    snip = metrics.get("snippet_cv")
+    if snip:
+        s = snip["summary"]
+        lines += ["", "## The paper's protocol, for comparison",
+                  f"- snippet CV (snippets of one infant in train and test: leaks infants, not an estimate for new "
+                  f"infants): snippet accuracy {_fmt(s['accuracy'])} %, ROC AUC {_fmt(s['roc_auc'])} %"]
+    lines += ["", "## Limits", "- Screening aid only; every result is reviewed by a GMA-certified clinician. "
+              "Not a medical device.",
+              "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
+              "fidgety movements.",
+              "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]
     return "\n".join(lines) + "\n"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from gmdesk.cohort import cut_cohort
-    from gmdesk.features import feature_layout
-    from gmdesk.protocol import cross_validate, external_validation, plot_overlap_sweep, write_table
+    from gmdesk.features import FEATURE_SETS, NORMALISATIONS, feature_layout
+    from gmdesk.metrics import headline
+    from gmdesk.protocol import (
+        CV_SCHEMES,
+        Recipe,
+        cross_validate,
+        external_validation,
+        nested_selection,
+        plot_infant_level,
+        plot_overlap_sweep,
+        write_table,
+    )
+    from gmdesk.snippets import PAPER_OVERLAPS
 
     sk = _skeleton(args)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     internal = _entries(args.cohort, args.subset)
-    from gmdesk.snippets import PAPER_OVERLAPS
+    overlaps = list(PAPER_OVERLAPS) if args.sweep else [int(o) for o in _split_list(args.overlaps, "--overlaps")]
+    models = _split_list(args.models, "--classifiers")
+    feature_sets = _split_list(args.feature_sets, "--feature-sets", FEATURE_SETS)
+    norms = _split_list(args.normalise, "--normalise", NORMALISATIONS)
+    schemes = _split_list(args.cv, "--cv", CV_SCHEMES)
+    rows, fold_rows, infant_rows = [], [], []
+    data = {}
+    for fs in feature_sets:
+        for norm in norms:
+            recs = _features(args, internal, sk, fs, norm)
+            layout = feature_layout(sk, fs, norm)
+            for ov in overlaps:
+                snips = cut_cohort(recs, sk, 300, ov)
+                data[(fs, norm, ov)] = snips
+                if args.select:
+                    continue
+                for m in models:
+                    est = _estimator(m, args, sk, layout)
+                    for scheme in schemes:
+                        bar = _Bar(f"{m} {fs} {norm} o{ov} {scheme}", "fold")
+                        try:
+                            res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
+                        finally:
+                            bar.close()
+                        _print_cv(res)
+                        rows.append(res.row() | {"n_snippets": len(snips), "n_normal": int((snips.label == 0).sum()),
+                                                 "n_abnormal": int((snips.label == 1).sum()), "what": res.label})
+                        fold_rows += [{"classifier": res.architecture, "feature_set": fs, "normalisation": norm,
+                                       "overlap": ov, "scheme": scheme,
+                                       **{k: v for k, v in f.items() if k not in ("test_infants", "shared_infants")},
+                                       "test_infants": " ".join(f["test_infants"]),
+                                       "infants_in_train_and_test": len(f["shared_infants"])} for f in res.folds]
+                        infant_rows += [{"classifier": res.architecture, "feature_set": fs, "normalisation": norm,
+                                         "overlap": ov, "scheme": scheme, **r} for r in res.infant_level["per_infant"]]
+                        if scheme != "snippet":
+                            png = out / f"infant_level_{res.architecture}_{fs}_{norm}_o{ov}_{scheme}.png"
+                            print(f"    wrote {plot_infant_level(res, snips, png)}")
+    if args.select:
+        from gmdesk.classifiers import resolve_architecture
 
-    overlaps = list(PAPER_OVERLAPS) if args.sweep else [int(o) for o in args.overlaps.split(",")]
-    models = [m for m in args.models.split(",") if m]
-    schemes = [c for c in args.cv.split(",") if c]
-    rows, fold_rows = [], []
-    for fs in args.feature_sets.split(","):
-        recs = _features(args, internal, sk, fs)
-        layout = feature_layout(sk, fs)
-        for ov in overlaps:
-            snips = cut_cohort(recs, sk, 300, ov)
-            for m in models:
-                est = _estimator(m, args, layout)
-                for scheme in schemes:
-                    bar = _Bar(f"{m} {fs} o{ov} {scheme}", "fold")
-                    try:
-                        res = cross_validate(snips, est, scheme, threshold=args.threshold, progress=bar)
-                    finally:
-                        bar.close()
-                    _print_cv(res)
-                    row = res.row() | {"n_snippets": len(snips), "n_normal": int((snips.label == 0).sum()),
-                                       "n_abnormal": int((snips.label == 1).sum())}
-                    rows.append(row)
-                    fold_rows += [{"classifier": res.architecture, "feature_set": fs, "overlap": ov, "scheme": scheme,
-                                   **{k: v for k, v in f.items() if k not in ("test_infants", "shared_infants")},
-                                   "test_infants": " ".join(f["test_infants"]),
-                                   "infants_in_train_and_test": len(f["shared_infants"])} for f in res.folds]
-    print(f"wrote {write_table(rows, out / 'cv_results.csv')} and {write_table(fold_rows, out / 'cv_folds.csv')}")
-    if args.sweep or len(overlaps) > 1:
+        recipes = [Recipe(resolve_architecture(m), fs, norm, ov) for m in models for fs in feature_sets for norm in norms
+                   for ov in overlaps]
+
+        def make(r):
+            return _estimator(r.classifier, args, sk, feature_layout(sk, r.feature_set, r.normalisation))
+
+        bar = _Bar("nested selection", "fold")
+        try:
+            sel = nested_selection(data, recipes, make, seed=args.seed, threshold=args.threshold, progress=bar)
+        finally:
+            bar.close()
+        for r in sel["per_fold"]:
+            print(f"  outer fold {r['fold']}: chose {r['chosen']} (inner balanced accuracy {r['inner_balanced_accuracy']:.2f})")
+        print(f"nested selection over {len(recipes)} recipes, infant-grouped outer CV:\n    {headline(sel['infant_level'])}")
+        write_table(sel["per_fold"], out / "nested_selection.csv")
+        rows.append({"scheme": "nested", "classifier": "selected per fold", "chosen": " ".join(sel["chosen"])}
+                    | {f"infant_{k}": sel["infant_level"][k]["value"] for k in ("accuracy", "sensitivity", "specificity",
+                                                                                "npv", "auc")})
+    print(f"wrote {write_table(rows, out / 'cv_results.csv')}"
+          + (f", {write_table(fold_rows, out / 'cv_folds.csv')}" if fold_rows else "")
+          + (f" and {write_table(infant_rows, out / 'infant_level.csv')}" if infant_rows else ""))
+    if (args.sweep or len(overlaps) > 1) and not args.select:
         print(f"wrote {plot_overlap_sweep(rows, out / 'overlap_sweep.png')}")
     if args.external:
         from gmdesk.cohort import read_cohort
@@ -607,19 +696,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ext = [e for e in read_cohort(args.cohort) if e.set == "external"]
         if not ext:
             raise GmdeskError(f"{args.cohort}: no infants with set=external")
-        fs = args.feature_sets.split(",")[0]
-        train = cut_cohort(_features(args, internal, sk, fs), sk, 300, overlaps[0])
-        test = cut_cohort(_features(args, ext, sk, fs), sk, 300, overlaps[0])
+        fs, norm = feature_sets[0], norms[0]
+        train = data.get((fs, norm, overlaps[0])) or cut_cohort(_features(args, internal, sk, fs, norm), sk, 300, overlaps[0])
+        test = cut_cohort(_features(args, ext, sk, fs, norm), sk, 300, overlaps[0])
         ext_rows = []
         for m in models:
-            _, res = external_validation(train, test, _estimator(m, args, feature_layout(sk, fs)), args.threshold)
-            print(f"external validation {m} ({fs}, overlap {overlaps[0]}): {res['n_snippets']} snippets, "
+            _, res = external_validation(train, test, _estimator(m, args, sk, feature_layout(sk, fs, norm)), args.threshold)
+            print(f"external validation {m} ({fs}, {norm}, overlap {overlaps[0]}): {res['n_snippets']} snippets, "
                   f"snippet accuracy {100 * res['accuracy']:.1f} %, infants correct "
                   f"{sum(i['correct'] for i in res['infants'])}/{len(res['infants'])}")
             for i in res["infants"]:
                 print(f"    {i['infant_id']:>6} ({i['label']:>8}): {i['basis']}  [{'correct' if i['correct'] else 'WRONG'}]")
-                ext_rows.append({"classifier": m, "feature_set": fs, "overlap": overlaps[0]} |
-                                {k: v for k, v in i.items() if k != "basis"} | {"basis": i["basis"]})
+                ext_rows.append({"classifier": m, "feature_set": fs, "normalisation": norm, "overlap": overlaps[0]} |
+                                {k: v for k, v in i.items() if k not in ("basis", "interval")} | {"basis": i["basis"]})
         print(f"wrote {write_table(ext_rows, out / 'external_validation.csv')}")
     return 0
 
@@ -693,7 +782,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
         fs = args.features
         snips = cut_cohort(_features(args, entries, sk, fs), sk, 300, args.overlap)
-        est = _estimator("cnn1d-2", args, feature_layout(sk, fs))
+        est = _estimator("cnn1d-2", args, sk, feature_layout(sk, fs))
         closer = []
         folds = StratifiedKFold(5, shuffle=True, random_state=42).split(snips.X, snips.label)
         for k, (tr, te) in enumerate(folds):
@@ -798,7 +887,7 @@ EXIT_CODES_HELP = "exit codes: 0 success; 1 bad data or input (the message names
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``gmdesk`` (imports nothing heavier than NumPy: ``gmdesk --help`` is fast)."""
-    from gmdesk.features import FEATURE_SETS
+    from gmdesk.features import FEATURE_SETS, NORMALISATIONS
     from gmdesk.snippets import DEFAULT_OVERLAP, NAN_POLICIES, WINDOW
 
     fmt = _Help
@@ -849,6 +938,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pose", help="DLC .h5/.csv or gmdesk .npz track")
     p.add_argument("-o", "--output", required=True, type=_output(".csv"), help="feature table to write (.csv)")
     p.add_argument("--set", choices=FEATURE_SETS, default="both", help="feature set")
+    p.add_argument("--normalise", choices=NORMALISATIONS, default="paper", help="normalisation of the coordinates")
     p.add_argument("--raw", action="store_true", help="do not clean first")
     _add_pose_args(p)
     _add_cleaning_args(p)
@@ -876,6 +966,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--threshold", type=SHARE, default=0.6,
                            help="infant verdict: normal if more than this share of snippets is normal")
         q.add_argument("--no-flip", action="store_true", help="no right-left flip augmentation")
+        q.add_argument("--augment", type=_number(int, 0, 20), default=0,
+                       help="augmented copies of each training snippet (random scale, rotation, time warp, jitter) "
+                            "beside the flip; 0: none")
         q.add_argument("--subset", default="internal", help="cohort set to use ('' for all)")
 
     p = command("train", "train a classifier on a cohort and write a model bundle")
@@ -885,8 +978,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
     p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
     p.add_argument("--overlap", type=overlap, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
-    p.add_argument("--cv", default="none", help="also cross-validate (stored in the manifest): snippet, infant, loio")
-    p.add_argument("--model-id", help="the bundle's name (default: classifier-features-overlap-seed)")
+    p.add_argument("--normalise", choices=NORMALISATIONS, default="paper",
+                   help="coordinates: paper (sternum translation), body (turned and scaled to the body: camera-invariant), "
+                        "body-frame (turned every frame)")
+    p.add_argument("--cv", default="infant",
+                   help="cross-validate first (comma-separated snippet, infant, loio; 'none' to skip): the infant-level "
+                        "figures go into the model card, and the out-of-fold scores calibrate the model")
+    p.add_argument("--no-calibration", action="store_true", help="do not calibrate snippet probabilities")
+    p.add_argument("--min-snippets", type=_number(int, 1, 10_000), default=8,
+                   help="fewest valid snippets for a normal/abnormal verdict (fewer: indeterminate)")
+    p.add_argument("--model-id", help="the bundle's name (default: classifier-features-normalisation-overlap-seed)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     training_args(p)
     _add_pose_args(p)
@@ -900,7 +1001,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feature-sets", default="both", help="comma-separated: coords,angles,both")
     p.add_argument("--overlaps", default=str(DEFAULT_OVERLAP), help="comma-separated overlaps")
     p.add_argument("--sweep", action="store_true", help="the paper's overlaps 299..100 (Fig. 2)")
-    p.add_argument("--cv", default="snippet,infant", help="snippet, infant and/or loio")
+    p.add_argument("--normalise", default="paper", help="comma-separated normalisations: paper, body, body-frame")
+    p.add_argument("--cv", default="snippet,infant",
+                   help="snippet (the paper's: snippets of one infant in train and test), infant (grouped 5-fold) and/or "
+                        "loio (leave one infant out); infant-level figures with 95 %% intervals are the headline")
+    p.add_argument("--select", action="store_true",
+                   help="nested model selection: choose classifier x feature set x normalisation x overlap by an inner "
+                        "infant-grouped CV inside each outer training fold, and report the outer figures")
     p.add_argument("--external", action="store_true", help="train on internal, test the set=external infants")
     training_args(p)
     _add_pose_args(p)

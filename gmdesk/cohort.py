@@ -139,12 +139,13 @@ def recording_snippets(
     cleaning: CleaningSettings | None = None,
     clean: bool = True,
     nan_policy: str = "drop",
+    normalisation: str = "paper",
 ) -> tuple[SnippetSet, PoseTrack, CleaningReport | None]:
     """Clean a raw track (unless ``clean`` is False), compute features, cut snippets."""
     rep = None
     if clean:
         track, rep = clean_track(track, skeleton, cleaning)
-    feats, layout = compute_features(track, skeleton, feature_set)
+    feats, layout = compute_features(track, skeleton, feature_set, normalisation)
     snips = cut_snippets(feats, layout, track, infant_id, label, window, overlap, nan_policy,
                          skeleton.name, skeleton.fingerprint)
     return snips, track, rep
@@ -176,11 +177,13 @@ def cohort_features(
     cancel: CancelFn | None = None,
     fps: float | None = None,
     individual: str | None = None,
+    normalisation: str = "paper",
 ) -> list[RecordingFeatures]:
     """Load, clean (unless already cleaned) and compute features for every infant of a cohort.
 
     ``fps`` is the frame rate of rows without an ``fps`` cell (DLC files do not store it; default
-    29.97); ``individual`` chooses the individual of multi-animal DLC files.
+    29.97); ``individual`` chooses the individual of multi-animal DLC files; ``normalisation`` of the
+    coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.features`).
     """
     out = []
     for i, e in enumerate(entries):
@@ -188,7 +191,7 @@ def cohort_features(
         track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
         if not is_cleaned(track):
             track, _ = clean_track(track, skeleton, cleaning)
-        feats, layout = compute_features(track, skeleton, feature_set)
+        feats, layout = compute_features(track, skeleton, feature_set, normalisation)
         out.append(RecordingFeatures(e, feats, layout, track))
         report(progress, i + 1, len(entries), e.infant_id)
     return out
@@ -213,8 +216,10 @@ def cohort_snippets(
     cancel: CancelFn | None = None,
     fps: float | None = None,
     individual: str | None = None,
+    normalisation: str = "paper",
 ) -> SnippetSet:
-    """Snippets of every infant of a cohort, each carrying its infant's global label (``fps`` and
-    ``individual`` as in :func:`cohort_features`)."""
-    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel, fps, individual)
+    """Snippets of every infant of a cohort, each carrying its infant's global label (``fps``,
+    ``individual`` and ``normalisation`` as in :func:`cohort_features`)."""
+    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel, fps, individual,
+                           normalisation)
     return cut_cohort(recs, skeleton, window, overlap, nan_policy)

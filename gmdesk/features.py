@@ -1,9 +1,16 @@
-"""Normalisation and feature sets (paper section 3.1).
+"""Normalisation and feature sets (paper section 3.1), and a camera-invariant normalisation.
 
-* Normalisation translates every frame so the skeleton's origin landmark (the sternum for
-  ``infant24``) is at (0, 0). Nothing else: no scaling, no rotation.
+* ``paper`` normalisation translates every frame so the skeleton's origin landmark (the sternum for
+  ``infant24``) is at (0, 0). Nothing else: no scaling, no rotation — so the coordinates carry the
+  camera's distance, zoom and roll, and a model can learn the camera instead of the movement.
+* ``body`` normalisation (beside the paper's): origin at the skeleton's origin, turned so the body
+  axis points up (one rotation per recording: the mean direction of the axis over the recording),
+  divided by the recording's body size (median over the recording of the skeleton's size segments:
+  trunk length, shoulder and hip width for ``infant24``). The same movement filmed from another
+  distance, roll or place gives the same features (to rounding). ``body-frame`` turns every frame by
+  its own axis direction instead (trunk rotation no longer shows).
 * Feature sets: ``coords`` (x, y of every landmark: 48 for infant24), ``angles`` (the joint
-  angles in degrees: 12), ``both`` (coords then angles: 60).
+  angles in degrees: 12), ``both`` (coords then angles: 60). Angles do not depend on normalisation.
 """
 
 from __future__ import annotations
@@ -16,12 +23,83 @@ from gmdesk.posetrack import PoseTrack
 from gmdesk.skeleton import Skeleton
 
 FEATURE_SETS = ("coords", "angles", "both")
+NORMALISATIONS = ("paper", "body", "body-frame")
 
 
-def normalise(xy: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """Translate each frame so the origin landmark is at (0, 0); frames without it become NaN."""
+def normalise(xy: np.ndarray, skeleton: Skeleton, method: str = "paper") -> np.ndarray:
+    """Coordinates relative to the origin landmark (frames without it become NaN); ``method`` ``body``
+    or ``body-frame`` also turns the body axis up and divides by the recording's body size."""
+    if method not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {method!r}; choose one of {NORMALISATIONS}")
     xy = np.asarray(xy, dtype=np.float64)
-    return xy - xy[:, skeleton.origin_index : skeleton.origin_index + 1, :]
+    centred = xy - xy[:, skeleton.origin_index : skeleton.origin_index + 1, :]
+    if method == "paper":
+        return centred
+    axis = axis_vectors(xy, skeleton)
+    size = body_size(xy, skeleton)
+    if axis is None or not np.isfinite(size) or size <= 0:
+        return np.full_like(centred, np.nan)
+    if method == "body":
+        mean = np.nanmean(axis, axis=0)
+        axis = np.broadcast_to(mean / np.linalg.norm(mean), axis.shape)
+    # rotate each frame so its axis u becomes (0, -1) (up in image coordinates): R = [[-uy, ux], [-ux, -uy]]
+    ux, uy = axis[:, 0:1], axis[:, 1:2]
+    x, y = centred[..., 0], centred[..., 1]
+    rx = -uy * x + ux * y
+    ry = -ux * x - uy * y
+    return np.stack([rx, ry], axis=-1) / size
+
+
+def axis_vectors(xy: np.ndarray, skeleton: Skeleton) -> np.ndarray | None:
+    """Unit vector per frame ``(frames, 2)`` along the body axis (the skeleton's ``normalisation.axis``,
+    else from the midline landmark farthest from the origin towards the origin); frames without it take
+    the nearest earlier frame's (the first valid one at the start). None when there is none."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if skeleton.axis is not None:
+        a, b = skeleton.index(skeleton.axis[0]), skeleton.index(skeleton.axis[1])
+    else:
+        paired = {n for p in skeleton.mirror_pairs for n in p}
+        o = skeleton.origin_index
+        mid = [j for j, n in enumerate(skeleton.landmarks) if n not in paired and j != o]
+        if not mid:
+            return None
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                dist = [np.nanmedian(np.linalg.norm(xy[:, j] - xy[:, o], axis=-1)) for j in mid]
+        dist = [d if np.isfinite(d) else -1 for d in dist]
+        a, b = mid[int(np.argmax(dist))], o
+    v = xy[:, b] - xy[:, a]
+    norm = np.linalg.norm(v, axis=-1)
+    ok = np.isfinite(norm) & (norm > 0)
+    if not ok.any():
+        return None
+    u = np.full_like(v, np.nan)
+    u[ok] = v[ok] / norm[ok, None]
+    idx = np.maximum.accumulate(np.where(ok, np.arange(len(u)), -1))
+    idx[idx < 0] = int(np.argmax(ok))
+    return u[idx]
+
+
+def body_size(xy: np.ndarray, skeleton: Skeleton) -> float:
+    """The recording's body size in pixels: median over frames of the mean length of the skeleton's size
+    segments (``normalisation.size``), else the median bone length."""
+    import warnings
+
+    xy = np.asarray(xy, dtype=np.float64)
+    segs = skeleton.size_segments or tuple(skeleton.edges)
+    if not segs:
+        return float("nan")
+    idx = np.array([[skeleton.index(a), skeleton.index(b)] for a, b in segs])
+    lengths = np.linalg.norm(xy[:, idx[:, 0]] - xy[:, idx[:, 1]], axis=-1)  # (frames, segments)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_segment = np.nanmedian(lengths, axis=0)
+    per_segment = per_segment[np.isfinite(per_segment)]
+    return float(np.mean(per_segment)) if skeleton.size_segments and per_segment.size else (
+        float(np.median(per_segment)) if per_segment.size else float("nan"))
 
 
 def joint_angles(xy: np.ndarray, skeleton: Skeleton) -> np.ndarray:
@@ -53,14 +131,25 @@ class FeatureLayout:
     names: tuple[str, ...]
     mirror_columns: np.ndarray
     mirror_signs: np.ndarray
+    normalisation: str = "paper"
 
     @property
     def n_features(self) -> int:
         """Number of columns."""
         return len(self.names)
 
+    @property
+    def coord_columns(self) -> np.ndarray:
+        """Column of each landmark's x (its y is the next column); empty without coordinates."""
+        return np.array([i for i, n in enumerate(self.names) if n.endswith("_x")], dtype=int)
 
-def feature_layout(skeleton: Skeleton, feature_set: str = "both") -> FeatureLayout:
+    @property
+    def angle_columns(self) -> np.ndarray:
+        """Columns of the joint angles."""
+        return np.array([i for i, n in enumerate(self.names) if n.endswith("_angle")], dtype=int)
+
+
+def feature_layout(skeleton: Skeleton, feature_set: str = "both", normalisation: str = "paper") -> FeatureLayout:
     """Columns of ``feature_set`` for ``skeleton`` (coords are ``<landmark>_x``/``_y``,
     angles ``<angle>_angle``) and their mirror permutation."""
     if feature_set not in FEATURE_SETS:
@@ -81,10 +170,13 @@ def feature_layout(skeleton: Skeleton, feature_set: str = "both") -> FeatureLayo
             names.append(f"{a.name}_angle")
             cols.append(offset + aperm[i])
             signs.append(1.0)
-    return FeatureLayout(feature_set, tuple(names), np.array(cols, dtype=int), np.array(signs))
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {normalisation!r}; choose one of {NORMALISATIONS}")
+    return FeatureLayout(feature_set, tuple(names), np.array(cols, dtype=int), np.array(signs), normalisation)
 
 
-def compute_features(track: PoseTrack, skeleton: Skeleton, feature_set: str = "both") -> tuple[np.ndarray, FeatureLayout]:
+def compute_features(track: PoseTrack, skeleton: Skeleton, feature_set: str = "both",
+                     normalisation: str = "paper") -> tuple[np.ndarray, FeatureLayout]:
     """Features of every frame, shape ``(frames, n_features)`` float64, and their layout.
 
     Parameters
@@ -93,13 +185,15 @@ def compute_features(track: PoseTrack, skeleton: Skeleton, feature_set: str = "b
         Cleaned track in the skeleton's landmark order.
     skeleton : Skeleton
     feature_set : {"coords", "angles", "both"}
+    normalisation : {"paper", "body", "body-frame"}
+        Of the coordinates (see the module docstring); angles are the same for all.
     """
     if tuple(track.landmarks) != tuple(skeleton.landmarks):
         raise ValueError(f"track landmarks do not match skeleton {skeleton.name!r}")
-    layout = feature_layout(skeleton, feature_set)
+    layout = feature_layout(skeleton, feature_set, normalisation)
     parts = []
     if feature_set in ("coords", "both"):
-        parts.append(normalise(track.xy, skeleton).reshape(track.n_frames, -1))
+        parts.append(normalise(track.xy, skeleton, normalisation).reshape(track.n_frames, -1))
     if feature_set in ("angles", "both"):
         parts.append(joint_angles(track.xy, skeleton))
     return np.concatenate(parts, axis=1), layout

@@ -71,6 +71,16 @@ class CVResult:
     oof_scores: np.ndarray
     seconds: float
     summary: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Infant-level figures with 95 % intervals from the pooled out-of-fold scores (:mod:`gmdesk.metrics`).
+    infant_level: dict[str, Any] = field(default_factory=dict)
+    normalisation: str = "paper"
+
+    @property
+    def label(self) -> str:
+        """What the scheme measures, for tables and plots."""
+        return {"snippet": "snippet CV (snippets of one infant in train and test)",
+                "infant": "infant-grouped CV (no infant in train and test)",
+                "loio": "leave-one-infant-out CV"}.get(self.scheme, self.scheme)
 
     def __post_init__(self) -> None:
         for m in METRICS:
@@ -81,9 +91,14 @@ class CVResult:
     def row(self) -> dict[str, Any]:
         """One flat row for tables."""
         r: dict[str, Any] = {"scheme": self.scheme, "classifier": self.architecture, "feature_set": self.feature_set,
-                             "overlap": self.overlap, "folds": len(self.folds), "seconds": round(self.seconds, 1)}
+                             "normalisation": self.normalisation, "overlap": self.overlap, "folds": len(self.folds),
+                             "seconds": round(self.seconds, 1)}
+        for key in ("accuracy", "sensitivity", "specificity", "npv", "balanced_accuracy", "auc", "snippet_auc"):
+            d = self.infant_level.get(key, {})
+            lo, hi = d.get("ci", [None, None]) or [None, None]
+            r[f"infant_{key}"], r[f"infant_{key}_lo"], r[f"infant_{key}_hi"] = d.get("value"), lo, hi
         for m, (mu, sd) in self.summary.items():
-            r[f"{m}_mean"], r[f"{m}_sd"] = round(mu, 4), round(sd, 4)
+            r[f"fold_{m}_mean"], r[f"fold_{m}_sd"] = round(mu, 4), round(sd, 4)
         return r
 
 
@@ -123,7 +138,7 @@ def cross_validate(
         p = est.score_snippets(snips.X[te])
         oof[te] = p
         m = snippet_metrics(snips.label[te], p)
-        verdicts = verdicts_by_infant(p, snips.infant_id[te], threshold)
+        verdicts = verdicts_by_infant(p, snips.infant_id[te], threshold, window=snips.window, overlap=snips.overlap)
         truth = {i: int(snips.label[te][snips.infant_id[te] == i][0]) for i in verdicts}
         m["infant_accuracy"] = float(np.mean([verdicts[i].label == truth[i] for i in verdicts]))
         m |= {"fold": k + 1, "n_train": int(len(tr)), "n_test": int(len(te)),
@@ -131,8 +146,12 @@ def cross_validate(
               "shared_infants": sorted(set(snips.infant_id[te]) & set(snips.infant_id[tr]))}
         folds.append(m)
     report(progress, len(splits), len(splits), "done")
-    return CVResult(scheme, estimator.architecture, snips.feature_set, snips.overlap, folds, oof,
-                    time.perf_counter() - t0)
+    from gmdesk.metrics import infant_level
+
+    res = CVResult(scheme, estimator.architecture, snips.feature_set, snips.overlap, folds, oof,
+                   time.perf_counter() - t0, normalisation=getattr(snips, "normalisation", "paper"))
+    res.infant_level = infant_level(oof, snips.label, snips.infant_id, threshold, seed=seed)
+    return res
 
 
 def external_validation(train: SnippetSet, test: SnippetSet, estimator: SnippetClassifier,
@@ -145,7 +164,7 @@ def external_validation(train: SnippetSet, test: SnippetSet, estimator: SnippetC
     p = est.score_snippets(test.X)
     res: dict[str, Any] = snippet_metrics(test.label, p) | {"n_snippets": int(len(test))}
     infants = []
-    for iid, v in verdicts_by_infant(p, test.infant_id, threshold).items():
+    for iid, v in verdicts_by_infant(p, test.infant_id, threshold, window=test.window, overlap=test.overlap).items():
         mask = test.infant_id == iid
         lab = int(test.label[mask][0])
         infants.append(v.to_dict() | {"label": ["normal", "abnormal"][lab], "correct": v.label == lab,
@@ -198,3 +217,151 @@ def plot_overlap_sweep(rows: list[dict[str, Any]], path: str | Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_infant_level(result: CVResult, snips: SnippetSet, path: str | Path, title: str = "") -> Path:
+    """One figure for a cross-validation: ROC curves (pooled snippets and infants, out of fold), the
+    per-infant strip (share of abnormal snippets, coloured by the true label, with the verdict line) and
+    the reliability diagram of the pooled snippet probabilities."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    from gmdesk.metrics import reliability
+
+    fig = result.infant_level
+    rows = fig["per_infant"]
+    path = Path(path)
+    f, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110)
+    ax = axes[0]
+    y, s = snips.label, result.oof_scores
+    if len(set(y.tolist())) == 2:
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, color="0.5", label=f"snippets, AUC {fig['snippet_auc']['value']:.2f}")
+    yi = np.array([r["label"] for r in rows])
+    si = np.array([r["share_abnormal"] for r in rows])
+    if len(set(yi.tolist())) == 2:
+        fpr, tpr, _ = roc_curve(yi, si)
+        auc = fig["auc"]
+        ci = auc.get("ci") or [None, None]
+        lab = f"infants, AUC {auc['value']:.2f}" + (f" [{ci[0]:.2f}-{ci[1]:.2f}]" if ci[0] is not None else "")
+        ax.plot(fpr, tpr, color="black", lw=2, drawstyle="steps-post", label=lab)
+    ax.plot([0, 1], [0, 1], ":", color="0.7")
+    ax.set_xlabel("1 - specificity")
+    ax.set_ylabel("sensitivity")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("ROC, out of fold", fontsize=9)
+    ax = axes[1]
+    rng = np.random.default_rng(0)
+    for lab, colour, name in ((0, "tab:blue", "normal infants"), (1, "tab:red", "abnormal infants")):
+        sel = yi == lab
+        ax.scatter(si[sel], lab + rng.uniform(-0.15, 0.15, sel.sum()), color=colour, label=name, s=28, edgecolor="k")
+    cut = 1 - fig["threshold"]
+    ax.axvline(cut, color="k", ls="--", lw=1)
+    ax.text(cut, 1.45, f" abnormal from {100 * cut:.0f} % abnormal", fontsize=7, va="top")
+    ax.set_yticks([0, 1], ["normal", "abnormal"])
+    ax.set_ylim(-0.5, 1.5)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("share of the infant's snippets classified abnormal")
+    acc = fig["accuracy"]
+    ax.set_title(f"per infant: {acc['k']}/{acc['n']} right (95 % CI {100 * acc['ci'][0]:.0f}-{100 * acc['ci'][1]:.0f} %)",
+                 fontsize=9)
+    ax = axes[2]
+    rel = [b for b in reliability(s, y) if b["n"]]
+    ax.plot([0, 1], [0, 1], ":", color="0.7")
+    ax.plot([b["mean_p"] for b in rel], [b["observed"] for b in rel], "o-", color="black")
+    for b in rel:
+        ax.annotate(str(b["n"]), (b["mean_p"], b["observed"]), fontsize=6, xytext=(3, -8), textcoords="offset points")
+    ax.set_xlabel("mean predicted P(abnormal)")
+    ax.set_ylabel("share of abnormal-labelled snippets")
+    ax.set_title("reliability (snippets, out of fold)", fontsize=9)
+    f.suptitle(title or f"{result.architecture} {result.feature_set} ({result.normalisation}), overlap {result.overlap}: "
+               f"{result.label}", fontsize=10)
+    f.tight_layout()
+    f.savefig(path)
+    plt.close(f)
+    return path
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a model is made of, as the nested selection chooses it."""
+
+    classifier: str
+    feature_set: str
+    normalisation: str
+    overlap: int
+
+    def name(self) -> str:
+        return f"{self.classifier}/{self.feature_set}/{self.normalisation}/o{self.overlap}"
+
+
+def nested_selection(
+    data: dict[tuple[str, str, int], SnippetSet],
+    recipes: list[Recipe],
+    make: Any,
+    n_splits: int = 5,
+    inner_splits: int = 4,
+    seed: int = 42,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> dict[str, Any]:
+    """Infant-grouped CV whose model selection happens inside each outer training fold.
+
+    For every outer fold, each recipe is scored by an inner infant-grouped CV on the outer training
+    infants only (the inner pooled infant-level balanced accuracy, ties broken by the infant AUC); the
+    best recipe is refitted on all outer training infants and scores the outer test infants, which
+    no choice ever looked at.
+
+    Parameters
+    ----------
+    data : dict
+        Snippets of the same infants for each (feature set, normalisation, overlap) a recipe uses.
+    make : callable
+        ``make(recipe) -> SnippetClassifier`` (unfitted).
+
+    Returns
+    -------
+    dict
+        ``chosen`` (the recipe per outer fold), ``infant_level`` (pooled outer out-of-fold figures),
+        ``per_fold`` rows.
+    """
+    from gmdesk.metrics import infant_level
+
+    first = next(iter(data.values()))
+    infants = np.array(first.infants)
+    labels = np.array([int(first.label[first.infant_id == i][0]) for i in infants])
+    outer = StratifiedGroupKFold(min(n_splits, len(infants)), shuffle=True, random_state=seed)
+    scores: dict[str, float] = {}
+    chosen, rows = [], []
+    pooled_p, pooled_y, pooled_id = [], [], []
+    for k, (tr_i, te_i) in enumerate(outer.split(infants, labels, infants)):
+        check_cancel(cancel, "nested selection")
+        train_inf, test_inf = set(infants[tr_i]), set(infants[te_i])
+        best, best_key = None, (-1.0, -1.0)
+        for r in recipes:
+            s = data[(r.feature_set, r.normalisation, r.overlap)]
+            sub = s.subset(np.isin(s.infant_id, list(train_inf)))
+            res = cross_validate(sub, make(r), "infant", inner_splits, seed, threshold)
+            key = (res.infant_level["balanced_accuracy"]["value"] or 0.0, res.infant_level["auc"]["value"] or 0.0)
+            scores[f"{k}:{r.name()}"] = key[0]
+            if key > best_key:
+                best, best_key = r, key
+        assert best is not None
+        s = data[(best.feature_set, best.normalisation, best.overlap)]
+        tr, te = np.isin(s.infant_id, list(train_inf)), np.isin(s.infant_id, list(test_inf))
+        est = clone(make(best)).fit(s.X[tr], s.label[tr])
+        p = est.score_snippets(s.X[te])
+        pooled_p.append(p)
+        pooled_y.append(s.label[te])
+        pooled_id.append(s.infant_id[te])
+        chosen.append(best.name())
+        rows.append({"fold": k + 1, "chosen": best.name(), "inner_balanced_accuracy": best_key[0],
+                     "test_infants": " ".join(sorted(test_inf))})
+        report(progress, k + 1, outer.get_n_splits(), f"fold {k + 1}: {best.name()}")
+    p, y, ids = np.concatenate(pooled_p), np.concatenate(pooled_y), np.concatenate(pooled_id)
+    return {"chosen": chosen, "per_fold": rows, "infant_level": infant_level(p, y, ids, threshold, seed=seed),
+            "oof_scores": p, "labels": y, "infant_ids": ids, "inner_scores": scores}

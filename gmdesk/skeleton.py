@@ -56,6 +56,13 @@ class Skeleton:
         Free text.
     source : str
         Where the skeleton was read from.
+    axis : tuple of (str, str), optional
+        Body axis for camera-invariant normalisation, from the first landmark towards the second
+        (``pelvis`` → ``sternum``: towards the head). Default: from the midline landmark farthest from
+        the origin towards the origin.
+    size_segments : tuple of (str, str), optional
+        Segments whose median length over a recording is the body's size for normalisation (trunk
+        length, shoulder and hip width). Default: the median bone length.
     """
 
     name: str
@@ -66,6 +73,8 @@ class Skeleton:
     origin: str
     description: str = ""
     source: str = ""
+    axis: tuple[str, str] | None = None
+    size_segments: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"skeleton {self.source or self.name!r}"
@@ -83,6 +92,10 @@ class Skeleton:
                 raise SkeletonError(f"{where}: {what} name unknown landmarks {unknown}")
 
         check([self.origin], "origin")
+        check(list(self.axis or ()), "normalisation.axis")
+        check([n for e in self.size_segments for n in e], "normalisation.size")
+        if self.axis is not None and self.axis[0] == self.axis[1]:
+            raise SkeletonError(f"{where}: normalisation.axis needs two different landmarks")
         check([n for e in self.edges for n in e], "edges")
         check([n for p in self.mirror_pairs for n in p], "mirror_pairs")
         check([n for a in self.angles for n in a.points], "angles")
@@ -190,14 +203,17 @@ class Skeleton:
             "edges": [list(e) for e in self.edges],
             "mirror_pairs": [list(p) for p in self.mirror_pairs],
             "angles": [{"name": a.name, "points": list(a.points), "mirror": a.mirror} for a in self.angles],
-        }
+        } | ({"normalisation": {"axis": list(self.axis) if self.axis else None, "size": [list(e) for e in self.size_segments]}}
+             if self.axis or self.size_segments else {})
 
     @property
     def fingerprint(self) -> str:
-        """Short hash of everything that changes features (names, order, angles, origin)."""
+        """Short hash of everything that changes the paper's features (names, order, angles, origin).
+        The normalisation table is not part of it: a model using it stores it in its own manifest."""
         d = self.to_dict()
         d.pop("description")
         d.pop("name")
+        d.pop("normalisation", None)
         blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -246,6 +262,13 @@ class Skeleton:
         for key in ("name", "description"):
             if key in data and not isinstance(data[key], str):
                 raise SkeletonError(f"{where}: {key} must be text")
+        norm = data.get("normalisation") or {}
+        if not isinstance(norm, dict):
+            raise SkeletonError(f"{where}: normalisation must be a table")
+        axis = names(norm["axis"], "normalisation.axis", 2) if norm.get("axis") is not None else None
+        size = norm.get("size", [])
+        if not isinstance(size, list):
+            raise SkeletonError(f"{where}: normalisation.size must be a list")
         return cls(
             name=str(data.get("name", Path(source).stem if source else "skeleton")),
             landmarks=landmarks,
@@ -255,6 +278,8 @@ class Skeleton:
             origin=name(data["origin"], "origin"),
             description=str(data.get("description", "")),
             source=source,
+            axis=axis,  # type: ignore[arg-type]
+            size_segments=tuple(names(e, "each normalisation.size segment", 2) for e in size),  # type: ignore[misc]
         )
 
 

@@ -80,6 +80,7 @@ class SnippetSet:
     provenance: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
+    normalisation: str = "paper"
 
     def __len__(self) -> int:
         return len(self.X)
@@ -94,7 +95,7 @@ class SnippetSet:
         return SnippetSet(
             self.X[idx], self.infant_id[idx], self.start[idx], self.label[idx], self.imputed_fraction[idx],
             self.feature_names, self.feature_set, self.window, self.overlap, self.fps, self.skeleton,
-            self.skeleton_fingerprint, list(self.provenance), list(self.dropped), list(self.flags),
+            self.skeleton_fingerprint, list(self.provenance), list(self.dropped), list(self.flags), self.normalisation,
         )
 
     @classmethod
@@ -104,17 +105,17 @@ class SnippetSet:
             raise ValueError("no snippet sets to join")
         a = sets[0]
         for b in sets[1:]:
-            if (b.feature_names, b.window, b.overlap, b.skeleton_fingerprint) != (
-                a.feature_names, a.window, a.overlap, a.skeleton_fingerprint
+            if (b.feature_names, b.window, b.overlap, b.skeleton_fingerprint, b.normalisation) != (
+                a.feature_names, a.window, a.overlap, a.skeleton_fingerprint, a.normalisation
             ):
-                raise ValueError("snippet sets differ in features, window, overlap or skeleton")
+                raise ValueError("snippet sets differ in features, normalisation, window, overlap or skeleton")
         return cls(
             np.concatenate([s.X for s in sets]), np.concatenate([s.infant_id for s in sets]),
             np.concatenate([s.start for s in sets]), np.concatenate([s.label for s in sets]),
             np.concatenate([s.imputed_fraction for s in sets]), a.feature_names, a.feature_set, a.window,
             a.overlap, a.fps, a.skeleton, a.skeleton_fingerprint,
             [p for s in sets for p in s.provenance], [d for s in sets for d in s.dropped],
-            [f for s in sets for f in s.flags],
+            [f for s in sets for f in s.flags], a.normalisation,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -125,7 +126,7 @@ class SnippetSet:
             "format": "gmdesk-snippets-1", "feature_names": list(self.feature_names), "feature_set": self.feature_set,
             "window": self.window, "overlap": self.overlap, "fps": self.fps, "skeleton": self.skeleton,
             "skeleton_fingerprint": self.skeleton_fingerprint, "provenance": self.provenance, "dropped": self.dropped,
-            "flags": self.flags,
+            "flags": self.flags, "normalisation": self.normalisation,
         }
         path = Path(path)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -147,7 +148,7 @@ class SnippetSet:
                     z["X"], z["infant_id"], z["start"], z["label"], z["imputed_fraction"],
                     tuple(meta["feature_names"]), meta["feature_set"], int(meta["window"]), int(meta["overlap"]),
                     float(meta["fps"]), meta["skeleton"], meta["skeleton_fingerprint"], meta["provenance"],
-                    meta["dropped"], meta.get("flags", []),
+                    meta["dropped"], meta.get("flags", []), meta.get("normalisation", "paper"),
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise GmdeskError(f"{path}: cannot read snippet file ({exc})") from exc
@@ -237,7 +238,7 @@ def cut_snippets(
         provenance=[{"infant_id": infant_id, "track": track.provenance,
                      "cut_snippets": {"window": window, "overlap": overlap, "nan_policy": nan_policy,
                                       "snippets": n, "dropped": len(dropped), "flagged": len(flags)}}],
-        dropped=dropped if nan_policy == "drop" else [], flags=flags,
+        dropped=dropped if nan_policy == "drop" else [], flags=flags, normalisation=layout.normalisation,
     )
 
 

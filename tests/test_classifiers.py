@@ -82,17 +82,40 @@ def test_grouped_cv_never_shares_an_infant_snippet_cv_does(separable):
 @pytest.mark.parametrize("n_normal,n,expected", [(6, 10, "abnormal"), (7, 10, "normal"), (61, 100, "normal"),
                                                   (60, 100, "abnormal"), (0, 5, "abnormal"), (5, 5, "normal")])
 def test_verdict_threshold_edges(n_normal, n, expected):
+    """The paper's rule at its edges (exactly 60 % is abnormal)."""
     scores = np.array([0.1] * n_normal + [0.9] * (n - n_normal))
     v = infant_verdict(scores, "X")
-    assert v.verdict == expected and v.n_normal == n_normal and v.n_snippets == n
+    assert v.binary_verdict == expected and v.label == int(expected == "abnormal")
+    assert v.n_normal == n_normal and v.n_snippets == n
     assert f"{n_normal} of {n} snippets normal" in v.basis
 
 
 def test_verdict_threshold_is_a_parameter():
     scores = np.array([0.1] * 5 + [0.9] * 5)
-    assert infant_verdict(scores, threshold=0.4).verdict == "normal"
-    assert infant_verdict(scores, threshold=0.5).verdict == "abnormal"
-    assert infant_verdict(np.array([0.5]), decision=0.5).verdict == "abnormal"  # P = 0.5 counts abnormal
+    assert infant_verdict(scores, threshold=0.4).binary_verdict == "normal"
+    assert infant_verdict(scores, threshold=0.5).binary_verdict == "abnormal"
+    assert infant_verdict(np.array([0.5]), decision=0.5).binary_verdict == "abnormal"  # P = 0.5 counts abnormal
+
+
+@pytest.mark.parametrize("n_normal,n,overlap,expected", [
+    (60, 100, 150, "indeterminate"),  # 60 %: CI 46-73 % with 50 effective snippets straddles 60 %
+    (90, 100, 150, "normal"),  # 90 %: CI 79-96 %
+    (10, 100, 150, "abnormal"),
+    (26, 30, 150, "normal"),  # 87 %, CI 62-96 % (15 effective)
+    (25, 30, 150, "indeterminate"),  # 83 %, CI 58-95 %
+    (25, 30, 0, "normal"),  # without overlap 30 snippets are 30 windows: CI 66-93 %
+    (7, 7, 150, "indeterminate"),  # fewer than 8 snippets
+    (0, 7, 150, "indeterminate"),
+])
+def test_indeterminate_when_the_interval_straddles_the_threshold_or_too_few_snippets(n_normal, n, overlap, expected):
+    v = infant_verdict(np.array([0.1] * n_normal + [0.9] * (n - n_normal)), "X", window=300, overlap=overlap)
+    assert v.verdict == expected
+    lo, hi = v.interval
+    assert lo <= v.fraction_normal <= hi and v.effective_n == max(1, n * (300 - overlap) / 300)
+    if expected == "indeterminate":
+        assert "indeterminate, review" in v.basis and v.reason and v.indeterminate
+        assert ("at least 8 needed" in v.reason) == (n < 8)
+    assert v.to_dict()["binary_verdict"] == ("normal" if n_normal / n > 0.6 else "abnormal")
 
 
 def test_same_seed_same_numbers(separable, skeleton):
