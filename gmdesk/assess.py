@@ -87,6 +87,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
             for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
     insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
     return {
+        "model_summary": model_summary(bundle),
         "infant_id": infant_id, "source": track.meta.get("source"), "model_id": bundle.model_id,
         "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
         "normalisation": bundle.normalisation, "calibrated": bool(bundle.calibration),
@@ -94,6 +95,23 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
         "verdict": v.to_dict(), "snippets": rows, "dropped": dropped, "flags": flags, **insight,
     }
+
+
+def model_summary(bundle: ModelBundle) -> dict[str, Any]:
+    """What a result must say about its model, stored with it in the case (so a report made later from
+    the case alone names the model, its recipe and its validation)."""
+    m = bundle.manifest
+    metrics = m.get("metrics", {}) if isinstance(m.get("metrics"), dict) else {}
+    keep = {k: v for k, v in metrics.items() if k in ("infant_level", "snippet_cv", "infant_cv", "loio_cv")}
+    for v in keep.values():
+        if isinstance(v, dict):
+            v.pop("folds", None)
+            v.pop("per_infant", None)
+    return {"model_id": m.get("model_id"), "classifier": m.get("classifier"), "feature_set": m.get("feature_set"),
+            "normalisation": bundle.normalisation, "threshold": bundle.threshold, "decision": bundle.decision,
+            "min_snippets": bundle.min_snippets, "calibration": bundle.calibration, "cohort": m.get("cohort", {}),
+            "metrics": keep, "library_versions": m.get("library_versions", {}), "intended_use": m.get("intended_use"),
+            "medical_device": bool(m.get("medical_device", False)), "path": str(bundle.path)}
 
 
 def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[str, Any]:

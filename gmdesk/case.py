@@ -316,6 +316,72 @@ class Case:
             out[str(k)] = a
         return out
 
+    def set_patient_field(self, field: str, value: str) -> int:
+        """Record a patient or recording field (validated; the case log keeps every change).
+
+        Fields: ``date_of_birth``, ``recording_date`` (ISO dates, birth not after recording, neither in the
+        future), ``gestational_age`` at birth (weeks ``38.5`` or weeks+days ``38+3``, 22-44 weeks),
+        ``reviewer`` and ``site`` (text, at most 200 characters). An empty value clears the field.
+        """
+        from gmdesk.report import PATIENT_FIELDS, validate_patient_field
+
+        if field not in PATIENT_FIELDS:
+            raise CaseError(f"unknown field {field!r}; one of {PATIENT_FIELDS}")
+        current = {k: v["value"].get("value") for k, v in self.latest_annotations("patient").items()}
+        value = validate_patient_field(field, value, current)
+        return self.annotate("patient", {"field": field}, {"value": value})
+
+    def patient(self) -> dict[str, str]:
+        """The current patient and recording fields (latest value of each; cleared fields left out)."""
+        out = {}
+        for k, a in self.latest_annotations("patient").items():
+            v = a["value"].get("value")
+            if v not in (None, ""):
+                out[k] = v
+        return out
+
+    def review_snippet(self, result_id: int, snippet: int, mark: str, note: str = "") -> int:
+        """A clinician's mark on one snippet of a result: ``agree``, ``disagree`` or ``unsure``, with a note."""
+        if mark not in ("agree", "disagree", "unsure"):
+            raise CaseError(f"snippet review {mark!r}: one of agree, disagree, unsure")
+        res = next((r for r in self.results() if r["id"] == result_id), None)
+        if res is None or not 0 <= snippet < len(res["snippets"]):
+            raise CaseError(f"case {self.path}: no snippet {snippet} in result {result_id}")
+        return self.annotate("snippet_review", {"result_id": int(result_id), "snippet": int(snippet)},
+                             {"mark": mark, "note": str(note)[:2000]})
+
+    def snippet_reviews(self, result_id: int) -> dict[int, dict[str, Any]]:
+        """The current review of each snippet of a result: snippet index → {mark, note, author, time}."""
+        out = {}
+        for a in self.annotations("snippet_review"):
+            if a["subject"].get("result_id") == result_id:
+                out[int(a["subject"]["snippet"])] = a["value"] | {"author": a["author"], "time": a["time"]}
+        return out
+
+    def sign_off(self, result_id: int, reviewer: str, comment: str = "", decision: str = "signed") -> int:
+        """A reviewer signs a result off (name, their comment), recorded in the case log with the time."""
+        if not reviewer or not reviewer.strip() or len(reviewer) > 200:
+            raise CaseError("sign-off needs the reviewer's name (1-200 characters)")
+        if not any(r["id"] == result_id for r in self.results()):
+            raise CaseError(f"case {self.path} has no result {result_id}")
+        return self.annotate("signoff", {"result_id": int(result_id)},
+                             {"reviewer": reviewer.strip(), "comment": str(comment)[:4000], "decision": decision,
+                              "date": _now()[:10]})
+
+    def result_status(self) -> dict[str, Any] | None:
+        """The latest stored result, its model, and whether edits made since it make it out of date."""
+        results = self.results()
+        if not results:
+            return None
+        r = results[-1]
+        now = self.edit_position()
+        since = [e for e in self.history() if e.seq > (r["edit_seq"] or 0)]
+        changed = sum(1 for e in since if e.kind != "undo") - sum(1 for e in since if e.kind == "undo")
+        previous = results[-2]["verdict"].get("verdict") if len(results) > 1 else None
+        return {"result": r, "edit_position": now, "edits_since": len(since), "out_of_date": bool(since) and changed != 0,
+                "previous_verdict": previous, "changed_verdict": previous is not None
+                and previous != r["verdict"].get("verdict")}
+
     # -- video ------------------------------------------------------------------------------
     def link_video(self, video: str | Path, accept_different: bool = False, accept_frame_difference: bool = False) -> None:
         """Record (or relink) the case's video: path, size, SHA-256 and what it holds.

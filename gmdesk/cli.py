@@ -428,8 +428,13 @@ def cmd_case(args: argparse.Namespace) -> int:
             print(f"  track: {c.raw_track().n_frames} frames; cleaning: {'yes' if c.cleaning() else 'no'}; "
                   f"edit log: {len(c.history())} entries ({len(undo)} undoable, {len(redo)} redoable)")
             print(f"  video: {chk.status} - {chk.message}")
+            for k, v in c.patient().items():
+                print(f"  {k.replace('_', ' ')}: {v}")
             for r in c.results():
                 print(f"  result {r['id']}: model {r['model_id']} -> {r['verdict'].get('verdict')} ({r['time']})")
+            st = c.result_status()
+            if st and st["out_of_date"]:
+                print(f"  the latest result is out of date: {st['edits_since']} edit-log entries since; re-run the assessment")
         elif args.case_command == "export":
             if not (args.track or args.edits):
                 raise GmdeskError("export needs --track and/or --edits")
@@ -441,6 +446,57 @@ def cmd_case(args: argparse.Namespace) -> int:
             c.link_video(args.video, accept_different=args.accept_different,
                          accept_frame_difference=args.accept_frame_difference)
             print(f"relinked {c.path} to {args.video}")
+        elif args.case_command == "assess":
+            from gmdesk.assess import assess_track
+            from gmdesk.bundle import load_bundle
+
+            sk = _skeleton(args)
+            res = assess_track(c.current_track(), load_bundle(args.model, sk), sk, c.meta().get("infant_id", ""))
+            rid = c.save_result(res["model_id"], res["verdict"], res["snippets"], res["model_path"], res["model_summary"])
+            print(f"result {rid}: {res['verdict']['verdict'].upper()} — {res['verdict']['basis']}")
+        elif args.case_command == "patient":
+            fields = {"date_of_birth": args.date_of_birth, "gestational_age": args.gestational_age,
+                      "recording_date": args.recording_date, "reviewer": args.reviewer, "site": args.site}
+            given = {k: v for k, v in fields.items() if v is not None}
+            if not given:
+                raise GmdeskError("give at least one field (--date-of-birth, --gestational-age, --recording-date, "
+                                  "--reviewer, --site)")
+            for k, v in given.items():
+                c.set_patient_field(k, v)
+            print(f"{c.path}: " + ", ".join(f"{k} {v}" for k, v in c.patient().items()))
+        elif args.case_command == "review":
+            rid = args.result or c.results()[-1]["id"] if c.results() else None
+            if rid is None:
+                raise GmdeskError(f"case {c.path} has no result to review")
+            c.review_snippet(rid, args.snippet - 1, args.mark, args.note or "")
+            print(f"result {rid}, snippet {args.snippet}: {args.mark}")
+        elif args.case_command == "signoff":
+            results = c.results()
+            if not results:
+                raise GmdeskError(f"case {c.path} has no result to sign off")
+            rid = args.result or results[-1]["id"]
+            c.sign_off(rid, args.reviewer, args.comment or "")
+            print(f"result {rid} signed off by {args.reviewer}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gmdesk.case import open_case
+    from gmdesk.report import collect_report, render_report
+
+    manifest = None
+    if args.bundle:
+        from gmdesk.bundle import load_bundle
+
+        manifest = load_bundle(args.bundle).manifest
+    with open_case(args.case, read_only=True) as c:
+        content = collect_report(c, manifest, args.result)
+    out = args.output or Path(args.case).with_suffix(".report.pdf")
+    render_report(content, out)
+    v = content.result.get("verdict", {})
+    print(f"wrote {out}: infant {content.infant_id}, {v.get('verdict', '?').upper()} — {v.get('basis', '')}")
+    if content.age and content.age.get("warning"):
+        print(f"  warning: {content.age['warning']}")
     return 0
 
 
@@ -1034,7 +1090,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_args(p)
     p.set_defaults(func=cmd_analyse)
 
-    p = command("case", "assessment case files: new, info, export, relink")
+    p = command("case", "assessment case files: new, info, export, relink, assess, patient, review, signoff")
     cs = p.add_subparsers(dest="case_command", required=True, metavar="ACTION")
     q = cs.add_parser("new", help="create a case from a DLC pose file (and its video)", formatter_class=fmt)
     q.add_argument("case", type=_output(".gmcase"), help="new case file (.gmcase)")
@@ -1058,7 +1114,38 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--accept-different", action="store_true", help="accept a re-encoded copy (recorded in the case)")
     q.add_argument("--accept-frame-difference", action="store_true",
                    help="link a video whose frame count differs from the pose's (recorded in the case)")
+    q = cs.add_parser("assess", help="assess the case's current track (edits included) and store the result",
+                      formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("--bundle", "--model", dest="model", required=True, metavar="BUNDLE", help="model bundle folder")
+    q.add_argument("--skeleton", help="skeleton TOML file or shipped name (default infant24)")
+    q = cs.add_parser("patient", help="record patient and recording fields (each change is kept in the case log)",
+                      formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("--date-of-birth", help="YYYY-MM-DD")
+    q.add_argument("--gestational-age", help="at birth, weeks (38.5) or weeks+days (38+3)")
+    q.add_argument("--recording-date", help="YYYY-MM-DD")
+    q.add_argument("--reviewer", help="the clinician reviewing the assessment")
+    q.add_argument("--site", help="the site or clinic")
+    q = cs.add_parser("review", help="mark one snippet of a result: agree, disagree or unsure", formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("--snippet", type=POSITIVE_INT, required=True, help="snippet number (1 = the first)")
+    q.add_argument("--mark", choices=("agree", "disagree", "unsure"), required=True, help="the reviewer's judgement")
+    q.add_argument("--note", help="a note for the record")
+    q.add_argument("--result", type=POSITIVE_INT, help="result id (default the latest)")
+    q = cs.add_parser("signoff", help="sign a result off", formatter_class=fmt)
+    q.add_argument("case", help="case file (.gmcase)")
+    q.add_argument("--reviewer", required=True, help="the reviewer's name")
+    q.add_argument("--comment", help="free-text comment for the record")
+    q.add_argument("--result", type=POSITIVE_INT, help="result id (default the latest)")
     p.set_defaults(func=cmd_case)
+
+    p = command("report", "the assessment report for the clinical record (PDF, A4) from a case file")
+    p.add_argument("case", help="case file (.gmcase) with a stored assessment")
+    p.add_argument("-o", "--output", type=_output(".pdf"), help="report to write (default CASE.report.pdf)")
+    p.add_argument("--bundle", help="the model bundle (default: what the result stored about its model)")
+    p.add_argument("--result", type=POSITIVE_INT, help="result id (default the latest)")
+    p.set_defaults(func=cmd_report)
 
     p = command("pose", "estimate pose in a video with a DeepLabCut (PyTorch) model")
     p.add_argument("video", help="the recording (.mp4, .mov, .avi ...)")

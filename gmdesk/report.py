@@ -36,6 +36,42 @@ class ReportError(GmdeskError):
     """A report cannot be made (no result in the case, bad patient fields...)."""
 
 
+#: Patient and recording fields a case keeps (``Case.set_patient_field``).
+PATIENT_FIELDS = ("date_of_birth", "gestational_age", "recording_date", "reviewer", "site")
+
+
+def validate_patient_field(field: str, value: str, current: dict[str, Any] | None = None,
+                           today: _dt.date | None = None) -> str:
+    """Check one patient/recording field against the others; return its normal form (empty clears it)."""
+    current = dict(current or {})
+    value = str(value).strip()
+    if not value:
+        return ""
+    today = today or _dt.date.today()
+    if field in ("date_of_birth", "recording_date"):
+        d = parse_date(value, field.replace("_", " "))
+        if d > today:
+            raise ReportError(f"{field.replace('_', ' ')} {d} is in the future")
+        if d.year < 1990:
+            raise ReportError(f"{field.replace('_', ' ')} {d} is before 1990")
+        current[field] = d.isoformat()
+        if current.get("date_of_birth") and current.get("recording_date"):
+            dob, rec = parse_date(current["date_of_birth"], "date of birth"), parse_date(current["recording_date"], "x")
+            if rec < dob:
+                raise ReportError(f"recording date {rec} is before the date of birth {dob}")
+            if (rec - dob).days > 2 * 365:
+                raise ReportError(f"recording date {rec} is more than two years after the date of birth {dob}")
+        return d.isoformat()
+    if field == "gestational_age":
+        weeks = parse_gestational_age(value)
+        return value if "+" in value else f"{weeks:g}"
+    if field in ("reviewer", "site"):
+        if len(value) > 200:
+            raise ReportError(f"{field} is longer than 200 characters")
+        return value
+    raise ReportError(f"unknown field {field!r}")
+
+
 def parse_gestational_age(value: str | float | int) -> float:
     """Gestational age at birth in weeks from ``38``, ``38.5`` or ``"38+3"`` (weeks+days).
 
@@ -182,19 +218,25 @@ def _model(result: dict[str, Any], bundle_manifest: dict[str, Any] | None) -> di
     cohort = m.get("cohort", {}) if isinstance(m.get("cohort"), dict) else {}
     validation = []
     infant = metrics.get("infant_level") or {}
-    for key, label in (("accuracy", "infant accuracy"), ("sensitivity", "sensitivity"), ("specificity", "specificity"),
-                       ("npv", "NPV"), ("auc", "infant-level AUC")):
+    for key, label in (("accuracy", "infant verdict accuracy"), ("sensitivity", "sensitivity"),
+                       ("specificity", "specificity"), ("npv", "NPV"), ("auc", "infant-level AUC")):
         v = infant.get(key)
         if isinstance(v, dict) and v.get("value") is not None:
             ci = v.get("ci") or [None, None]
-            validation.append(f"{label} {100 * v['value']:.0f} % (95 % CI {100 * ci[0]:.0f}-{100 * ci[1]:.0f} %)"
-                              if None not in ci else f"{label} {100 * v['value']:.0f} %")
+            if key == "auc":
+                validation.append(f"{label} {v['value']:.2f}" + (f" (95 % CI {ci[0]:.2f}-{ci[1]:.2f})" if None not in ci else ""))
+            else:
+                counts = f" ({v['k']}/{v['n']})" if "k" in v else ""
+                validation.append(f"{label} {100 * v['value']:.0f} %{counts}" +
+                                  (f" (95 % CI {100 * ci[0]:.0f}-{100 * ci[1]:.0f} %)" if None not in ci else ""))
     if infant.get("scheme"):
         validation.insert(0, f"{infant['scheme']} on {infant.get('infants', '?')} infants outside training")
     for key in ("infant_cv", "loio_cv", "snippet_cv"):
         s = metrics.get(key, {}).get("summary") if isinstance(metrics.get(key), dict) else None
         if s and "accuracy" in s:
             mu = s["accuracy"][0] if isinstance(s["accuracy"], list | tuple) else s["accuracy"]
+            if mu is None:
+                continue
             label = {"snippet_cv": "snippet CV (snippets of one infant in train and test)",
                      "infant_cv": "infant-grouped CV", "loio_cv": "leave-one-infant-out CV"}[key]
             validation.append(f"{label}: snippet accuracy {100 * float(mu):.0f} %")
@@ -205,8 +247,8 @@ def _model(result: dict[str, Any], bundle_manifest: dict[str, Any] | None) -> di
                       f"{cohort.get('abnormal_infants', '?')} abnormal)" if cohort else "not recorded",
             "synthetic": bool(cohort.get("synthetic")), "threshold": m.get("threshold", 0.6),
             "decision": m.get("decision", 0.5), "validation": validation,
-            "intended_use": m.get("intended_use", "Screening support for General Movements Assessment of infants "
-                                                  "9-20 weeks post-term, reviewed by a GMA-certified clinician"),
+            "intended_use": m.get("intended_use") or ("Screening support for General Movements Assessment of infants "
+                                                      "9-20 weeks post-term, reviewed by a GMA-certified clinician"),
             "medical_device": bool(m.get("medical_device", False))}
 
 
@@ -269,37 +311,23 @@ def _video_info(case: Any) -> dict[str, Any] | None:
     return None
 
 
-def _annotations(case: Any, kind: str) -> dict[str, dict[str, Any]]:
-    latest = getattr(case, "latest_annotations", None)
-    if latest is None:
-        return {}
-    return latest(kind)
-
-
 def _patient_fields(case: Any) -> dict[str, Any]:
     """Patient/recording fields (latest value of each), from the case's annotations."""
-    out: dict[str, Any] = {}
-    for key, entry in _annotations(case, "patient").items():
-        value = entry.get("value", {})
-        if isinstance(value, dict) and "value" in value:
-            out[str(key)] = value["value"]
-        else:
-            out[str(key)] = value
-    return out
+    return dict(case.patient()) if hasattr(case, "patient") else {}
 
 
 def _review(case: Any, res: dict[str, Any]) -> dict[str, Any]:
-    marks = []
-    for _, entry in sorted(_annotations(case, "snippet_review").items()):
-        subj, val = entry.get("subject", {}), entry.get("value", {})
-        if subj.get("result_id") == res["id"] and isinstance(val, dict):
-            marks.append({"snippet": int(subj.get("snippet", -1)), "mark": val.get("mark"), "note": val.get("note", ""),
-                          "author": entry.get("author")})
+    marks = [{"snippet": i, "mark": v.get("mark"), "note": v.get("note", ""), "author": v.get("author")}
+             for i, v in sorted(case.snippet_reviews(res["id"]).items())] if hasattr(case, "snippet_reviews") else []
     sign = None
-    for _, entry in _annotations(case, "signoff").items():
+    for entry in _annotations_list(case, "signoff"):
         if entry.get("subject", {}).get("result_id") == res["id"]:
             sign = entry.get("value") | {"author": entry.get("author"), "time": entry.get("time")}
-    return {"snippet_marks": sorted(marks, key=lambda m: m["snippet"]), "signoff": sign}
+    return {"snippet_marks": marks, "signoff": sign}
+
+
+def _annotations_list(case: Any, kind: str) -> list[dict[str, Any]]:
+    return case.annotations(kind) if hasattr(case, "annotations") else []
 
 
 # -- text and drawing --------------------------------------------------------------------------------
