@@ -390,14 +390,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not model.is_dir():
         raise GmdeskError(f"bundled demo model {model} is missing")
     from gmdesk.assess import assess_track
-    from gmdesk.bundle import load_bundle
+    from gmdesk.bundle import _json_safe, load_bundle
 
     res = assess_track(cleaned, load_bundle(model, sk), sk, "DEMO-A")
-    (out / "demo_assessment.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
+    (out / "demo_assessment.json").write_text(json.dumps(_json_safe(res), indent=2, allow_nan=False), encoding="utf-8")
     line = "".join("A" if s["class"] == "abnormal" else "n" for s in res["snippets"])
     print(f"  model {res['model_id']} (trained on SYNTHETIC infants): snippet classes in time order {line}")
     print(f"  VERDICT: {res['verdict']['verdict'].upper()} — {res['verdict']['basis']}")
     print(f"  wrote {out / 'demo_assessment.json'}; the demo infant's true label is abnormal (30 % normal-like periods)")
+    # the clinician's record: a case with the result and the report, as the app makes them
+    from gmdesk.case import import_pose_file
+    from gmdesk.report import collect_report, render_report
+
+    case_path = out / "demo_infant.gmcase"
+    for old in (case_path, case_path.with_name(case_path.name + "-wal"), case_path.with_name(case_path.name + "-shm")):
+        old.unlink(missing_ok=True)  # the demo starts afresh each time
+    with import_pose_file(case_path, demo, sk, infant_id="DEMO-A", clean=True) as c:
+        c.set_patient_field("date_of_birth", "2026-01-05")
+        c.set_patient_field("gestational_age", "39+2")
+        c.set_patient_field("recording_date", "2026-04-10")
+        c.save_result(res["model_id"], res["verdict"], res["snippets"], res["model_path"], res["model_summary"])
+        report = render_report(collect_report(c), out / "demo_report.pdf")
+    print(f"  wrote {case_path} and the report {report} (patient fields are made up for the demo)")
     return 0
 
 
