@@ -46,6 +46,11 @@ def main() -> None:
     ap.add_argument("--normalisations", default="paper,body")
     ap.add_argument("--seed", type=int, default=2027)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--external-severity", default="0.7,1.0",
+                    help="strength of the abnormal pattern in the external cohort (lo,hi); a milder phenotype "
+                         "than training's (e.g. 0.35,0.65) asks whether a model learnt the movement or the generator")
+    ap.add_argument("--external-normal-share", type=float, default=0.25,
+                    help="share of normal-like periods in the external cohort's abnormal infants")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +60,9 @@ def main() -> None:
     if not (internal_dir / "cohort.csv").exists():
         generate_cohort(internal_dir, n_int[0], n_int[1], 0, 0, seed=args.seed, settings=SynthSettings(duration_s=dur))
     if not (external_dir / "cohort.csv").exists():
-        close = SynthSettings(duration_s=dur, camera_distance_cm=(55.0, 85.0), tilt_deg=35.0, roll_deg=45.0)
+        lo, hi = (float(v) for v in args.external_severity.split(","))
+        close = SynthSettings(duration_s=dur, camera_distance_cm=(55.0, 85.0), tilt_deg=35.0, roll_deg=45.0,
+                              severity=(lo, hi), normal_share=args.external_normal_share)
         generate_cohort(external_dir, n_ext[0], n_ext[1], 0, 0, seed=args.seed + 1, settings=close)
     internal, external = read_cohort(internal_dir / "cohort.csv"), read_cohort(external_dir / "cohort.csv")
     table = out / "verdicts.csv"

@@ -31,3 +31,12 @@ def resolve_architecture(name: str) -> str:
     if name not in ARCHITECTURES:
         raise GmdeskError(f"unknown classifier {name!r}; choose one of {sorted(ARCHITECTURES)} or {sorted(ALIASES)}")
     return name
+
+
+#: The default recipe (what ``gmdesk train`` does without options): the one with the best infant-level
+#: figures on infants outside training, not the best snippet-CV figures. Measured with
+#: ``bench/bench_verdicts.py`` (3-D synthetic cohorts: grouped CV, another camera, a milder phenotype) and a
+#: 14-joint cohort of short recordings; the README's "Choosing a model" gives the table and the reasons.
+DEFAULT_CLASSIFIER = "kinematics"
+DEFAULT_FEATURE_SET = "both"
+DEFAULT_NORMALISATION = "body"

@@ -578,10 +578,11 @@ def _split_list(text: str, what: str, allowed: tuple[str, ...] | None = None) ->
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from gmdesk.bundle import fit_platt, save_bundle
+    from gmdesk.bundle import calibrate, fit_platt, save_bundle
     from gmdesk.classifiers import resolve_architecture
     from gmdesk.cohort import cohort_snippets
     from gmdesk.features import feature_layout
+    from gmdesk.metrics import headline, infant_level
     from gmdesk.protocol import CV_SCHEMES, cross_validate
 
     sk = _skeleton(args)
@@ -604,17 +605,27 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.close()
         _print_cv(res)
         metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds, "label": res.label}
-        if scheme != "snippet":
-            lvl = {k: v for k, v in res.infant_level.items() if k != "per_infant"}
-            metrics.setdefault("infant_level", lvl | {"scheme": res.label})
-            if calibration is None and not args.no_calibration:
+        if scheme != "snippet" and "infant_level" not in metrics:
+            lvl = {k: v for k, v in res.infant_level.items() if k != "per_infant"} | {"scheme": res.label}
+            if not args.no_calibration:
+                # The deployed rule counts calibrated P(abnormal) >= 0.5 as abnormal, so the card's figures are
+                # those of the calibrated out-of-fold scores (2 parameters fitted on them; the raw figures stay).
                 calibration = fit_platt(res.oof_scores, snips.label) | {"fitted_on": f"out-of-fold scores of {res.label}"}
+                cal = infant_level(calibrate(res.oof_scores, calibration), snips.label, snips.infant_id,
+                                   threshold=args.threshold, seed=args.seed)
+                metrics["uncalibrated_infant_level"] = lvl
+                lvl = {k: v for k, v in cal.items() if k != "per_infant"} | {"scheme": res.label, "calibrated": True}
+                print(f"    calibrated (as the bundle decides): {headline(cal)}")
+            metrics["infant_level"] = lvl
     bar = _Bar("train", "epoch")
     try:
         est.fit(snips.X, snips.label, progress=bar)
     finally:
         bar.close()
     summary = _cohort_summary(entries, snips)
+    external = _external_validation(args, sk, est, entries, calibration)
+    if external:
+        metrics["external"] = external
     model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
     card = _model_card(model_id, arch, args, summary, metrics, calibration)
     out = save_bundle(args.output, est, sk, args.features, 300, args.overlap, model_id, summary, metrics,
@@ -625,7 +636,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _external_validation(args: argparse.Namespace, sk, est, entries, calibration) -> dict | None:
+    """Infant-level figures of the trained model on the cohort's ``external`` infants (none trained on),
+    when training used another set; ``None`` when there are none."""
+    from gmdesk.bundle import calibrate
+    from gmdesk.cohort import cohort_snippets, read_cohort
+    from gmdesk.metrics import headline, infant_level
+
+    if not args.subset or args.subset == "external":
+        return None
+    trained = {e.infant_id for e in entries}
+    ext = [e for e in read_cohort(args.cohort) if e.set == "external" and e.infant_id not in trained]
+    if not ext:
+        return None
+    snips = cohort_snippets(ext, sk, args.features, overlap=args.overlap, mapping=args.mapping, fps=args.fps,
+                            individual=args.individual, normalisation=args.normalise)
+    p = est.score_snippets(snips.X)
+    if calibration:
+        p = calibrate(p, calibration)
+    lvl = infant_level(p, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
+    print(f"external validation ({len(ext)} infants never trained on):\n    {headline(lvl)}")
+    return {k: v for k, v in lvl.items() if k != "per_infant"} | {"scheme": "external set of the cohort"}
+
+
 def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
+    from gmdesk.architectures import ARCHITECTURES
     from gmdesk.metrics import Proportion
 
     synthetic = summary.get("synthetic")
@@ -642,18 +677,15 @@ def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
         f"abnormal; **indeterminate — review** when the 95 % interval of that share straddles the threshold or fewer "
         f"than {args.min_snippets} valid snippets exist",
         f"- seed {args.seed}; flip augmentation {'off' if args.no_flip else 'on'}; extra augmented copies "
-        f"{getattr(args, 'augment', 0)}; networks: up to {args.epochs} epochs, early stopping patience {args.patience}",
+        f"{getattr(args, 'augment', 0)}"
+        + (f"; up to {args.epochs} epochs, early stopping patience {args.patience}"
+           if ARCHITECTURES[arch]["family"] in ("lstm", "cnn1d", "vit") else ""),
         "", "## Training data",
         f"- {summary['infants']} infants ({summary['normal_infants']} normal, {summary['abnormal_infants']} abnormal); "
         f"{summary['snippets']} snippets ({summary['normal_snippets']} normal, {summary['abnormal_snippets']} abnormal)",
         "", "## Validation on infants outside training (headline)",
     ]
-    lvl = metrics.get("infant_level")
-    if not lvl:
-        lines.append("- none run at training time (`--cv infant` or `gmdesk evaluate`)")
-    else:
-        lines.append(f"- {lvl['scheme']}, out-of-fold predictions pooled over folds, {lvl['infants']} infants, "
-                     f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)")
+    def figures(lvl: dict) -> None:
         for key, name in (("accuracy", "infant verdict accuracy"), ("sensitivity", "sensitivity (abnormal found)"),
                           ("specificity", "specificity"), ("npv", "NPV"), ("ppv", "PPV")):
             d = lvl[key]
@@ -663,6 +695,20 @@ def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
             if d.get("value") is not None:
                 ci = d.get("ci") or [None, None]
                 lines.append(f"- {name}: {d['value']:.2f}" + (f" (95 % CI {ci[0]:.2f}-{ci[1]:.2f})" if ci[0] is not None else ""))
+
+    lvl = metrics.get("infant_level")
+    if not lvl:
+        lines.append("- none run at training time (`--cv infant` or `gmdesk evaluate`)")
+    else:
+        lines.append(f"- {lvl['scheme']}, out-of-fold predictions pooled over folds, {lvl['infants']} infants, "
+                     f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)"
+                     + ("; scores calibrated as the bundle applies them" if lvl.get("calibrated") else ""))
+        figures(lvl)
+    ext = metrics.get("external")
+    if ext:
+        lines += ["", "## External validation (the cohort's external set: infants never trained on)",
+                  f"- the final model on {ext['infants']} infants, {ext['snippets']} snippets"]
+        figures(ext)
     snip = metrics.get("snippet_cv")
     if snip:
         s = snip["summary"]
@@ -671,6 +717,8 @@ def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
                   f"infants): snippet accuracy {_fmt(s['accuracy'])} %, ROC AUC {_fmt(s['roc_auc'])} %"]
     lines += ["", "## Limits", "- Screening aid only; every result is reviewed by a GMA-certified clinician. "
               "Not a medical device.",
+              *(["- Figures on simulated infants overstate what real recordings give: the simulator's abnormal "
+                 "pattern is cleaner than real cramped-synchronised or absent fidgety movements."] if synthetic else []),
               "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
               "fidgety movements.",
               "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]
@@ -957,6 +1005,7 @@ EXIT_CODES_HELP = "exit codes: 0 success; 1 bad data or input (the message names
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``gmdesk`` (imports nothing heavier than NumPy: ``gmdesk --help`` is fast)."""
+    from gmdesk.architectures import DEFAULT_CLASSIFIER, DEFAULT_FEATURE_SET, DEFAULT_NORMALISATION
     from gmdesk.features import FEATURE_SETS, NORMALISATIONS
     from gmdesk.snippets import DEFAULT_OVERLAP, NAN_POLICIES, WINDOW
 
@@ -1017,7 +1066,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("snippets", "clean, compute features and cut 300-frame snippets")
     p.add_argument("input", help="cohort.csv, or one pose file")
     p.add_argument("-o", "--output", required=True, type=_output(".npz"), help="snippet file to write (.npz)")
-    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
+    p.add_argument("--features", choices=FEATURE_SETS, default=DEFAULT_FEATURE_SET, help="feature set")
     p.add_argument("--window", type=_number(int, 2, 100_000), default=WINDOW, help="snippet length in frames")
     p.add_argument("--overlap", type=COUNT, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
     p.add_argument("--subset", help="only infants of this set (internal / external)")
@@ -1043,12 +1092,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("train", "train a classifier on a cohort and write a model bundle")
     p.add_argument("cohort", help="cohort table (.csv)")
-    p.add_argument("--classifier", "--model", dest="model", default="cnn1d-2", metavar="CLASSIFIER", type=_classifier,
-                   help="svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 (old name: --model)")
+    p.add_argument("--classifier", "--model", dest="model", default=DEFAULT_CLASSIFIER, metavar="CLASSIFIER",
+                   type=_classifier,
+                   help="kinematics, kinematics-gb, svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 "
+                        "(old name: --model; the default is the recipe with the best infant-level figures on unseen "
+                        "infants, see the README)")
     p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
-    p.add_argument("--features", choices=FEATURE_SETS, default="both", help="feature set")
+    p.add_argument("--features", choices=FEATURE_SETS, default=DEFAULT_FEATURE_SET, help="feature set")
     p.add_argument("--overlap", type=overlap, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
-    p.add_argument("--normalise", choices=NORMALISATIONS, default="paper",
+    p.add_argument("--normalise", choices=NORMALISATIONS, default=DEFAULT_NORMALISATION,
                    help="coordinates: paper (sternum translation), body (turned and scaled to the body: camera-invariant), "
                         "body-frame (turned every frame)")
     p.add_argument("--cv", default="infant",
@@ -1066,12 +1118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("evaluate", "cross-validation (snippet and infant-grouped), overlap sweep, external test")
     p.add_argument("cohort", help="cohort table (.csv)")
     p.add_argument("-o", "--output", required=True, type=Path, help="folder for tables and plots")
-    p.add_argument("--classifiers", "--models", dest="models", default="cnn1d-2", metavar="CLASSIFIERS", type=_classifiers,
+    p.add_argument("--classifiers", "--models", dest="models", default=DEFAULT_CLASSIFIER, metavar="CLASSIFIERS",
+                   type=_classifiers,
                    help="comma-separated classifiers (old name: --models)")
-    p.add_argument("--feature-sets", default="both", help="comma-separated: coords,angles,both")
+    p.add_argument("--feature-sets", default=DEFAULT_FEATURE_SET, help="comma-separated: coords,angles,both")
     p.add_argument("--overlaps", default=str(DEFAULT_OVERLAP), help="comma-separated overlaps")
     p.add_argument("--sweep", action="store_true", help="the paper's overlaps 299..100 (Fig. 2)")
-    p.add_argument("--normalise", default="paper", help="comma-separated normalisations: paper, body, body-frame")
+    p.add_argument("--normalise", default=DEFAULT_NORMALISATION,
+                   help="comma-separated normalisations: paper, body, body-frame")
     p.add_argument("--cv", default="snippet,infant",
                    help="snippet (the paper's: snippets of one infant in train and test), infant (grouped 5-fold) and/or "
                         "loio (leave one infant out); infant-level figures with 95 %% intervals are the headline")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmdesk.errors import GmdeskError
 from gmdesk.posetrack import PoseTrack
 from gmdesk.skeleton import Skeleton
 
@@ -154,6 +155,9 @@ def feature_layout(skeleton: Skeleton, feature_set: str = "both", normalisation:
     angles ``<angle>_angle``) and their mirror permutation."""
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {feature_set!r}; choose one of {FEATURE_SETS}")
+    if feature_set == "angles" and not skeleton.angles:
+        raise GmdeskError(f"skeleton {skeleton.name!r} defines no joint angles, so the feature set 'angles' is empty; "
+                          "add [[angles]] tables to the skeleton file or choose the coords feature set")
     names: list[str] = []
     cols: list[int] = []
     signs: list[float] = []

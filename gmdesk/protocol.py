@@ -199,11 +199,11 @@ def plot_overlap_sweep(rows: list[dict[str, Any]], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     overlaps = sorted({r["overlap"] for r in rows}, reverse=True)
     counts = {r["overlap"]: r["n_snippets"] for r in rows}
-    for (clf, scheme) in dict.fromkeys((r["classifier"], r["scheme"]) for r in rows):
+    for (clf, scheme) in dict.fromkeys((r["classifier"], r["scheme"]) for r in rows if "fold_accuracy_mean" in r):
         sel = sorted((r for r in rows if r["classifier"] == clf and r["scheme"] == scheme),
                      key=lambda r: -r["overlap"])
         xs = [overlaps.index(r["overlap"]) for r in sel]
-        ax.errorbar(xs, [100 * r["accuracy_mean"] for r in sel], yerr=[100 * r["accuracy_sd"] for r in sel],
+        ax.errorbar(xs, [100 * r["fold_accuracy_mean"] for r in sel], yerr=[100 * r["fold_accuracy_sd"] for r in sel],
                     marker="o", capsize=3, linestyle="-" if scheme == "snippet" else "--",
                     label=f"{clf} ({scheme} CV)")
     ax.set_xticks(range(len(overlaps)), [f"{o}\n{counts[o]}" for o in overlaps])

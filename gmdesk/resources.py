@@ -18,7 +18,7 @@ import hashlib
 import os
 from pathlib import Path
 
-DEMO_BUNDLE = "demo-cnn1d-synthetic"
+DEMO_BUNDLE = "demo-kinematics-synthetic"
 HASH_LIST = "SHA256SUMS"
 
 

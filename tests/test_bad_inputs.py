@@ -20,7 +20,7 @@ import pytest
 
 from gmdesk.cli import main
 
-MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-cnn1d-synthetic"
+MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-kinematics-synthetic"
 MARKER = "ran-payload"
 
 

@@ -84,7 +84,7 @@ def test_executable_content_is_refused_by_every_reader(which, request, skeleton,
     before = sha(p)
     with pytest.raises(UnsafeFileError, match=r"evil_\w+\.h5.*executable content; refusing to open it"):
         read_dlc(p, skeleton)
-    model = Path(__file__).resolve().parent.parent / "models" / "demo-cnn1d-synthetic"
+    model = Path(__file__).resolve().parent.parent / "models" / "demo-kinematics-synthetic"
     cohort = tmp_path / "cohort.csv"
     twin = tmp_path / "twin.h5"
     twin.write_bytes(p.read_bytes())

@@ -240,3 +240,15 @@ def test_train_reports_infant_level_figures_and_calibrates(tmp_path, cohort3d, c
     res = json.loads((tmp_path / "r.json").read_text())
     assert res["normalisation"] == "body" and res["calibrated"] is True
     assert res["verdict"]["verdict"] in ("normal", "abnormal", "indeterminate") and "interval" in res["verdict"]
+
+
+def test_angles_of_a_skeleton_without_angles_is_a_clear_error_not_an_empty_feature_set(skeleton):
+    """A 14-joint skeleton file may define no angles: 'angles' must say so instead of crashing in a fit."""
+    import dataclasses
+
+    from gmdesk.errors import GmdeskError
+
+    bare = dataclasses.replace(skeleton, angles=())
+    with pytest.raises(GmdeskError, match="defines no joint angles"):
+        feature_layout(bare, "angles")
+    assert len(feature_layout(bare, "both").names) == 2 * len(skeleton.landmarks)
