@@ -33,9 +33,10 @@ class FrameSource(QtCore.QObject):
             self.refined.emit(index)
 
     def image(self, index: int) -> tuple[np.ndarray, bool]:
-        """``(BGR image, exact)`` for frame ``index``; moves the prefetch window there."""
-        self.reader.set_cursor(index)
+        """``(BGR image, exact)`` for frame ``index``; then moves the prefetch window there (after,
+        so a miss is decoded once, here, not twice at the same time)."""
         img, exact = self.reader.frame_for_display(index)
+        self.reader.set_cursor(index)
         if exact:
             self._waiting = -1
         else:

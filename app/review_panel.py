@@ -7,9 +7,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gmdesk.review import ReviewItem
 
-KIND_NAMES = {"gap": "gap (still missing)", "side_swap": "whole side swapped", "swap": "left/right swap",
-              "long_fill": "long fill", "outlier": "outlier removed", "low_likelihood": "low likelihood",
-              "missing": "missing in source"}
+KIND_NAMES = {"gap": "gap", "side_swap": "side swap", "swap": "swap", "long_fill": "long fill", "outlier": "outlier",
+              "low_likelihood": "low lik.", "missing": "missing"}
 
 
 def frame_order(item: ReviewItem) -> tuple:

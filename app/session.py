@@ -63,10 +63,12 @@ class Session:
         self.refresh()
 
     @classmethod
-    def open(cls, path: str | Path, video: str | Path | None = None, skeleton: Skeleton | None = None) -> Session:
+    def open(cls, path: str | Path, video: str | Path | None = None, skeleton: Skeleton | None = None,
+             prefetch: bool = True) -> Session:
         """Open a case, or a pose file (creating or reopening its case beside it, cleaned), with an
         optional video.
 
+        ``prefetch`` False opens the video without the background frame cache (comparisons).
         Nothing is left behind when opening fails: the video is checked before a case is made, and
         a case made by this call is removed again (and every file it opened is closed, so no lock
         stays) if a later step fails.
@@ -85,7 +87,8 @@ class Session:
         note = ""
         try:
             if vpath is not None:
-                reader = PrefetchingReader(vpath)  # a file that is not a video fails here, before any case exists
+                # a file that is not a video fails here, before any case exists
+                reader = PrefetchingReader(vpath, prefetch=prefetch)
             if suffix == ".gmcase":
                 case = open_case(p)
             else:
@@ -100,7 +103,7 @@ class Session:
                 chk = case.check_video()
                 if chk.status == "ok" and Path(chk.path).suffix.lower() in VIDEO_SUFFIXES:
                     try:
-                        reader = PrefetchingReader(chk.path)
+                        reader = PrefetchingReader(chk.path, prefetch=prefetch)
                     except VideoError as exc:
                         note = str(exc)
                 elif chk.status != "none":

@@ -49,6 +49,22 @@ def pick_point(points: np.ndarray, at: tuple[float, float], selected: int | None
     return best
 
 
+_FILLS: dict[str, QtGui.QBrush] = {}
+_RINGS: dict[int, QtGui.QPen] = {}
+
+
+def _fill(side: str) -> QtGui.QBrush:
+    if side not in _FILLS:
+        _FILLS[side] = pg.mkBrush(*SIDE_COLOURS[side])
+    return _FILLS[side]
+
+
+def _ring(status: int) -> QtGui.QPen:
+    if status not in _RINGS:
+        _RINGS[status] = pg.mkPen(*STATUS_COLOURS[PointStatus(status)], width=3)
+    return _RINGS[status]
+
+
 class _PassiveScatter(pg.ScatterPlotItem):
     """Points that never take a mouse click (pyqtgraph's scatter would eat it): the frame view's
     box picks points itself, nearest first."""
@@ -102,10 +118,10 @@ class SkeletonItem(pg.ItemGroup):
             item.setData(pts[:, 0], pts[:, 1], connect="pairs")
         idx = np.flatnonzero(ok)
         sel = self.selected
-        self.points.setData(
-            pos=xy[idx], size=[17 if j == sel else 12 for j in idx],
-            brush=[pg.mkBrush(*SIDE_COLOURS[self.sides[j]]) for j in idx],
-            pen=[pg.mkPen(*STATUS_COLOURS[PointStatus(int(self.status[j]))], width=3) for j in idx])
+        # the same pen and brush objects every frame: pyqtgraph's symbol atlas is keyed by object
+        # identity, so new ones would re-render every symbol (and grow the atlas) on each frame
+        self.points.setData(pos=xy[idx], size=[17 if j == sel else 12 for j in idx],
+                            brush=[_fill(self.sides[j]) for j in idx], pen=[_ring(int(self.status[j])) for j in idx])
         if sel is not None and 0 <= sel < len(xy) and ok[sel]:
             self.halo.setData(pos=xy[[sel]])
         else:
@@ -174,6 +190,7 @@ class FrameView(pg.GraphicsLayoutWidget):
         self._size: tuple[int, int] | None = None
         self._drag: int | None = None
         self._offset = np.zeros(2)
+        self._last_mouse = None
         self.scene().sigMouseMoved.connect(self._moved)
 
     # -- image --------------------------------------------------------------------------------
@@ -244,7 +261,16 @@ class FrameView(pg.GraphicsLayoutWidget):
             self.point_moved.emit(j, float(x), float(y))
         return True
 
+    def refresh_hover(self) -> None:
+        """Update the hover label after the points changed (another frame, an edit)."""
+        if self.underMouse() and self._last_mouse is not None:
+            self._moved(self._last_mouse)
+        else:
+            self.hovered = None
+            self.hover.hide()
+
     def _moved(self, scene_pos) -> None:
+        self._last_mouse = scene_pos
         j = self.pick(scene_pos) if self._drag is None else self._drag
         self.hovered = j
         if j is None or j >= len(self.names):
@@ -265,12 +291,12 @@ class TrajectoryPlot(pg.PlotWidget):
     def __init__(self) -> None:
         super().__init__(background=(250, 250, 250))
         self.setMinimumHeight(130)
-        self.addLegend(offset=(5, 5))
+        self.addLegend(offset=(5, 2), colCount=3)
         self.setLabel("bottom", "frame")
         self.setLabel("left", "pixels")
         self.x = self.plot(pen=pg.mkPen((30, 90, 200), width=1.5), name="x")
         self.y = self.plot(pen=pg.mkPen((220, 120, 20), width=1.5), name="y")
-        self.flags = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(230, 40, 40), pen=None, name="flagged")
+        self.flags = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(230, 40, 40), pen=None, name="to review")
         self.addItem(self.flags)
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 0, 0), width=1))
         self.addItem(self.cursor)
@@ -458,7 +484,11 @@ class IcaView(pg.PlotWidget):
 
 
 def colour_icon(rgb: tuple[int, int, int]) -> QtGui.QIcon:
-    """A small square icon of one colour (legend of statuses)."""
+    """A small square icon of one colour with a dark edge (legends)."""
     pm = QtGui.QPixmap(12, 12)
     pm.fill(QtGui.QColor(*rgb))
+    p = QtGui.QPainter(pm)
+    p.setPen(QtGui.QPen(QtGui.QColor(60, 60, 60), 1))
+    p.drawRect(0, 0, 11, 11)
+    p.end()
     return QtGui.QIcon(pm)

@@ -56,6 +56,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = False
         self._drag_frame: int | None = None
         self._proxy_job: ThreadJob | None = None
+        self.prefetch_frames = True  # the background frame cache (off only for comparisons)
         self.sides: list[str] = []
 
         self.state = ViewState(self)
@@ -379,7 +380,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 return False
             p, video = Path(pose), p
         try:
-            session = Session.open(p, video)
+            session = Session.open(p, video, prefetch=self.prefetch_frames)
         except CaseLockedError as exc:
             self.error("Case is open elsewhere", str(exc))
             return False
@@ -513,6 +514,11 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.session
         if s is None:
             return
+        self._show_image(f)
+        self._show_frame_state(f)
+
+    def _show_image(self, f: int) -> None:
+        s = self.session
         if self.frames is not None:
             try:
                 img, exact = self.frames.image(f)
@@ -522,6 +528,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.view.show_frame(img, (s.video.info.width, s.video.info.height), exact)
         else:
             self.view.show_frame(None, _canvas(s.track.xy))
+
+    def _show_frame_state(self, f: int) -> None:
+        """Overlay, slider, frame label and plot cursors for frame ``f``."""
+        s = self.session
         self._draw_overlay()
         self.slider.blockSignals(True)
         self.slider.setValue(f)
@@ -544,6 +554,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.session
         f = self.state.frame
         self.view.skeleton.set_pose(s.track.xy[f], s.track.status[f], s.skeleton.edge_index, self.state.selected, self.sides)
+        self.view.refresh_hover()
 
     def _selection_changed(self, j: int) -> None:
         s = self.session
@@ -586,8 +597,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session is None:
             return
         self._show_series()
-        self._draw_overlay()
-        self._frame_changed(self.state.frame)
+        self._show_frame_state(self.state.frame)
 
     # -- review ------------------------------------------------------------------------------------------
     def jump_review(self, direction: int) -> None:
@@ -633,7 +643,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.review.set_items(s.review, s.reviewed_keys())
         self._show_series()
-        self._frame_changed(self.frame)
+        self._show_frame_state(self.frame)
         self.status.showMessage(f"reviewed: {item.landmark} {item.start}–{item.stop - 1} ({item.kind})", 6000)
 
     # -- playback ---------------------------------------------------------------------------------------

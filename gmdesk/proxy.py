@@ -211,7 +211,7 @@ def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = N
                     rows.append((fh.tell(), len(blob), zlib.crc32(blob)))
                     fh.write(blob)
                     if len(rows) % 30 == 0:
-                        report(progress, len(rows), total, f"seek proxy: frame {len(rows)} of {total}")
+                        report(progress, len(rows), total, f"frame {len(rows)} of {total}")
 
             while True:
                 check_cancel(cancel, "making the seek proxy")
@@ -226,7 +226,7 @@ def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = N
             index_at = fh.tell()
             fh.write(np.array(rows, dtype=_INDEX).tobytes())
             fh.write(_FOOTER.pack(index_at, len(rows), END))
-            report(progress, len(rows), total, f"seek proxy: {len(rows)} frames")
+            report(progress, len(rows), total, f"{len(rows)} frames")
     finally:
         cap.release()
     return out

@@ -217,10 +217,12 @@ class PrefetchingReader:
         Memory budget of the cache (a 1080p frame is 6.2 MB); at least ``ahead + behind + 1`` frames.
     on_frame : callable, optional
         ``on_frame(index)``, from the worker thread, after it stored frame ``index``.
+    prefetch : bool
+        False: no worker (every miss decodes in the caller's thread), for comparisons.
     """
 
     def __init__(self, path: str | Path, ahead: int = 45, behind: int = 15, cache_mb: float = 512,
-                 on_frame=None) -> None:
+                 on_frame=None, prefetch: bool = True) -> None:
         import threading
 
         self.path = Path(path)
@@ -240,7 +242,10 @@ class PrefetchingReader:
         self._cond = threading.Condition()
         self._direct_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"frames:{self.path.name}", daemon=True)
-        self._thread.start()
+        if prefetch:
+            self._thread.start()
+        else:
+            self._idle = True
 
     def __len__(self) -> int:
         return self.info.frame_count
@@ -263,7 +268,8 @@ class PrefetchingReader:
         """Where the user is: the worker keeps the frames around ``index`` decoded."""
         with self._cond:
             self._cursor = int(np.clip(index, 0, self.info.frame_count - 1))
-            self._cond.notify_all()
+            if self._idle:  # a busy worker re-reads the cursor after each frame
+                self._cond.notify_all()
 
     def cached(self, index: int) -> np.ndarray | None:
         """Frame ``index`` if it is decoded already, else None (never decodes)."""
@@ -310,6 +316,8 @@ class PrefetchingReader:
         import time
 
         end = time.monotonic() + timeout
+        if not self._thread.is_alive():
+            return True
         with self._cond:
             while not self._idle or self._want() is not None:
                 left = end - time.monotonic()
