@@ -147,7 +147,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             self.similarity.set_matrix(np.asarray(res["similarity_reference"]), names, res["reference_names"],
                                        f"This infant's {len(names)} snippets against the model's "
                                        f"{len(res['reference_names'])} reference snippets (cosine similarity)")
-        else:
+        elif "similarity_within" in res:  # bundles without reference snippets; short recordings only
             self.similarity.set_matrix(np.asarray(res["similarity_within"]), names)
         if "ica" in res:
             self.ica.set_data(np.asarray(res["ica"]["reference_ic1"]), np.asarray(res["ica"]["reference_labels"]),

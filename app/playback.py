@@ -42,6 +42,7 @@ class Player(QtCore.QObject):
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self._clock = QtCore.QElapsedTimer()
+        self.last_due: tuple[float, int] | None = None
         self._start_frame = 0
         self._last = 0
         self._window_t = 0.0
@@ -112,6 +113,7 @@ class Player(QtCore.QObject):
             return
         step = due - self._last
         self._last = due
+        self.last_due = (elapsed, due)  # when (s since play) which frame was due: for tests
         self.state.set_frame(due)  # views redraw synchronously on this signal
         self._window_shown += 1
         self._window_due += max(step, 1)

@@ -426,6 +426,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _close_session(self) -> None:
         self.player.stop()
+        if self._proxy_job is not None:  # the proxy of the case being closed is no longer wanted
+            self._proxy_job.cancel()
+            self._proxy_job = None
         if self.frames is not None:
             self.frames.detach()
             self.frames.deleteLater()
@@ -648,9 +651,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- playback ---------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
-        """Play / pause at real speed."""
-        if self.session is not None:
-            self.player.toggle()
+        """Play / pause at real speed; with "loop snippet" on, the snippet at the cursor loops."""
+        if self.session is None:
+            return
+        if self.player.is_playing:
+            self.player.stop()
+        else:
+            self.player.play(self.snippet_at(self.frame) if self.loop_box.isChecked() else None)
+
+    def snippet_at(self, frame: int) -> tuple[int, int]:
+        """Frames (inclusive) of the snippet to loop at ``frame``: the assessed snippet that holds it
+        (the latest starting), else the 10-s window starting there."""
+        n = self.session.n_frames
+        res = self.result
+        if res:
+            hits = [sn for sn in res["snippets"] if sn["start_frame"] <= frame <= sn["end_frame"]]
+            if hits:
+                sn = hits[-1]
+                return sn["start_frame"], min(sn["end_frame"], n - 1)
+        window = int(res["window"]) if res else int(round(10 * self.session.fps))
+        return frame, min(frame + window - 1, n - 1)
 
     def _set_loop(self, on: bool) -> None:
         self.player.loop = on

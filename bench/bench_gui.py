@@ -52,17 +52,21 @@ def make_clips(folder: Path, frames: int) -> tuple[Path, dict[str, Path]]:
         write_dlc(inf.track, pose)
     mjpg = folder / f"b{frames}.avi"
     if not mjpg.exists():
-        render_video(inf.truth_xy, sk, mjpg, codec="MJPG")
+        part = mjpg.with_name("part-" + mjpg.name)
+        render_video(inf.truth_xy, sk, part, codec="MJPG")
+        part.replace(mjpg)
     clips = {}
     if shutil.which("ffmpeg") is None:
         raise SystemExit("needs Debian's ffmpeg to make the H.264/HEVC clips")
     for name, lib in (("H.264", "libx264"), ("HEVC", "libx265")):
         for gop in (30, 250):
             out = folder / f"b{frames}_{lib}_g{gop}.mp4"
-            if not out.exists():
+            if not out.exists():  # written under a temporary name: an interrupted run leaves no broken clip
                 extra = ["-x265-params", "log-level=error"] if lib == "libx265" else []
+                part = out.with_name("part-" + out.name)
                 subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(mjpg), "-c:v", lib, "-preset", "fast",
-                                "-g", str(gop), *extra, "-pix_fmt", "yuv420p", str(out)], check=True)
+                                "-g", str(gop), *extra, "-pix_fmt", "yuv420p", str(part)], check=True)
+                part.replace(out)
             clips[f"{name} GOP {gop}"] = out
     return pose, clips
 

@@ -40,7 +40,7 @@ from gmdesk.skeleton import Skeleton
 
 SCHEMA_VERSION = 1
 CASE_SUFFIX = ".gmcase"
-EDIT_KINDS = ("move", "delete", "restore", "interpolate-range", "copy-from-previous", "swap-range")
+EDIT_KINDS = ("move", "delete", "restore", "interpolate-range", "copy-from-previous", "swap")
 LOG_KINDS = EDIT_KINDS + ("undo", "redo")
 
 _SCHEMA_V1 = """
@@ -365,15 +365,8 @@ class Case:
         return self._write_edit("move", label, f, f + 1, pts, new)
 
     def copy_from_previous(self, frame: int, landmarks: list[str] | None = None) -> int:
-        """Copy the previous frame's points (all landmarks, or ``landmarks``) into ``frame``.
-
-        Points missing in the previous frame are skipped (a deletion never spreads forward).
-
-        Raises
-        ------
-        CaseError
-            Frame 0, or every requested point is missing in the previous frame.
-        """
+        """Copy the previous frame's points (all landmarks, or ``landmarks``) into ``frame``; points
+        missing in the previous frame are skipped (a deletion is not spread)."""
         f = self._frame(frame)
         if f == 0:
             raise CaseError("frame 0 has no previous frame")
@@ -381,32 +374,28 @@ class Case:
         names = list(landmarks) if landmarks else list(cur.landmarks)
         idx = [j for j in (self._landmark(n) for n in names) if np.isfinite(cur.xy[f - 1, j]).all()]
         if not idx:
-            what = names[0] if len(names) == 1 else "every landmark"
-            raise CaseError(f"nothing to copy: {what} is missing in frame {f - 1}")
+            raise CaseError(f"frame {f - 1} has no point of {names[0] if len(names) == 1 else 'these landmarks'} to copy")
         pts = [[f, j] for j in idx]
         new = [[float(cur.xy[f - 1, j, 0]), float(cur.xy[f - 1, j, 1]), int(PointStatus.EDITED)] for j in idx]
         label = cur.landmarks[idx[0]] if len(idx) == 1 else "*"
         return self._write_edit("copy-from-previous", label, f, f + 1, pts, new)
 
     def swap_range(self, left: str, right: str, start: int, stop: int) -> int:
-        """Exchange two landmarks (a left/right pair the tracker confused) over frames ``[start, stop)``:
-        one log entry, one undo step. Swapped points become EDITED (missing ones stay missing)."""
+        """Exchange two landmarks (a left/right pair) over frames ``[start, stop)`` — one edit; the
+        swapped points keep their positions and become EDITED (a person decided which is which)."""
         a, b = self._landmark(left), self._landmark(right)
-        if a == b:
-            raise CaseError(f"swap needs two different landmarks, got {left!r} twice")
         cur = self._cur()
         start, stop = int(start), int(stop)
-        if not 0 <= start < stop <= cur.n_frames:
-            raise CaseError(f"swap range {start}..{stop - 1} is not inside frames 0..{cur.n_frames - 1}")
+        if a == b or not (0 <= start < stop <= cur.n_frames):
+            raise CaseError(f"swap needs two landmarks and frames inside 0..{cur.n_frames - 1}")
         pts, new = [], []
-        for dst, src in ((a, b), (b, a)):
-            for f in range(start, stop):
-                x, y = cur.xy[f, src]
-                ok = bool(np.isfinite(x) and np.isfinite(y))
-                pts.append([f, dst])
-                new.append([float(x) if ok else None, float(y) if ok else None,
+        for f in range(start, stop):
+            for j, k in ((a, b), (b, a)):
+                ok = bool(np.isfinite(cur.xy[f, k]).all())
+                pts.append([f, j])
+                new.append([float(cur.xy[f, k, 0]) if ok else None, float(cur.xy[f, k, 1]) if ok else None,
                             int(PointStatus.EDITED if ok else PointStatus.MISSING)])
-        return self._write_edit("swap-range", f"{left}+{right}", start, stop, pts, new)
+        return self._write_edit("swap", f"{left}/{right}", start, stop, pts, new)
 
     def interpolate_range(self, landmark: str, start: int, stop: int) -> int:
         """Replace frames ``[start, stop)`` of ``landmark`` by a makima interpolation through the
