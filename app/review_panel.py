@@ -36,7 +36,8 @@ def step_item(items: list[ReviewItem], frame: int, current: ReviewItem | None, d
 
 
 class ReviewPanel(QtWidgets.QWidget):
-    """A table of review items (landmark, frames, kind, confidence), most important first.
+    """A table of review items (landmark, frames, kind, confidence), most important first; the item
+    being looked at (``current``), ``N``/``Shift+N`` order and "mark reviewed".
 
     Signals
     -------
@@ -51,6 +52,7 @@ class ReviewPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = None
         self.items: list[ReviewItem] = []
         self.reviewed: set[str] = set()
         self.current: ReviewItem | None = None
@@ -87,6 +89,28 @@ class ReviewPanel(QtWidgets.QWidget):
         lay.addWidget(self.detail)
         lay.addLayout(row)
         self.setMinimumWidth(240)
+
+    def set_session(self, session) -> None:
+        """Show ``session``'s review queue (None: nothing open)."""
+        self.session = session
+        self.current = None
+        self.set_items(session.review if session else [], session.reviewed_keys() if session else set())
+
+    def step(self, frame: int, direction: int) -> ReviewItem | None:
+        """The open item ``N`` (+1) or ``Shift+N`` (-1) goes to from ``frame`` (None: no more)."""
+        if self.session is None:
+            return None
+        return step_item(self.session.open_items(), frame, self.current, direction)
+
+    def mark_current(self) -> ReviewItem | None:
+        """Record in the case that the current item was reviewed; it leaves the queue. Returns it
+        (None when there is no current item or it was reviewed already)."""
+        item, s = self.current, self.session
+        if s is None or item is None or item.key in s.reviewed_keys():
+            return None
+        s.mark_reviewed(item)
+        self.set_items(s.review, s.reviewed_keys())
+        return item
 
     def set_items(self, items: list[ReviewItem], reviewed: set[str]) -> None:
         """Show ``items`` (queue order); ``reviewed`` are the keys already marked reviewed."""

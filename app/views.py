@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gmdesk.posetrack import PointStatus
 
@@ -492,3 +492,76 @@ def colour_icon(rgb: tuple[int, int, int]) -> QtGui.QIcon:
     p.drawRect(0, 0, 11, 11)
     p.end()
     return QtGui.QIcon(pm)
+
+
+def legend_widget() -> QtWidgets.QWidget:
+    """One line under the frame: fill colours by side, ring colours by status."""
+    w = QtWidgets.QWidget()
+    lay = QtWidgets.QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(3)
+
+    def label(text: str) -> None:
+        lab = QtWidgets.QLabel(text)
+        lab.setStyleSheet("font-size: 11px;")
+        lay.addWidget(lab)
+
+    def icon(pm: QtGui.QPixmap) -> None:
+        lab = QtWidgets.QLabel()
+        lab.setPixmap(pm)
+        lay.addWidget(lab)
+
+    label("fill:")
+    for side, rgb in SIDE_COLOURS.items():
+        icon(colour_icon(rgb).pixmap(12, 12))
+        label(side)
+    label("  ring:")
+    for st, rgb in STATUS_COLOURS.items():
+        pm = QtGui.QPixmap(12, 12)
+        pm.fill(QtGui.QColor(0, 0, 0, 0))
+        p = QtGui.QPainter(pm)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        p.setPen(QtGui.QPen(QtGui.QColor(*rgb), 3))
+        p.drawEllipse(2, 2, 8, 8)
+        p.end()
+        icon(pm)
+        label(st.name.lower().replace("_", "-").replace("low-likelihood", "low-lik."))
+    lay.addStretch()
+    return w
+
+
+class SeriesPanel(QtWidgets.QSplitter):
+    """The selected landmark over time: x and y (frames to review in red; a click seeks) above the
+    joint angles whose vertex it is."""
+
+    def __init__(self) -> None:
+        super().__init__(QtCore.Qt.Orientation.Vertical)
+        self.setObjectName("traj_split")
+        self.trajectory = TrajectoryPlot()
+        self.angles = pg.PlotWidget(background=(250, 250, 250))
+        self.angles.setMinimumHeight(90)
+        self.angles.addLegend(offset=(5, 2), colCount=2)
+        self.angles.setLabel("left", "degrees")
+        self.angles.setXLink(self.trajectory)
+        self.addWidget(self.trajectory)
+        self.addWidget(self.angles)
+        self.setSizes([300, 180])
+        self.setChildrenCollapsible(False)
+
+    def show_landmark(self, session, j: int) -> None:
+        """Show landmark ``j`` of ``session``'s current track."""
+        from gmdesk.features import joint_angles
+
+        name = session.track.landmarks[j]
+        self.trajectory.set_series(session.track.xy[:, j], session.flagged[:, j])
+        self.trajectory.setTitle(f"{name}: x, y over time (red: frames to review)")
+        self.angles.clear()
+        angles = [i for i, a in enumerate(session.skeleton.angles) if a.points[1] == name]
+        if not angles:
+            self.angles.setTitle("no joint angle at this landmark")
+            return
+        ang = joint_angles(session.track.xy, session.skeleton)[:, angles]
+        for k, i in enumerate(angles):
+            self.angles.plot(np.arange(len(ang)), ang[:, k], pen=(k, max(2, len(angles))),
+                             name=session.skeleton.angles[i].name, connect="finite")
+        self.angles.setTitle(f"joint angle (degrees): {', '.join(session.skeleton.angles[i].name for i in angles)}")

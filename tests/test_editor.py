@@ -418,7 +418,7 @@ def test_mark_reviewed_clears_the_item_and_is_in_the_case_log(win, qtbot):
     assert win.review.table.rowCount() == n_open - 1
     assert f"{n_open - 1} of {n_open} items left" in win.review.title.text()
     win.seek(0)
-    win.current_item = None
+    win.review.set_current(None)
     key(qtbot, win, "n")
     assert win.current_item.key != item.key  # navigation skips it
     path = s.case.path
