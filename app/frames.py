@@ -66,9 +66,9 @@ class FrameSource(QtCore.QObject):
     # -- seek proxy ------------------------------------------------------------------------------
     def make_proxy(self, force: bool = False, auto: bool = True) -> ThreadJob | None:
         """Use the case's seek proxy if it is there and made from this video; else make one in the
-        background — when ``force``, or when ``auto`` and random seeks in the video are slow.
+        background — when ``force``, or when ``auto`` and the video is HD with slow random seeks.
         Returns the job making it (None when a proxy is in use or none is wanted)."""
-        from gmdesk.proxy import SLOW_SEEK_MS, ProxyError, SeekProxy, make_proxy, proxy_path, seek_cost_ms
+        from gmdesk.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_worth_making
 
         case = self.session.case
         row = case.conn.execute("SELECT sha256 FROM video WHERE id = 1").fetchone()
@@ -93,7 +93,7 @@ class FrameSource(QtCore.QObject):
         video = self.reader.path
 
         def job(progress, cancel):
-            if not force and seek_cost_ms(video) < SLOW_SEEK_MS:
+            if not force and not proxy_worth_making(video):
                 return None
             return make_proxy(video, target, sha, progress=progress, cancel=cancel)
 

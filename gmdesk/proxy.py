@@ -39,8 +39,10 @@ END = b"GMDPXEND"
 FORMAT_VERSION = 1
 _INDEX = np.dtype([("offset", "<u8"), ("length", "<u4"), ("crc", "<u4")])
 _FOOTER = struct.Struct("<QQ8s")
-#: Proxies are made when a random seek in the original costs more than this (median, ms).
+#: Proxies are made automatically when a random seek in the original costs more than this (median, ms)
 SLOW_SEEK_MS = 30.0
+#: ... and its frames have at least this many pixels (smaller videos decode fast enough; 1280 x 720).
+PROXY_MIN_PIXELS = 1280 * 720
 
 
 class ProxyError(GmdeskError):
@@ -230,6 +232,14 @@ def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = N
     finally:
         cap.release()
     return out
+
+
+def proxy_worth_making(video: str | Path) -> bool:
+    """Would a seek proxy speed up ``video``: large frames (HD or more) and slow random seeks."""
+    from gmdesk.video import probe_video
+
+    info = probe_video(video)
+    return info.width * info.height >= PROXY_MIN_PIXELS and seek_cost_ms(video) > SLOW_SEEK_MS
 
 
 def seek_cost_ms(video: str | Path, n: int = 5, seed: int = 0) -> float:

@@ -11,7 +11,7 @@ import pytest
 
 from gmdesk.case import file_sha256
 from gmdesk.errors import CancelledError
-from gmdesk.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_size, seek_cost_ms
+from gmdesk.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_size, proxy_worth_making, seek_cost_ms
 from gmdesk.synthetic import make_infant, render_video
 from gmdesk.video import PrefetchingReader
 from tests.conftest import decode_all_frames
@@ -142,5 +142,6 @@ def test_display_uses_the_proxy_on_a_miss_then_the_exact_frame(clips, tmp_path):
     assert px._mm is None  # closed with the reader
 
 
-def test_seek_cost_is_measured(clips):
+def test_seek_cost_is_measured_and_small_videos_get_no_proxy(clips):
     assert 0 < seek_cost_ms(clips["mjpeg"], n=3) < 2000
+    assert not proxy_worth_making(clips["mjpeg"])  # 320 x 240: decoding is cheap, a proxy would not help
