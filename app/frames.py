@@ -11,7 +11,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app.jobs import JobOwner, ThreadJob
-from gmdesk.video import PrefetchingReader
+from gmdesk.video import PrefetchingReader, background_priority
 
 log = logging.getLogger("gmdesk.app")
 
@@ -93,9 +93,10 @@ class FrameSource(QtCore.QObject):
         video = self.reader.path
 
         def job(progress, cancel):
+            background_priority()  # this job thread decodes; it must not slow the one that draws
             if not force and not proxy_worth_making(video):
                 return None
-            return make_proxy(video, target, sha, progress=progress, cancel=cancel)
+            return make_proxy(video, target, sha, progress=progress, cancel=cancel, background=True)
 
         def ended(path=None):
             if self.proxy_job is job_obj:

@@ -158,12 +158,25 @@ def proxy_size(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = None, max_side: int = 960,
                quality: int = 85, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-               threads: int = 2) -> Path:
+               threads: int = 2, background: bool = False) -> Path:
     """Write a seek proxy of ``video`` to ``out`` (atomically; a cancel or error leaves nothing).
 
-    Every frame is decoded in order (OpenCV, rotation flag applied, the frames
-    :class:`gmdesk.video.VideoReader` returns), scaled to ``max_side`` (area filter) and stored
-    as a JPEG of ``quality``. Encoding runs on ``threads`` threads (OpenCV releases the GIL).
+    Every frame is decoded in order (OpenCV, rotation flag applied: the frames
+    :class:`gmdesk.video.VideoReader` returns), scaled so its longer side is at most ``max_side``
+    (area filter) and stored as a JPEG of ``quality``.
+
+    Parameters
+    ----------
+    video, out : str or Path
+    source_sha256 : str, optional
+        The video's SHA-256 as the case recorded it (computed when not given).
+    max_side, quality : int
+    progress, cancel : callable, optional
+        See :mod:`gmdesk.progress`.
+    threads : int
+        Encoding threads (OpenCV releases the GIL).
+    background : bool
+        Run the encoding threads at a lower CPU priority (:func:`gmdesk.video.background_priority`).
 
     Raises
     ------
@@ -202,7 +215,10 @@ def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = N
     total = info.frame_count
     rows: list[tuple[int, int, int]] = []
     try:
-        with atomic_path(out) as tmp, open(tmp, "wb") as fh, ThreadPoolExecutor(max(1, threads)) as pool:
+        from gmdesk.video import background_priority
+
+        pool_args = {"initializer": background_priority} if background else {}
+        with atomic_path(out) as tmp, open(tmp, "wb") as fh, ThreadPoolExecutor(max(1, threads), **pool_args) as pool:
             hjson = json.dumps(header, sort_keys=True).encode("utf-8")
             fh.write(MAGIC + struct.pack("<Q", len(hjson)) + hjson)
             pending = []

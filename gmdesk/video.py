@@ -194,6 +194,20 @@ class VideoReader:
             yield f
 
 
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: nice +10 for this thread only; elsewhere
+    nothing), so background decoding never slows the thread that draws."""
+    import os
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
+
+
 class PrefetchingReader:
     """Frame-accurate reader with a decoded-frame cache around a cursor, filled in the background.
 
@@ -370,6 +384,7 @@ class PrefetchingReader:
 
     def _run(self) -> None:
         cv2 = _cv2()
+        background_priority()
         try:
             cap = _capture(self.path)
         except VideoError:
