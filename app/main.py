@@ -72,8 +72,11 @@ def smoke_test(folder: Path) -> int:
     shot = folder / "smoke.png"
     win.grab().save(str(shot))
     print(f"verdict: {v['verdict'].upper()}: {v['basis']} (model {win.result['model_id']})")
+    win.close()  # a background job (a seek proxy) is cancelled first; the window closes once it stopped
+    if not win.wait_closed(30):
+        print("smoke test FAILED: the window did not close within 30 s")
+        return 1
     print(f"screenshot: {shot}; smoke test passed in {time.perf_counter() - t0:.1f} s")
-    win.close()
     return 0
 
 

@@ -1,57 +1,84 @@
-"""Save a screenshot of each view to a folder (offscreen): ``python -m app.screenshots OUT/``.
+"""Save screenshots of each view (offscreen): ``python -m app.screenshots OUT/ [--size 1366x768 ...]``.
 
-Opens the bundled synthetic demo (pose + 1080p H.264 video), runs the assessment with the demo
-model, makes an edit, and grabs the frame view, trajectories, assessment and similarity tabs.
+Opens the bundled synthetic demo (pose + 1080p H.264 video) at each window size, goes to the first
+review item, runs the assessment with the demo model, makes an edit, and grabs the frame view with
+the review list, the trajectories, the assessment, similarity and ICA tabs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 
-def main(out: str) -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6 import QtWidgets
+def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
+    """Screenshots of the demo at window size ``size`` into ``out_dir`` (names start with the size)."""
+    from PySide6 import QtCore, QtWidgets
 
     from app.main import DEMO_MODEL, demo_case
     from app.window import MainWindow
 
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pose, video = demo_case(Path(tempfile.mkdtemp(prefix="gmdesk-shots-")))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    win = MainWindow()
-    win.resize(1500, 950)
+    tmp = Path(tempfile.mkdtemp(prefix="gmdesk-shots-"))
+    pose, video = demo_case(tmp)
+    win = MainWindow(settings_file=tmp / "settings.ini")
+    win.resize(*size)
     win.show()
     win.set_model(DEMO_MODEL)
-    assert win.open_path(pose, video)
-    win.seek(1234)
-    app.processEvents()
-    win.grab().save(str(out_dir / "1_frame_view.png"))
+    assert win.open_path(pose, video), win.last_error
+    tag = f"{size[0]}x{size[1]}"
+    shots: list[Path] = []
+
+    def grab(name: str) -> None:
+        app.processEvents()
+        p = out_dir / f"{tag}_{name}.png"
+        win.grab().save(str(p))
+        shots.append(p)
+
+    win.jump_review(+1)
+    win.jump_review(+1)
+    s = win.session
+    f, j = win.frame, win.selected
+    if s.video is not None:
+        s.video.set_cursor(f)
+        s.video.wait_idle(10)
+        win.seek(f, force=True)
+    import numpy as np
+
+    if np.isfinite(s.track.xy[f, j]).all():  # hover label on the selected point
+        pos = win.view.mapFromScene(win.view.vb.mapViewToScene(QtCore.QPointF(*map(float, s.track.xy[f, j]))))
+        win.view._moved(win.view.mapToScene(pos))
+    grab("1_frame_view_review")
     win.run_assessment(block=True)
-    app.processEvents()
-    win.tabs.setCurrentIndex(1)
-    app.processEvents()
-    win.grab().save(str(out_dir / "2_assessment.png"))
-    win.tabs.setCurrentIndex(2)
-    app.processEvents()
-    win.grab().save(str(out_dir / "3_similarity.png"))
-    win.tabs.setCurrentIndex(3)
-    app.processEvents()
-    win.grab().save(str(out_dir / "3b_ica.png"))
+    for i, name in ((1, "2_assessment"), (2, "3_similarity"), (3, "3b_ica")):
+        win.tabs.setCurrentIndex(i)
+        grab(name)
     win.tabs.setCurrentIndex(0)
-    j = win.session.track.landmarks.index("left_elbow")
+    j = s.track.landmarks.index("left_elbow")
     win.select_landmark(j)
-    x, y = win.session.track.xy[win.frame, j]
-    win.drag_landmark(j, float(x) + 60, float(y) - 40)
-    app.processEvents()
-    win.grab().save(str(out_dir / "4_after_edit_trajectories.png"))
+    x, y = s.track.xy[win.frame, j]
+    win.drag_landmark(j, float(np.nan_to_num(x, nan=900.0)) + 60, float(np.nan_to_num(y, nan=500.0)) - 40)
+    grab("4_after_edit_trajectories")
     win.close()
-    print(f"screenshots in {out_dir}")
+    win.wait_closed(60)
+    return shots
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    ap = argparse.ArgumentParser(prog="python -m app.screenshots")
+    ap.add_argument("out", nargs="?", default="out/screenshots")
+    ap.add_argument("--size", action="append", help="window size WxH (repeatable); default 1366x768 and 1920x1080")
+    args = ap.parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in (args.size or ["1366x768", "1920x1080"])]
+    for size in sizes:
+        for p in shoot(out_dir, size):
+            print(p)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "out/screenshots")
+    main()

@@ -1,19 +1,26 @@
-"""What the window has open: a case (always; edits are durable), optionally its video and a
-model bundle. No Qt here: the window observes it."""
+"""What the window has open: a case (always; edits are durable), optionally its video, and the
+case's review queue. No Qt here: the window observes it."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gmdesk.case import Case, import_pose_file, open_case
+from gmdesk.errors import GmdeskError
 from gmdesk.posetrack import PointStatus, PoseTrack
+from gmdesk.review import ReviewItem, items_from_report
 from gmdesk.skeleton import Skeleton, load_skeleton
-from gmdesk.video import VIDEO_SUFFIXES, VideoReader
+from gmdesk.video import VIDEO_SUFFIXES, PrefetchingReader, VideoError
 
 POSE_SUFFIXES = (".h5", ".csv", ".npz")
+
+
+class SessionError(GmdeskError):
+    """A file cannot be opened in the editor."""
 
 
 def case_path_for(pose: Path) -> Path:
@@ -21,66 +28,129 @@ def case_path_for(pose: Path) -> Path:
     return pose.with_name(pose.stem + ".gmcase")
 
 
+def _remove_case_files(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              path.with_name(path.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
 @dataclass
 class Session:
-    """An open case with its current track, video and flags."""
+    """An open case with its current track, video, review queue and flags.
+
+    Attributes
+    ----------
+    flagged : ndarray of bool, (frames, landmarks)
+        Points to look at: inside a review item not yet marked reviewed, or missing now; points
+        edited by hand are not flagged (they were looked at).
+    video_note : str
+        Why there is no video, when there is none.
+    """
 
     case: Case
     skeleton: Skeleton
-    video: VideoReader | None = None
+    video: PrefetchingReader | None = None
+    video_note: str = ""
     track: PoseTrack = field(init=False)
     flagged: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
+        report = (self.case.cleaning() or ({}, {}))[1]
+        self.review: list[ReviewItem] = items_from_report(report)
+        self._reviewed = {k for k, a in self.case.latest_annotations("review_item").items() if a["value"].get("reviewed")}
+        self._review_mask: np.ndarray | None = None
         self.refresh()
 
     @classmethod
-    def open(cls, path: str | Path, video: str | Path | None = None, skeleton: Skeleton | None = None) -> Session:
-        """Open a case, or a pose file (creating/reopening its case beside it, cleaned)."""
+    def open(cls, path: str | Path, video: str | Path | None = None, skeleton: Skeleton | None = None,
+             prefetch: bool = True) -> Session:
+        """Open a case, or a pose file (creating or reopening its case beside it, cleaned), with an
+        optional video.
+
+        ``prefetch`` False opens the video without the background frame cache (comparisons).
+        Nothing is left behind when opening fails: the video is checked before a case is made, and
+        a case made by this call is removed again (and every file it opened is closed, so no lock
+        stays) if a later step fails.
+        """
         skeleton = skeleton or load_skeleton()
         p = Path(path)
-        if video is not None:  # a video that does not decode is refused before any case is made
-            from gmdesk.video import probe_video
-
-            probe_video(video)
-        if p.suffix.lower() == ".gmcase":
-            case = open_case(p)
-        elif p.suffix.lower() in POSE_SUFFIXES:
-            cp = case_path_for(p)
-            if cp.exists():
-                case = open_case(cp)
-            else:  # made complete (cleaned, video linked) under a temporary name, then renamed
-                case = import_pose_file(cp, p, skeleton, video=video, clean=True)
-        else:
-            raise ValueError(f"{p}: open a pose file ({', '.join(POSE_SUFFIXES)}), a case (.gmcase) or a video")
+        suffix = p.suffix.lower()
+        if suffix != ".gmcase" and suffix not in POSE_SUFFIXES:
+            raise SessionError(f"{p}: open a pose file ({', '.join(POSE_SUFFIXES)}), a case (.gmcase) or a video")
+        vpath = Path(video) if video else None
+        if vpath is not None and vpath.suffix.lower() not in VIDEO_SUFFIXES:
+            raise SessionError(f"{vpath}: not a video file ({', '.join(VIDEO_SUFFIXES)})")
+        reader: PrefetchingReader | None = None
+        case: Case | None = None
+        created: Path | None = None
+        note = ""
         try:
-            reader = None
-            vpath = Path(video) if video else None
+            if vpath is not None:
+                # a file that is not a video fails here, before any case exists
+                reader = PrefetchingReader(vpath, prefetch=prefetch)
+            if suffix == ".gmcase":
+                case = open_case(p)
+            else:
+                cp = case_path_for(p)
+                if cp.exists():
+                    case = open_case(cp)
+                else:
+                    created = cp
+                    # made complete (cleaned, video linked) under a temporary name, then renamed
+                    case = import_pose_file(cp, p, skeleton, video=vpath, clean=True)
             if vpath is None:
-                row = case.conn.execute("SELECT path FROM video WHERE id = 1").fetchone()
-                if row and case.check_video().status == "ok":
-                    vpath = Path(row[0])
+                chk = case.check_video()
+                if chk.status == "ok" and Path(chk.path).suffix.lower() in VIDEO_SUFFIXES:
+                    try:
+                        reader = PrefetchingReader(chk.path, prefetch=prefetch)
+                    except VideoError as exc:
+                        note = str(exc)
+                elif chk.status != "none":
+                    note = chk.message
             elif case.check_video().status == "none" and not case.read_only:
                 case.link_video(vpath)
-            if vpath is not None and vpath.suffix.lower() in VIDEO_SUFFIXES:
-                reader = VideoReader(vpath)
-            return cls(case, skeleton, reader)
+            return cls(case, skeleton, reader, note)
         except BaseException:
-            case.close()  # never leave a case locked behind a failed open
+            if reader is not None:
+                reader.close()
+            if case is not None:
+                case.close()
+            if created is not None:
+                _remove_case_files(created)
             raise
 
-    def refresh(self) -> None:
-        """Re-read the current track (after an edit) and update the flags.
+    # -- review queue ------------------------------------------------------------------------------
+    def reviewed_keys(self) -> set[str]:
+        """Keys of the review items marked reviewed (from the case's log)."""
+        return set(self._reviewed)
 
-        Points removed by cleaning or missing in the source stay flagged (they are fixed by
-        hand, not forgotten); points missing now are flagged too.
-        """
-        if not hasattr(self, "_cleaning_flags"):
-            base = self.case.base_track()
-            self._cleaning_flags = np.isin(base.status, (PointStatus.OUTLIER, PointStatus.LOW_LIKELIHOOD,
-                                                         PointStatus.MISSING))
+    def mark_reviewed(self, item: ReviewItem) -> None:
+        """Record in the case's annotations that ``item`` was reviewed (durable at once, with author and time)."""
+        self.case.annotate("review_item", {"key": item.key},
+                           {"reviewed": True, "kind": item.kind, "landmarks": list(item.landmarks),
+                            "start": item.start, "stop": item.stop})
+        self._reviewed.add(item.key)
+        self._review_mask = None
+        self.refresh()
+
+    def open_items(self) -> list[ReviewItem]:
+        """Review items not yet reviewed, most important first."""
+        return [it for it in self.review if it.key not in self._reviewed]
+
+    # -- track ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the current track (after an edit) and update the flags."""
         self.track = self.case.current_track()
-        self.flagged = self._cleaning_flags | np.isnan(self.track.xy).any(axis=2)
+        if self._review_mask is None:
+            mask = np.zeros(self.track.status.shape, bool)
+            names = list(self.track.landmarks)
+            for it in self.open_items():
+                cols = [names.index(n) for n in it.landmarks if n in names]
+                mask[it.start:it.stop, cols] = True
+            self._review_mask = mask
+        missing = np.isnan(self.track.xy).any(axis=2)
+        self.flagged = (self._review_mask | missing) & (self.track.status != PointStatus.EDITED)
 
     @property
     def n_frames(self) -> int:

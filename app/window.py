@@ -1,188 +1,225 @@
-"""The main window: frame view + editor, trajectories, assessment timeline and verdict,
-similarity heatmap. Every computation goes through ``gmdesk``; every edit is a QUndoCommand
-mapped one-to-one onto the case file's edit log (durable the moment it is made)."""
+"""The main window: it lays out the views and panels and wires them together.
+
+The jobs are elsewhere: :class:`~app.state.ViewState` (current frame, selected landmark — the
+views follow it), :class:`~app.editing.Editor` (edits and the QUndoStack ↔ case-log mapping),
+:class:`~app.edit_commands.EditCommands` (what keys and mouse gestures do), :class:`~app.playback.Player`
+(real-speed playback), :class:`~app.frames.FrameSource` (cached and proxy frames, the seek proxy),
+:class:`~app.jobs.JobOwner` (every thread or child-process job, one Cancel), :class:`~app.pipeline_jobs.PipelineJobs`
+(training, pose estimation), :class:`~app.assessment_panel.AssessmentPanel` and :class:`~app.review_panel.ReviewPanel`.
+Every computation goes through ``gmdesk``.
+"""
 
 from __future__ import annotations
 
 import logging
-import traceback
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.assessment_panel import AssessmentPanel
+from app.edit_commands import EditCommands
+from app.editing import Editor
+from app.frames import FrameSource
+from app.jobs import JobOwner
+from app.pipeline_jobs import PipelineJobs
+from app.playback import SPEEDS, Player
+from app.recent import RecentFiles
+from app.review_panel import ReviewPanel
 from app.session import Session
 from app.shortcuts import SHORTCUTS
-from app.views import (
-    STATUS_COLOURS,
-    FrameView,
-    IcaView,
-    SimilarityView,
-    SnippetTimeline,
-    TrajectoryPlot,
-    colour_icon,
-)
+from app.state import ViewState
+from app.views import FrameView, SeriesPanel, landmark_sides, legend_widget
+from gmdesk.case import CaseLockedError
 from gmdesk.video import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
 
 
-class CaseEditCommand(QtGui.QUndoCommand):
-    """One edit: the first redo() makes it in the case; later undo()/redo() append the case's
-    undo/redo entries, so the QUndoStack and the case's log stay one-to-one."""
-
-    def __init__(self, window: MainWindow, text: str, do) -> None:
-        super().__init__(text)
-        self.window, self.do, self.seq = window, do, None
-
-    def redo(self) -> None:
-        case = self.window.session.case
-        if self.seq is None:
-            self.seq = self.do(case)
-        else:
-            case.redo()
-        self.window.after_edit()
-
-    def undo(self) -> None:
-        self.window.session.case.undo()
-        self.window.after_edit()
-
-
-class Worker(QtCore.QObject):
-    """Runs a function on a thread; reports result or a readable error."""
-
-    finished = QtCore.Signal(object)
-    failed = QtCore.Signal(str)
-
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    @QtCore.Slot()
-    def run(self) -> None:
-        try:
-            self.finished.emit(self.fn())
-        except Exception as exc:  # shown to the user, full trace in the log
-            log.error("background job failed:\n%s", traceback.format_exc())
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-
-
 class MainWindow(QtWidgets.QMainWindow):
-    """gmdesk main window."""
+    """gmdesk main window.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    settings_file : str or Path, optional
+        An INI file for the window's settings (recent files, layout, seek proxies); default the
+        user's gmdesk settings.
+    """
+
+    def __init__(self, settings_file: str | Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("gmdesk — General Movements screening")
         self.resize(1400, 900)
+        self.settings_file = settings_file
         self.session: Session | None = None
-        self.frame = 0
-        self.selected = 0
-        self.clipboard: dict[str, tuple[float, float]] | None = None
-        self.segment_end: int | None = None
-        self.model_path: Path | None = None
-        self.result: dict | None = None
-        self.undo_stack = QtGui.QUndoStack(self)
-        self._threads: list[QtCore.QThread] = []
+        self.frames: FrameSource | None = None
+        self.sides: list[str] = []
+        self.last_error = ""
+        self.prefetch_frames = True  # the background frame cache (off only for comparisons)
+        self._closing = False
 
+        self.state = ViewState(self)
+        self.editor = Editor(self)
+        self.commands = EditCommands(self, self.state, self.editor)
+        self.jobs = JobOwner(self)
+        self.pipeline = PipelineJobs(self)
+        self.player = Player(self.state, self)
+        self.recent = RecentFiles(self._settings)
+
+        # -- frame column and review list --------------------------------------------------------
         self.view = FrameView()
-        self.view.skeleton.moved.connect(self.drag_landmark)
-        self.view.skeleton.clicked.connect(self.select_landmark)
+        self.view.setMinimumHeight(200)
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self.seek)
         self.play_button = QtWidgets.QPushButton("Play")
         self.play_button.clicked.connect(self.toggle_play)
+        self.speed_box = QtWidgets.QComboBox()
+        self.speed_box.addItems([f"{s:g}×" for s in SPEEDS])
+        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.setToolTip("Playback speed")
+        self.speed_box.currentIndexChanged.connect(lambda i: self.player.set_speed(SPEEDS[i]))
+        self.loop_box = QtWidgets.QCheckBox("loop snippet")
+        self.loop_box.toggled.connect(lambda on: setattr(self.player, "loop", on))
         self.frame_label = QtWidgets.QLabel("no recording")
+        self.rate_label = QtWidgets.QLabel("")
+        self.rate_label.setMinimumWidth(150)
         self.landmark_box = QtWidgets.QComboBox()
+        self.landmark_box.setMinimumContentsLength(12)
         self.landmark_box.currentIndexChanged.connect(self.select_landmark)
-        controls = QtWidgets.QHBoxLayout()
-        for w in (self.play_button, self.slider, self.frame_label, QtWidgets.QLabel("landmark"), self.landmark_box):
-            controls.addWidget(w)
-        legend = QtWidgets.QHBoxLayout()
-        for st, rgb in STATUS_COLOURS.items():
-            lab = QtWidgets.QLabel(st.name.lower().replace("_", "-"))
-            icon = QtWidgets.QLabel()
-            icon.setPixmap(colour_icon(rgb).pixmap(12, 12))
-            legend.addWidget(icon)
-            legend.addWidget(lab)
-        legend.addStretch()
+        for w in (self.speed_box, self.loop_box, self.landmark_box):
+            w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys stay with the editor's shortcuts
+        row1 = QtWidgets.QHBoxLayout()
+        for w in (self.play_button, self.speed_box, self.loop_box):
+            row1.addWidget(w)
+        row1.addWidget(self.slider, 1)
+        row2 = QtWidgets.QHBoxLayout()
+        for w in (self.frame_label, self.rate_label):
+            row2.addWidget(w)
+        row2.addStretch()
+        row2.addWidget(QtWidgets.QLabel("landmark"))
+        row2.addWidget(self.landmark_box)
+        frame_col = QtWidgets.QWidget()
+        fl = QtWidgets.QVBoxLayout(frame_col)
+        fl.setContentsMargins(2, 2, 2, 2)
+        fl.setSpacing(3)
+        fl.addWidget(self.view, 1)
+        fl.addLayout(row1)
+        fl.addLayout(row2)
+        fl.addWidget(legend_widget())
+        self.review = ReviewPanel()
+        self.review.activated.connect(self.go_to_item)
+        self.review.mark_requested.connect(self.mark_reviewed)
+        self.top_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.top_split.setObjectName("top_split")
+        self.top_split.addWidget(frame_col)
+        self.top_split.addWidget(self.review)
+        self.top_split.setStretchFactor(0, 1)
+        self.top_split.setSizes([1050, 320])
 
-        self.trajectory = TrajectoryPlot()
-        self.trajectory.seek = self.seek
-        self.timeline = SnippetTimeline()
-        self.timeline.open_snippet = self.play_snippet
-        self.verdict_label = QtWidgets.QLabel("No assessment yet: choose a model and run it (Ctrl+R).")
-        self.verdict_label.setWordWrap(True)
-        self.verdict_label.setStyleSheet("font-size: 15px; padding: 4px;")
-        self.model_label = QtWidgets.QLabel("model: none")
-        self.run_button = QtWidgets.QPushButton("Run assessment")
-        self.run_button.clicked.connect(self.run_assessment)
-        self.model_button = QtWidgets.QPushButton("Choose model…")
-        self.model_button.clicked.connect(self.choose_model)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setVisible(False)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_job)
-        self._cancelled = False
-        top = QtWidgets.QHBoxLayout()
-        for w in (self.model_button, self.model_label, self.run_button, self.progress, self.cancel_button):
-            top.addWidget(w)
-        top.addStretch()
-        assess = QtWidgets.QWidget()
-        al = QtWidgets.QVBoxLayout(assess)
-        al.addLayout(top)
-        al.addWidget(self.verdict_label)
-        al.addWidget(self.timeline)
-        self.similarity = SimilarityView()
-        self.similarity.open_snippet = self.play_snippet
-        self.ica = IcaView()
-        self.ica.open_snippet = self.play_snippet
-        self.angles = pg_angle_plot()
-        self.angles.setXLink(self.trajectory)
-        traj = QtWidgets.QWidget()
-        tl = QtWidgets.QVBoxLayout(traj)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.trajectory, 3)
-        tl.addWidget(self.angles, 2)
-
+        # -- tabs ------------------------------------------------------------------------------------
+        self.series = SeriesPanel()
+        self.series.trajectory.seek = self.seek
+        self.trajectory, self.angles, self.traj_split = self.series.trajectory, self.series.angles, self.series
+        self.assessment = AssessmentPanel(self.jobs)
+        self.assessment.open_snippet.connect(self.play_snippet)
+        self.assessment.failed.connect(self.error)
+        self.assessment.assessed.connect(self._assessed)
         self.tabs = QtWidgets.QTabWidget()
-        self.tabs.addTab(traj, "Trajectories")
-        self.tabs.addTab(assess, "Assessment")
-        self.tabs.addTab(self.similarity, "Similarity")
-        self.tabs.addTab(self.ica, "ICA")
-        left = QtWidgets.QWidget()
-        ll = QtWidgets.QVBoxLayout(left)
-        ll.addWidget(self.view, 1)
-        ll.addLayout(controls)
-        ll.addLayout(legend)
-        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        split.addWidget(left)
-        split.addWidget(self.tabs)
-        split.setSizes([600, 300])
-        self.setCentralWidget(split)
+        self.tabs.addTab(self.series, "Trajectories")
+        self.tabs.addTab(self.assessment, "Assessment")
+        self.tabs.addTab(self.assessment.similarity, "Similarity")
+        self.tabs.addTab(self.assessment.ica, "ICA")
+        self.tabs.setMinimumHeight(200)
+        self.main_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.main_split.setObjectName("main_split")
+        self.main_split.addWidget(self.top_split)
+        self.main_split.addWidget(self.tabs)
+        self.main_split.setStretchFactor(0, 3)
+        self.main_split.setStretchFactor(1, 2)
+        self.main_split.setChildrenCollapsible(False)
+        self.main_split.setSizes([560, 340])
+        self.setCentralWidget(self.main_split)
         self.status = self.statusBar()
-        self.timer = QtCore.QTimer(self)
-        self.timer.timeout.connect(self._tick)
+        for w in (self.jobs.text, self.jobs.bar, self.jobs.cancel_button):
+            self.status.addPermanentWidget(w)
+        self._restore_layout()
+
+        # -- wiring ------------------------------------------------------------------------------------
+        self.jobs.message.connect(lambda m: self.status.showMessage(m, 8000))
+        self.state.frame_changed.connect(self._frame_changed)
+        self.state.selection_changed.connect(self._selection_changed)
+        self.editor.changed.connect(self._track_changed)
+        self.editor.refused.connect(lambda m: self.error("Edit not made", m))
+        self.player.playing.connect(self._playing)
+        self.player.rate.connect(self._show_rate)
+        self.view.point_clicked.connect(self.select_landmark)
+        self.view.point_pressed.connect(self.commands.drag_started)
+        self.view.point_moved.connect(self.drag_landmark)
+        self.view.empty_clicked.connect(self.commands.place)
         self._build_actions()
         self.setAcceptDrops(True)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._about_to_quit)
 
-    # -- actions ------------------------------------------------------------------------
+    # -- what the rest of the app, the scripts and the tests read -----------------------------------------
+    frame = property(lambda self: self.state.frame)
+    selected = property(lambda self: self.state.selected)
+    current_item = property(lambda self: self.review.current)
+    undo_stack = property(lambda self: self.editor.stack)
+    result = property(lambda self: self.assessment.result)
+    model_path = property(lambda self: self.assessment.model_path)
+    timeline = property(lambda self: self.assessment.timeline)
+    verdict_label = property(lambda self: self.assessment.verdict_label)
+    similarity = property(lambda self: self.assessment.similarity)
+    ica = property(lambda self: self.assessment.ica)
+    segment_end = property(lambda self: self.player.segment[1] if self.player.segment else None)
+
+    # -- settings and layout --------------------------------------------------------------------------------
+    def _settings(self) -> QtCore.QSettings:
+        if self.settings_file is not None:
+            return QtCore.QSettings(str(self.settings_file), QtCore.QSettings.Format.IniFormat)
+        return QtCore.QSettings("gmdesk", "gmdesk")
+
+    def _splitters(self) -> list[QtWidgets.QSplitter]:
+        return [self.main_split, self.top_split, self.traj_split]
+
+    def _restore_layout(self) -> None:
+        st = self._settings()
+        for sp in self._splitters():
+            state = st.value(f"layout/{sp.objectName()}")
+            if isinstance(state, QtCore.QByteArray) and not state.isEmpty():
+                sp.restoreState(state)
+
+    def save_layout(self) -> None:
+        """Remember the splitters' sizes (restored by the next window)."""
+        st = self._settings()
+        for sp in self._splitters():
+            st.setValue(f"layout/{sp.objectName()}", sp.saveState())
+        st.sync()
+
+    # -- actions ----------------------------------------------------------------------------------------------
     def _build_actions(self) -> None:
+        c = self.commands
         handlers = {
             "next_frame": lambda: self.seek(self.frame + 1), "prev_frame": lambda: self.seek(self.frame - 1),
             "next_landmark": lambda: self.select_landmark(self.selected + 1),
             "prev_landmark": lambda: self.select_landmark(self.selected - 1),
-            "play": self.toggle_play, "next_flagged": lambda: self.jump_flagged(+1),
-            "prev_flagged": lambda: self.jump_flagged(-1), "copy": self.copy_points, "paste": self.paste_points,
-            "copy_previous": self.copy_previous, "copy_previous_point": lambda: self.copy_previous(single=True),
-            "delete": self.delete_point, "restore": self.restore_point, "interpolate": self.interpolate_range,
-            "undo": self.undo_stack.undo, "redo": self.undo_stack.redo, "assess": self.run_assessment,
+            "play": self.toggle_play, "slower": lambda: self._speed_step(-1), "faster": lambda: self._speed_step(+1),
+            "loop": self.loop_box.toggle, "next_review": lambda: self.jump_review(+1),
+            "prev_review": lambda: self.jump_review(-1), "mark_reviewed": self.mark_reviewed,
+            "copy": c.copy_points, "paste": c.paste_points, "copy_previous": c.copy_previous,
+            "copy_previous_point": lambda: c.copy_previous(single=True), "delete": c.delete_point,
+            "restore": c.restore_point, "interpolate": c.interpolate_range, "swap": c.swap_pair,
+            "undo": self.editor.undo, "redo": self.editor.redo, "assess": self.run_assessment,
             "open": self.open_dialog, "help": self.show_help,
         }
+        menus = {name: self.menuBar().addMenu(title) for name, title in
+                 (("file", "&File"), ("edit", "&Edit"), ("review", "&Review"), ("video", "&Video"), ("help", "&Help"))}
+        where = {"open": "file", "assess": "file", "help": "help", "next_review": "review", "prev_review": "review",
+                 "mark_reviewed": "review", "play": "video", "slower": "video", "faster": "video", "loop": "video",
+                 "next_frame": "video", "prev_frame": "video"}
         self.actions_by_name: dict[str, QtGui.QAction] = {}
-        menu = self.menuBar().addMenu("&File")
-        edit = self.menuBar().addMenu("&Edit")
-        helpm = self.menuBar().addMenu("&Help")
         for sc in SHORTCUTS:
             act = QtGui.QAction(sc.description, self)
             act.setShortcuts([QtGui.QKeySequence(k) for k in sc.keys])
@@ -190,34 +227,35 @@ class MainWindow(QtWidgets.QMainWindow):
             act.triggered.connect(handlers[sc.action])
             self.addAction(act)
             self.actions_by_name[sc.action] = act
-            (menu if sc.action in ("open", "assess") else helpm if sc.action == "help" else edit).addAction(act)
-        pose = QtGui.QAction("Estimate pose in a video…", self)
-        pose.triggered.connect(lambda: self.pose_dialog())
-        menu.addAction(pose)
-        train = QtGui.QAction("Train a model on a cohort…", self)
-        train.triggered.connect(self.train_dialog)
-        menu.addAction(train)
-        self.recent_menu = menu.addMenu("Open recent")
+            menus[where.get(sc.action, "edit")].addAction(act)
+        file = menus["file"]
+        file.addAction("Estimate pose in a video…", lambda: self.pipeline.pose_dialog())
+        file.addAction("Train a model on a cohort…", self.pipeline.train_dialog)
+        self.recent_menu = file.addMenu("Open recent")
         self._fill_recent()
+        video = menus["video"]
+        video.addSeparator()
+        self.proxy_auto = QtGui.QAction("Make seek proxies for slow-seeking videos", self, checkable=True)
+        self.proxy_auto.setChecked(str(self._settings().value("video/seek_proxy", "auto")) != "never")
+        self.proxy_auto.toggled.connect(lambda on: self._settings().setValue("video/seek_proxy", "auto" if on else "never"))
+        video.addAction(self.proxy_auto)
+        video.addAction("Make a seek proxy now", lambda: self.make_proxy(force=True))
 
     def show_help(self) -> None:
         """The keyboard shortcuts, from the one registry."""
         rows = "".join(f"<tr><td><b>{' / '.join(s.keys)}</b></td><td>{s.description}</td></tr>" for s in SHORTCUTS)
         QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")
 
-    def _settings(self) -> QtCore.QSettings:
-        return QtCore.QSettings("gmdesk", "gmdesk")
-
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        for p in self._settings().value("recent", []) or []:
+        for p in self.recent.paths():
             self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
 
-    def _remember(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in (self._settings().value("recent", []) or []) if p != str(path)]
-        self._settings().setValue("recent", recent[:10])
-        self._fill_recent()
+    def recent_paths(self) -> list[str]:
+        """The "Open recent" entries, as shown."""
+        return [a.text() for a in self.recent_menu.actions()]
 
+    # -- opening ------------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open case, pose file or video", "", "gmdesk (*.gmcase *.h5 *.csv *.npz *.mp4 *.mov *.avi *.m4v *.mkv)")
@@ -237,448 +275,321 @@ class MainWindow(QtWidgets.QMainWindow):
         elif videos:
             self.open_path(videos[0])
 
-    # -- opening ------------------------------------------------------------------------
+    def _ask_pose_for(self, video: Path) -> Path | None:
+        """A video was opened alone: ask for its pose file (or start pose estimation)."""
+        ask = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "Open video",
+                                    f"{video.name} needs landmarks: open a pose file made for it, or estimate "
+                                    "them now with a DeepLabCut model?", parent=self)
+        use_file = ask.addButton("Open pose file…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        estimate = ask.addButton("Estimate pose…", QtWidgets.QMessageBox.ButtonRole.ActionRole)
+        ask.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        ask.exec()
+        if ask.clickedButton() is estimate:
+            self.pipeline.pose_dialog(video)
+        elif ask.clickedButton() is use_file:
+            pose, _ = QtWidgets.QFileDialog.getOpenFileName(self, f"Pose file for {video.name}", str(video.parent),
+                                                            "Pose (*.h5 *.csv *.gmcase)")
+            return Path(pose) if pose else None
+        return None
+
     def open_path(self, path: str | Path, video: str | Path | None = None) -> bool:
-        """Open a case or pose file (with an optional video). Errors show a dialog."""
+        """Open a case or pose file (with an optional video). On failure an error dialog says why,
+        nothing is created or locked, and what was open stays open."""
         p = Path(path)
         if p.suffix.lower() in VIDEO_SUFFIXES and video is None:
-            ask = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, "Open video",
-                                        f"{p.name} needs landmarks: open a pose file made for it, or estimate "
-                                        "them now with a DeepLabCut model?", parent=self)
-            use_file = ask.addButton("Open pose file…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-            estimate = ask.addButton("Estimate pose…", QtWidgets.QMessageBox.ButtonRole.ActionRole)
-            ask.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-            ask.exec()
-            if ask.clickedButton() is estimate:
-                self.pose_dialog(p)
+            pose = self._ask_pose_for(p)
+            if pose is None:
                 return False
-            if ask.clickedButton() is not use_file:
-                return False
-            pose, _ = QtWidgets.QFileDialog.getOpenFileName(self, f"Pose file for {p.name}", str(p.parent),
-                                                            "Pose (*.h5 *.csv *.gmcase)")
-            if not pose:
-                return False
-            p, video = Path(pose), p
+            p, video = pose, p
         try:
-            session = Session.open(p, video)
+            session = Session.open(p, video, prefetch=self.prefetch_frames)
+        except CaseLockedError as exc:
+            self.error("Case is open elsewhere", str(exc))
+            return False
         except Exception as exc:
+            log.info("open failed", exc_info=True)
             self.error(f"Cannot open {p.name}", str(exc))
             return False
-        if self.session:
-            self.session.close()
+        self._close_session()
         self.session = session
-        self.undo_stack.clear()
+        self.sides = landmark_sides(session.track.landmarks, session.skeleton.mirror_pairs)
+        self.view.names = list(session.track.landmarks)
+        if session.video is not None:
+            self.frames = FrameSource(session, self.jobs, self)
+            self.frames.refined.connect(self._refined)
+            self.frames.proxy_ready.connect(lambda path: self.status.showMessage(f"seek proxy in use: {path}", 8000))
+        self.player.fps = session.fps
+        self.editor.attach(session)
+        self.assessment.set_session(session)
+        self.review.set_session(session)
         self.landmark_box.blockSignals(True)
         self.landmark_box.clear()
         self.landmark_box.addItems(list(session.track.landmarks))
         self.landmark_box.blockSignals(False)
+        self.slider.blockSignals(True)
         self.slider.setRange(0, session.n_frames - 1)
-        chk = session.case.check_video()
+        self.slider.blockSignals(False)
         msg = f"{session.case.path.name}: {session.n_frames} frames"
         if session.video is not None and session.video.info.frame_count != session.n_frames:
             self.error("Frame counts differ",
                        f"the video {session.video.path.name} has {session.video.info.frame_count} frames but the pose "
                        f"has {session.n_frames}: the overlay may be on the wrong frames. Check that they belong together.")
         if session.video is None:
-            msg += f" — no video ({chk.message})" if chk.status != "none" else " — no video: skeleton on a blank canvas"
+            msg += f" — no video ({session.video_note})" if session.video_note else " — no video: skeleton on a blank canvas"
         self.status.showMessage(msg)
-        self._remember(session.case.path)
-        self.result = None
-        self.timeline.set_snippets([], 10)
-        self.seek(0, force=True)
-        self.select_landmark(0)
+        self.recent.add(str(session.case.path))
+        self._fill_recent()
+        self.state.start(session.n_frames, session.track.n_landmarks)
+        self.state.set_frame(0, force=True)
+        self.state.set_selected(0, force=True)
+        self.make_proxy()
         return True
 
-    # -- navigation ---------------------------------------------------------------------
+    def _close_session(self) -> None:
+        self.player.stop()
+        if self.frames is not None:
+            self.frames.close()
+            self.frames.deleteLater()
+            self.frames = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self.editor.attach(None)
+        self.review.set_session(None)
+
+    def make_proxy(self, force: bool = False, block: bool = False):
+        """Use or make the open case's seek proxy (see :meth:`FrameSource.make_proxy`); ``block``
+        waits (processing events) until it is made."""
+        if self.frames is None:
+            return None
+        job = self.frames.make_proxy(force, self.proxy_auto.isChecked())
+        if job is not None and block:
+            loop = QtCore.QEventLoop()
+            job.finished.connect(loop.quit)
+            job.failed.connect(loop.quit)
+            if job.is_running():
+                loop.exec()
+            QtCore.QCoreApplication.processEvents()
+        return job
+
+    # -- what is shown ------------------------------------------------------------------------------------------------
     def seek(self, frame: int, force: bool = False) -> None:
         """Show frame ``frame`` (clamped) with its overlay."""
-        s = self.session
-        if s is None:
-            return
-        frame = int(np.clip(frame, 0, s.n_frames - 1))
-        if frame == self.frame and not force:
-            self.redraw()
-            return
-        self.frame = frame
-        self.redraw()
+        if self.session is not None:
+            self.state.set_frame(frame, force=force)
 
-    def redraw(self) -> None:
-        s = self.session
-        if s is None:
+    def select_landmark(self, j: int) -> None:
+        """Select landmark ``j`` (wraps around)."""
+        if self.session is not None:
+            self.state.set_selected(j)
+
+    def _frame_changed(self, f: int) -> None:
+        if self.session is None:
             return
-        f = self.frame
-        img = None
-        if s.video is not None and f < len(s.video):
+        if self.frames is not None:
             try:
-                img = s.video.frame(f)
+                img, exact = self.frames.image(f)
             except Exception as exc:  # a damaged frame should not take the editor down
+                img, exact = None, True
                 self.status.showMessage(f"frame {f}: {exc}")
-        size = (s.video.info.width, s.video.info.height) if s.video else _canvas(s.track.xy)
-        self.view.show_frame(img, size)
-        self.view.skeleton.set_pose(s.track.xy[f], s.track.status[f], s.skeleton.edge_index, self.selected)
+            self.view.show_frame(img, self.frames.size, exact)
+        else:
+            self.view.show_frame(None, _canvas(self.session.track.xy))
+        self._show_frame_state(f)
+
+    def _show_frame_state(self, f: int) -> None:
+        """Overlay, slider, frame label and plot cursors for frame ``f``."""
+        s = self.session
+        self.view.skeleton.set_pose(s.track.xy[f], s.track.status[f], s.skeleton.edge_index, self.selected, self.sides)
+        self.view.refresh_hover()
         self.slider.blockSignals(True)
         self.slider.setValue(f)
         self.slider.blockSignals(False)
-        flag = " ⚑ flagged" if s.flagged[f].any() else ""
+        flag = "  ⚑ review" if s.flagged[f].any() else ""
         self.frame_label.setText(f"frame {f} / {s.n_frames - 1}   {f / s.fps:7.2f} s{flag}")
         self.trajectory.cursor.setValue(f)
         self.timeline.cursor.setValue(f / s.fps)
 
-    def select_landmark(self, j: int) -> None:
+    def _refined(self, index: int) -> None:
+        """The exact frame arrived after the proxy's was shown."""
+        if self.frames is not None and index == self.frame:
+            img = self.frames.reader.cached(index)
+            if img is not None:
+                self.view.show_frame(img, self.frames.size, True)
+
+    def _selection_changed(self, j: int) -> None:
         s = self.session
         if s is None:
             return
-        self.selected = int(j) % s.track.n_landmarks
-        if self.landmark_box.currentIndex() != self.selected:
+        if self.landmark_box.currentIndex() != j:
             self.landmark_box.blockSignals(True)
-            self.landmark_box.setCurrentIndex(self.selected)
+            self.landmark_box.setCurrentIndex(j)
             self.landmark_box.blockSignals(False)
-        self.trajectory.set_series(s.track.xy[:, self.selected], s.flagged[:, self.selected])
-        self.trajectory.setTitle(f"{s.track.landmarks[self.selected]}: x, y over time (red: flagged frames)")
-        self._show_angles()
-        self.redraw()
+        self.series.show_landmark(s, j)
+        self._show_frame_state(self.frame)
+        if not np.isfinite(s.track.xy[self.frame, j]).all():
+            self.status.showMessage(f"{s.track.landmarks[j]} is missing in frame {self.frame}: click where it is to "
+                                    "place it", 8000)
 
-    def _show_angles(self) -> None:
-        """Joint angles whose vertex is the selected landmark (e.g. the elbow angle for the elbow)."""
-        from gmdesk.features import joint_angles
+    def _track_changed(self) -> None:
+        if self.session is not None:
+            self.series.show_landmark(self.session, self.selected)
+            self._show_frame_state(self.frame)
 
-        s = self.session
-        self.angles.clear()
-        names = [a.name for a in s.skeleton.angles if a.points[1] == s.track.landmarks[self.selected]]
-        if not names:
-            self.angles.setTitle("no joint angle at this landmark")
+    # -- review -------------------------------------------------------------------------------------------------------
+    def jump_review(self, direction: int) -> None:
+        """``N`` / ``Shift+N``: the next / previous open review item's first frame, its landmark selected."""
+        if self.session is None:
             return
-        idx = [i for i, a in enumerate(s.skeleton.angles) if a.name in names]
-        ang = joint_angles(s.track.xy, s.skeleton)[:, idx]
-        for k, name in enumerate(names):
-            self.angles.plot(np.arange(len(ang)), ang[:, k], pen=(k, max(2, len(names))), name=name, connect="finite")
-        self.angles.setTitle(f"joint angle (degrees): {', '.join(names)}")
+        item = self.review.step(self.frame, direction)
+        if item is None:
+            self.status.showMessage(f"no more review items {'after' if direction > 0 else 'before'} this frame "
+                                    f"({len(self.session.open_items())} left to review)", 6000)
+            return
+        self.go_to_item(item)
 
-    def jump_flagged(self, direction: int) -> None:
+    def go_to_item(self, item) -> None:
+        """Show review item ``item``: its first frame, its (first) landmark selected."""
         s = self.session
         if s is None:
             return
-        frames = s.flagged_frames()
-        nxt = frames[frames > self.frame] if direction > 0 else frames[frames < self.frame][::-1]
-        if len(nxt):
-            self.seek(int(nxt[0]))
-        else:
-            self.status.showMessage("no more flagged frames in that direction")
+        self.player.stop()
+        self.review.set_current(item)
+        self.state.set_frame(item.start)
+        if item.landmarks and item.landmarks[0] in s.track.landmarks:
+            self.state.set_selected(s.track.landmarks.index(item.landmarks[0]))
+        self.status.showMessage(f"{item.kind}: {item.detail}", 10000)
 
-    def toggle_play(self) -> None:
-        if self.timer.isActive():
-            self.timer.stop()
-            self.segment_end = None
-            self.play_button.setText("Play")
-        elif self.session:
-            self.timer.start(int(1000 / self.session.fps))
-            self.play_button.setText("Pause")
-
-    def _tick(self) -> None:
-        s = self.session
-        if s is None or self.frame >= s.n_frames - 1 or (self.segment_end is not None and self.frame >= self.segment_end):
-            self.toggle_play()
+    def mark_reviewed(self) -> None:
+        """Record that the current review item was checked (in the case's log); it leaves the queue."""
+        if self.session is None:
             return
-        self.seek(self.frame + 1)
+        if self.current_item is None:
+            self.status.showMessage("choose a review item first (N, or click one in the list)", 6000)
+            return
+        try:
+            item = self.review.mark_current()
+        except Exception as exc:
+            self.error("Not recorded", str(exc))
+            return
+        if item is not None:
+            self._track_changed()
+            self.status.showMessage(f"reviewed: {item.landmark} {item.start}–{item.stop - 1} ({item.kind})", 6000)
+
+    # -- edits that need the window -------------------------------------------------------------------------------
+    def drag_landmark(self, j: int, x: float, y: float) -> None:
+        """A point was dragged to (x, y): one undoable edit in the frame where the drag began."""
+        if self.commands.drag_ended(j, x, y) is None and self.session is not None:
+            self._show_frame_state(self.frame)  # refused: the point goes back
+
+    # -- playback ----------------------------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        """Play / pause at real speed; with "loop snippet" on, the snippet at the cursor loops."""
+        if self.session is None:
+            return
+        if self.player.is_playing:
+            self.player.stop()
+        else:
+            self.player.play(self.snippet_at(self.frame) if self.loop_box.isChecked() else None)
+
+    def snippet_at(self, frame: int) -> tuple[int, int]:
+        """Frames (inclusive) of the snippet to loop at ``frame``: the assessed snippet that holds it
+        (the latest starting), else the 10-s window starting there."""
+        n, res = self.session.n_frames, self.result
+        hits = [sn for sn in res["snippets"] if sn["start_frame"] <= frame <= sn["end_frame"]] if res else []
+        if hits:
+            return hits[-1]["start_frame"], min(hits[-1]["end_frame"], n - 1)
+        window = int(res["window"]) if res else int(round(10 * self.session.fps))
+        return frame, min(frame + window - 1, n - 1)
+
+    def _speed_step(self, step: int) -> None:
+        self.speed_box.setCurrentIndex(int(np.clip(self.speed_box.currentIndex() + step, 0, len(SPEEDS) - 1)))
+
+    def _playing(self, on: bool) -> None:
+        self.play_button.setText("Pause" if on else "Play")
+        if not on:
+            self.rate_label.setText(f"played at {self.player.shown_rate:.1f} fps" if self.player.shown_rate else "")
+
+    def _show_rate(self, shown: float, dropped: float) -> None:
+        target = self.player.fps * self.player.speed
+        self.rate_label.setText(f"▶ {shown:.1f} of {target:.1f} fps" + (f", {dropped:.0%} dropped" if dropped > 0.005 else ""))
 
     def play_snippet(self, index: int) -> None:
         """Play snippet ``index`` of the assessment (its 10 s) with the overlay: the evidence."""
-        if not self.result or self.session is None:
+        res = self.result
+        if not res or self.session is None:
             return
-        sn = self.result["snippets"][index]
-        self.seek(sn["start_frame"])
-        self.segment_end = sn["end_frame"]
+        sn = res["snippets"][index]
+        self.player.stop()
+        self.state.set_frame(sn["start_frame"])
         self.status.showMessage(f"snippet {index + 1}: frames {sn['start_frame']}–{sn['end_frame']}, "
                                 f"P(abnormal) {sn['p_abnormal']:.2f} ({sn['class']})")
-        if not self.timer.isActive():
-            self.timer.start(int(1000 / self.session.fps))
-            self.play_button.setText("Pause")
+        self.player.play((sn["start_frame"], min(sn["end_frame"], self.session.n_frames - 1)))
 
-    # -- edits --------------------------------------------------------------------------
-    def _push(self, text: str, do) -> None:
-        if self.session is None:
-            return
-        try:
-            self.undo_stack.push(CaseEditCommand(self, text, do))
-        except Exception as exc:
-            self.error("Edit not made", str(exc))
-
-    def after_edit(self) -> None:
-        """Refresh views from the case after an edit, undo or redo."""
-        self.session.refresh()
-        self.select_landmark(self.selected)
-
-    @property
-    def _name(self) -> str:
-        return self.session.track.landmarks[self.selected]
-
-    def drag_landmark(self, j: int, x: float, y: float) -> None:
-        f, name = self.frame, self.session.track.landmarks[j]
-        self.selected = j
-        self._push(f"move {name} @ {f}", lambda c: c.move(f, name, x, y))
-
-    def delete_point(self) -> None:
-        f, name = self.frame, self._name
-        self._push(f"delete {name} @ {f}", lambda c: c.delete(f, name))
-
-    def restore_point(self) -> None:
-        f, name = self.frame, self._name
-        self._push(f"restore {name} @ {f}", lambda c: c.restore(f, name))
-
-    def copy_previous(self, single: bool = False) -> None:
-        f, name = self.frame, self._name
-        if f == 0:
-            return
-        self._push(f"copy previous frame @ {f}", lambda c: c.copy_from_previous(f, [name] if single else None))
-
-    def copy_points(self) -> None:
-        s = self.session
-        if s is None:
-            return
-        self.clipboard = {n: tuple(map(float, s.track.xy[self.frame, j])) for j, n in enumerate(s.track.landmarks)}
-        self.status.showMessage(f"copied {len(self.clipboard)} points of frame {self.frame}")
-
-    def paste_points(self) -> None:
-        if not self.clipboard:
-            return
-        f, pts = self.frame, dict(self.clipboard)
-        self._push(f"paste points @ {f}", lambda c: c.set_points(f, pts))
-
-    def interpolate_range(self) -> None:
-        s = self.session
-        if s is None:
-            return
-        j, f = self.selected, self.frame
-        flagged = s.flagged[:, j]
-        a = b = f
-        while a > 1 and flagged[a - 1]:
-            a -= 1
-        while b < s.n_frames - 2 and flagged[b]:
-            b += 1
-        text, ok = QtWidgets.QInputDialog.getText(self, "Interpolate (makima)",
-                                                  f"Frames of {self._name} to replace, start-stop:", text=f"{a}-{max(b, a + 1)}")
-        if not ok:
-            return
-        try:
-            start, stop = (int(v) for v in text.split("-"))
-        except ValueError:
-            self.error("Interpolate", f"{text!r} is not a range like 120-135")
-            return
-        name = self._name
-        self._push(f"interpolate {name} {start}-{stop}", lambda c: c.interpolate_range(name, start, stop + 1))
-
-    # -- assessment ---------------------------------------------------------------------
-    def choose_model(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Model bundle folder", "models")
-        if path:
-            self.set_model(path)
-
+    # -- assessment and pipeline jobs ------------------------------------------------------------------------------
     def set_model(self, path: str | Path) -> None:
-        self.model_path = Path(path)
-        self.model_label.setText(f"model: {self.model_path.name}")
+        self.assessment.set_model(path)
 
-    def run_assessment(self, block: bool = False) -> None:
+    def run_assessment(self, block: bool = False):
         """Score the current track (edits included) on a worker thread."""
-        s = self.session
-        if s is None or self.model_path is None:
-            self.error("Assessment", "Open a recording and choose a model bundle first.")
-            return
-        track, skeleton, model = s.track.copy(), s.skeleton, self.model_path
-        infant = s.case.meta().get("infant_id", "")
+        return self.assessment.run(block)
 
-        def job():
-            from gmdesk.assess import assess_track
-            from gmdesk.bundle import load_bundle
-
-            bundle = load_bundle(model, skeleton)
-            if self._cancelled:
-                return None
-            return assess_track(track, bundle, skeleton, infant)
-
-        self._cancelled = False
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.run_button.setEnabled(False)
-        self.status.showMessage("assessing…")
-        self._start(job, self._assessed, block)
-
-    def _start(self, fn, done, block: bool) -> None:
-        thread = QtCore.QThread(self)
-        worker = Worker(fn)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.finished.connect(done)
-        worker.failed.connect(lambda m: (self._job_done(), self.error("Assessment failed", m)))
-        worker.finished.connect(thread.quit)
-        worker.failed.connect(thread.quit)
-        thread.finished.connect(lambda: self._threads.remove(thread) if thread in self._threads else None)
-        thread._worker = worker  # keep alive
-        self._threads.append(thread)
-        thread.start()
-        if block:
-            loop = QtCore.QEventLoop()
-            thread.finished.connect(loop.quit)
-            loop.exec()
-
-    def _job_done(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.run_button.setEnabled(True)
-
-    def cancel_job(self) -> None:
-        """Cancel the running assessment: the window stays usable and its result is discarded."""
-        self._cancelled = True
-        self._job_done()
-        self.status.showMessage("assessment cancelled")
-
-    def _assessed(self, res: dict | None) -> None:
-        if self._cancelled or res is None:
-            return
-        self._job_done()
-        self.result = res
-        v = res["verdict"]
-        colour = "#c0392b" if v["verdict"] == "abnormal" else "#1e8449"
-        extra = " — model trained on SYNTHETIC data, not for clinical use" if res.get("synthetic_model") else ""
-        dropped = f"; {len(res['dropped'])} windows left out for missing data" if res["dropped"] else ""
-        self.verdict_label.setText(f"<b style='color:{colour}'>{v['verdict'].upper()}</b>: {v['basis']}{dropped}."
-                                   f"<br><small>model {res['model_id']}{extra}. Click a snippet to play it.</small>")
-        self.timeline.set_snippets(res["snippets"], res["window"] / res["fps"],
-                                   [d["start"] / res["fps"] for d in res["dropped"]])
-        names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res["snippets"]]
-        if "similarity_reference" in res:
-            self.similarity.set_matrix(np.asarray(res["similarity_reference"]), names, res["reference_names"],
-                                       f"This infant's {len(names)} snippets against the model's "
-                                       f"{len(res['reference_names'])} reference snippets (cosine similarity)")
-        elif "similarity_within" in res:  # bundles without reference snippets; short recordings only
-            self.similarity.set_matrix(np.asarray(res["similarity_within"]), names)
-        if "ica" in res:
-            self.ica.set_data(np.asarray(res["ica"]["reference_ic1"]), np.asarray(res["ica"]["reference_labels"]),
-                              np.asarray(res["ica"]["infant_ic1"]), [s["class"] for s in res["snippets"]])
-        self.status.showMessage(f"assessment done: {v['basis']}")
-        try:
-            self.session.case.save_result(res["model_id"], v, res["snippets"], res["model_path"])
-        except Exception as exc:
-            self.error("Result not saved", str(exc))
+    def _assessed(self, res: dict) -> None:
+        self.status.showMessage(f"assessment done: {res['verdict']['basis']}")
         self.tabs.setCurrentIndex(1)
-
-    # -- training (child process) -------------------------------------------------------
-    def train_dialog(self) -> None:
-        """Ask for a cohort table, classifier and output folder, then train in a child process."""
-        cohort, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Cohort table", "", "Cohort (*.csv)")
-        if not cohort:
-            return
-        arch, ok = QtWidgets.QInputDialog.getItem(self, "Classifier", "Architecture:",
-                                                  ["cnn1d-2", "cnn1d-3", "svm-rbf", "svm-poly", "lstm-2", "lstm-3",
-                                                   "vit-2", "vit-4"], 0, False)
-        if not ok:
-            return
-        out = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder to write the model bundle in", "models")
-        if out:
-            self.start_training(cohort, arch, str(Path(out) / f"{arch}-{Path(cohort).parent.name}"))
 
     def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
-        """Train ``architecture`` on ``cohort`` into bundle ``output`` with progress, ETA and cancel."""
-
-        def finished(last: str) -> None:
-            self.set_model(output)
-            self.status.showMessage(f"trained {output}: {last}")
-
-        self.tabs.setCurrentIndex(1)
-        return self._run_job(["train", cohort, "--model", architecture, "-o", output, *(extra or [])],
-                             f"training {architecture}", finished)
-
-    def pose_dialog(self, video: str | Path | None = None) -> None:
-        """Ask for video, DeepLabCut model and settings, then estimate pose in a child process."""
-        from app.pose_dialog import PoseDialog
-
-        dlg = PoseDialog(video, self)
-        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
-            out, args = dlg.args()
-            self.start_pose_estimation(Path(dlg.video.text()), args, out)
+        """Train in a child process (see :meth:`PipelineJobs.start_training`)."""
+        return self.pipeline.start_training(cohort, architecture, output, extra)
 
     def start_pose_estimation(self, video: Path, args: list[str], output: Path):
-        """Run ``gmdesk pose`` (``args``) in a child process; when it finishes, open ``output``
-        with the video (a case is created beside it and cleaned). Cancel writes nothing."""
+        """Estimate pose in a child process, then open the result (see :class:`PipelineJobs`)."""
+        return self.pipeline.start_pose_estimation(video, args, output)
 
-        def finished(last: str) -> None:
-            if self.open_path(output, video):
-                self.status.showMessage(f"pose estimated: {last}")
-
-        return self._run_job(args, f"pose estimation of {video.name}", finished)
-
-    def _run_job(self, args: list[str], label: str, on_finished):
-        """A gmdesk CLI command in a child process with progress bar, ETA and cancel;
-        ``on_finished(last line the command printed)`` when it succeeds."""
-        from app.jobs import JobRunner
-
-        job = JobRunner(args, self)
-        self.job = job
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.cancel_button.clicked.disconnect()
-        self.cancel_button.clicked.connect(job.cancel)
-
-        def prog(done, total, text):
-            if total:
-                self.progress.setRange(0, total)
-                self.progress.setValue(done)
-            self.status.showMessage(f"{label}: {text}")
-
-        def finished(code, out):
-            self._job_over()
-            on_finished(out.strip().splitlines()[-1] if out.strip() else "done")
-
-        def failed(msg):
-            self._job_over()
-            if msg == "cancelled":
-                self.status.showMessage(f"{label} cancelled; nothing was written")
-            else:
-                self.error(f"{label[0].upper()}{label[1:]} failed", msg)
-
-        job.progress.connect(prog)
-        job.finished.connect(finished)
-        job.failed.connect(failed)
-        job.start()
-        return job
-
-    def _job_over(self) -> None:
-        self._job_done()
-        self.cancel_button.clicked.disconnect()
-        self.cancel_button.clicked.connect(self.cancel_job)
-
-    # -- errors -------------------------------------------------------------------------
+    # -- errors, shutdown ----------------------------------------------------------------------------------------------
     def error(self, title: str, message: str) -> None:
         """Readable dialog + log entry (offscreen tests read ``last_error``)."""
         log.error("%s: %s", title, message)
         self.last_error = f"{title}: {message}"
-        self.status.showMessage(self.last_error)
+        self.status.showMessage(self.last_error, 15000)
         if QtWidgets.QApplication.platformName() != "offscreen":
             QtWidgets.QMessageBox.warning(self, title, message)
 
     def closeEvent(self, ev) -> None:  # noqa: N802
-        self.timer.stop()
-        for t in list(self._threads):
-            t.quit()
-            t.wait(5000)
-        if self.session:
-            self.session.close()
+        """Close cleanly: running jobs are cancelled first and the window closes once they stopped
+        (it stays responsive meanwhile); then the case and video are closed."""
+        if self.jobs.busy:
+            ev.ignore()
+            if not self._closing:
+                self._closing = True
+                self.player.stop()
+                self.centralWidget().setEnabled(False)
+                self.menuBar().setEnabled(False)
+                self.status.showMessage("Closing: stopping the running jobs first…")
+                self.jobs.idle.connect(self.close)
+                self.jobs.cancel_all()
+            return
+        self.save_layout()
+        self._close_session()
         super().closeEvent(ev)
 
+    def wait_closed(self, timeout_s: float = 30.0) -> bool:
+        """After :meth:`close`: process events until the window has closed (its jobs stopped)."""
+        timer = QtCore.QElapsedTimer()
+        timer.start()
+        while self.isVisible() and timer.elapsed() < timeout_s * 1000:
+            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            QtCore.QThread.msleep(5)
+        return not self.isVisible()
 
-def pg_angle_plot():
-    """Plot for joint angles under the trajectories."""
-    import pyqtgraph as pg
-
-    w = pg.PlotWidget(background=(250, 250, 250))
-    w.addLegend(offset=(5, 5))
-    w.setLabel("left", "degrees")
-    return w
+    def _about_to_quit(self) -> None:
+        """The application quits (e.g. the session ends): stop every job before Qt tears threads down."""
+        if self.jobs.busy:
+            self.jobs.wait_all()
+        self._close_session()
 
 
 def _canvas(xy: np.ndarray) -> tuple[int, int]:
     """Blank canvas size covering the recording's points (when there is no video)."""
     hi = np.nanmax(xy.reshape(-1, 2), axis=0) if np.isfinite(xy).any() else np.array([640, 480])
     return int(max(640, hi[0] + 40)), int(max(480, hi[1] + 40))
-

@@ -192,3 +192,233 @@ class VideoReader:
             if f is None:
                 return
             yield f
+
+
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: nice +10 for this thread only; elsewhere
+    nothing), so background decoding never slows the thread that draws."""
+    import os
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
+
+
+class PrefetchingReader:
+    """Frame-accurate reader with a decoded-frame cache around a cursor, filled in the background.
+
+    A worker thread with its **own** decoder keeps the frames ``[cursor - behind, cursor + ahead]``
+    decoded (the cursor's frame first, then the frames ahead — playback and stepping forward —
+    then the frames behind, read forward from ``cursor - behind`` so a long GOP is decoded once,
+    not once per frame). :meth:`frame` returns a cached frame at once, or decodes it in the
+    caller's thread with a second decoder. With a seek proxy attached (:meth:`attach_proxy`),
+    :meth:`frame_for_display` answers a miss from the proxy (one small intra frame) and the exact
+    frame follows from the worker (``on_frame(index)`` is called from the worker thread for every
+    frame it stores).
+
+    Every frame it returns is the frame a sequential decode gives at that index (tested).
+
+    Parameters
+    ----------
+    path : str or Path
+    ahead, behind : int
+        Frames kept decoded after and before the cursor.
+    cache_mb : float
+        Memory budget of the cache (a 1080p frame is 6.2 MB); at least ``ahead + behind + 1`` frames.
+    on_frame : callable, optional
+        ``on_frame(index)``, from the worker thread, after it stored frame ``index``.
+    prefetch : bool
+        False: no worker (every miss decodes in the caller's thread), for comparisons.
+    """
+
+    def __init__(self, path: str | Path, ahead: int = 45, behind: int = 15, cache_mb: float = 512,
+                 on_frame=None, prefetch: bool = True) -> None:
+        import threading
+
+        self.path = Path(path)
+        self._direct = VideoReader(self.path, cache_frames=4, read_ahead=30)
+        self.info = self._direct.info
+        self.ahead, self.behind = int(ahead), int(behind)
+        frame_bytes = max(1, self.info.width * self.info.height * 3)
+        self.max_frames = max(self.ahead + self.behind + 1, int(cache_mb * 1e6 // frame_bytes))
+        self.on_frame = on_frame
+        self.proxy = None
+        self.hits = self.misses = self.proxy_hits = 0
+        self._frames: dict[int, np.ndarray] = {}
+        self._cursor = 0
+        self._end = self.info.frame_count  # first frame the worker could not decode
+        self._stop = False
+        self._idle = False
+        self._cond = threading.Condition()
+        self._direct_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"frames:{self.path.name}", daemon=True)
+        if prefetch:
+            self._thread.start()
+        else:
+            self._idle = True
+
+    def __len__(self) -> int:
+        return self.info.frame_count
+
+    def __enter__(self) -> PrefetchingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- caller's side --------------------------------------------------------------------
+    def attach_proxy(self, proxy) -> None:
+        """Answer cache misses of :meth:`frame_for_display` from ``proxy`` (a
+        :class:`gmdesk.proxy.SeekProxy` of this video), or stop using one (None)."""
+        old, self.proxy = self.proxy, proxy
+        if old is not None and old is not proxy:
+            old.close()
+
+    def set_cursor(self, index: int) -> None:
+        """Where the user is: the worker keeps the frames around ``index`` decoded."""
+        with self._cond:
+            self._cursor = int(np.clip(index, 0, self.info.frame_count - 1))
+            if self._idle:  # a busy worker re-reads the cursor after each frame
+                self._cond.notify_all()
+
+    def cached(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` if it is decoded already, else None (never decodes)."""
+        with self._cond:
+            return self._frames.get(int(index))
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (BGR, displayed orientation, exact): cached, or decoded now."""
+        if not 0 <= index < self.info.frame_count:
+            raise IndexError(f"frame {index} outside 0..{self.info.frame_count - 1} of {self.path}")
+        got = self.cached(index)
+        if got is not None:
+            self.hits += 1
+            return got
+        self.misses += 1
+        with self._direct_lock:
+            if self._direct._cap is None:
+                raise VideoError(f"video {self.path} is closed")
+            img = self._direct.frame(int(index))
+        with self._cond:
+            self._store(int(index), img)
+        return img
+
+    def frame_for_display(self, index: int) -> tuple[np.ndarray, bool]:
+        """``(image, exact)``: the exact frame when it is cached (or when there is no proxy, decoded
+        now); else the proxy's frame (smaller, lossy) with ``exact`` False, and the worker decodes
+        the exact one (``set_cursor`` first)."""
+        got = self.cached(index)
+        if got is not None:
+            self.hits += 1
+            return got, True
+        proxy = self.proxy
+        if proxy is not None and index < proxy.frames:
+            try:
+                img = proxy.frame(int(index))
+                self.proxy_hits += 1
+                return img, False
+            except Exception:  # a damaged proxy frame: fall back to the video
+                self.attach_proxy(None)
+        return self.frame(index), True
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the worker has filled the window around the cursor (tests, benchmarks)."""
+        import time
+
+        end = time.monotonic() + timeout
+        if not self._thread.is_alive():
+            return True
+        with self._cond:
+            while not self._idle or self._want() is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Stop the worker and release both decoders (and the proxy)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        with self._direct_lock:
+            self._direct.close()
+        self.attach_proxy(None)
+
+    def __iter__(self):
+        """All frames in order from the start (exact, not cached)."""
+        with self._direct_lock:
+            yield from self._direct
+
+    # -- worker -------------------------------------------------------------------------------
+    def _window(self) -> tuple[int, int]:
+        return max(0, self._cursor - self.behind), min(self._end, self._cursor + self.ahead + 1)
+
+    def _want(self) -> int | None:
+        """Next frame the worker should decode (lock held): the cursor, then ahead, then the
+        lowest missing frame behind."""
+        lo, hi = self._window()
+        c = self._cursor
+        for i in range(c, hi):
+            if i not in self._frames:
+                return i
+        for i in range(lo, min(c, hi)):
+            if i not in self._frames:
+                return i
+        return None
+
+    def _store(self, index: int, img: np.ndarray) -> None:
+        """Keep ``img`` (lock held), dropping the frames farthest from the cursor beyond the budget."""
+        self._frames[index] = img
+        if len(self._frames) > self.max_frames:
+            lo, hi = self._window()
+            order = sorted(self._frames, key=lambda i: (lo <= i < hi, -abs(i - self._cursor)))
+            for i in order[: len(self._frames) - self.max_frames]:
+                del self._frames[i]
+
+    def _run(self) -> None:
+        cv2 = _cv2()
+        background_priority()
+        try:
+            cap = _capture(self.path)
+        except VideoError:
+            return
+        nxt = 0  # index the capture returns on its next read
+        try:
+            while True:
+                with self._cond:
+                    while not self._stop and (target := self._want()) is None:
+                        self._idle = True
+                        self._cond.notify_all()
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                    self._idle = False
+                if not (nxt <= target <= nxt + 30):
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, target)
+                    nxt = target
+                while nxt <= target:
+                    ok, img = cap.read()  # the GIL is released while decoding
+                    if not ok:
+                        with self._cond:
+                            self._end = min(self._end, nxt)
+                        break
+                    idx, nxt = nxt, nxt + 1
+                    with self._cond:
+                        lo, hi = self._window()
+                        keep = lo <= idx < hi and idx not in self._frames
+                        if keep:
+                            self._store(idx, img)
+                        moved = self._stop or not (lo <= target < hi)
+                    if keep and self.on_frame is not None:
+                        self.on_frame(idx)
+                    if moved:
+                        break
+        finally:
+            cap.release()

@@ -196,7 +196,7 @@ def test_training_runs_in_a_child_process_with_progress_and_cancel(qtbot, tmp_pa
     # cancel: a long network training stops at once and leaves no bundle behind
     out2 = tmp_path / "cnn-bundle"
     job2 = win.start_training(str(table), "cnn1d-2", str(out2),
-                              ["--features", "angles", "--epochs", "250", "--patience", "250"])
+                              ["--features", "angles", "--epochs", "250", "--patience", "250", "--cv", "none"])
     job2.progress.connect(lambda d, t, m: seen.append((d, t, m)))
     job2.failed.connect(lambda m: m == "cancelled" or pytest.fail(f"training failed early: {m}"))
     with qtbot.waitSignal(job2.progress, timeout=90_000):
