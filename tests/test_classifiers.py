@@ -58,7 +58,8 @@ def test_sklearn_clone_and_params():
     assert d.get_params() == c.get_params() and d is not c
     d.set_params(epochs=9)
     assert d.epochs == 9 and c.epochs == 7
-    assert set(ARCHITECTURES) == {"svm-rbf", "svm-poly", "lstm-2", "lstm-3", "cnn1d-2", "cnn1d-3", "vit-2", "vit-4"}
+    assert set(ARCHITECTURES) == {"svm-rbf", "svm-poly", "lstm-2", "lstm-3", "cnn1d-2", "cnn1d-3", "vit-2", "vit-4",
+                                  "kinematics", "kinematics-gb"}
 
 
 def test_paper_validation_split_is_ten_percent_half_per_class():
