@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -312,10 +311,7 @@ def load_skeleton(path: str | Path | None = None) -> Skeleton:
         raise SkeletonError(f"skeleton file {str(p)!r} does not exist")
     if p.stat().st_size > MAX_SKELETON_BYTES:
         raise SkeletonError(f"skeleton file {str(p)!r} is larger than {MAX_SKELETON_BYTES // 1_000_000} MB")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SkeletonError(f"skeleton file {str(p)!r} is not valid TOML: {exc}") from None
-    except RecursionError:
-        raise SkeletonError(f"skeleton file {str(p)!r} is nested too deeply to be a skeleton") from None
+    from gmdesk.io.tomlfile import read_toml
+
+    data = read_toml(p, SkeletonError, "skeleton file")
     return Skeleton.from_dict(data, source=str(p))

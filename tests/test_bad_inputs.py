@@ -210,6 +210,8 @@ CORPUS = [
     ("skeleton: nested 5000 deep", skeleton_file("x=" + "[" * 5000 + "]" * 5000), "skeleton {in}", 1,
      "nested too deeply|not valid TOML"),
     ("skeleton: garbage", skeleton_file("landmarks = ["), "skeleton {in}", 1, "not valid TOML"),
+    ("skeleton: a key 20000 dots deep", skeleton_file(".".join(["a"] * 20000) + " = 1"), "skeleton {in}", 1,
+     "keys nested more than 32 levels deep"),
     ("skeleton: landmarks a string", skeleton_file("origin='a'\nlandmarks='abc'"), "skeleton {in}", 1,
      "landmarks must be a list"),
     ("skeleton: edges not pairs", skeleton_file("origin='a'\nlandmarks=['a','b']\nedges=['ab']"), "skeleton {in}", 1,

@@ -16,7 +16,6 @@ Body-part names that differ from the skeleton's are mapped through a TOML file::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +37,10 @@ def load_name_mapping(path: str | Path | None) -> dict[str, str]:
     """Read a body-part name mapping (``[bodyparts]`` table of file name = skeleton name)."""
     if path is None:
         return {}
+    from gmdesk.io.tomlfile import read_toml
+
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PoseFileError(f"name-mapping file {str(p)!r} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PoseFileError(f"name-mapping file {str(p)!r} is not valid TOML: {exc}") from exc
+    data = read_toml(p, PoseFileError, "name-mapping file")
     table = data.get("bodyparts")
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise PoseFileError(f"name-mapping file {str(p)!r}: needs a [bodyparts] table of name = \"landmark\"")
