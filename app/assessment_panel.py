@@ -1,15 +1,28 @@
-"""The assessment panel: model choice, running the assessment (a thread job), the verdict and the
-per-snippet timeline. The similarity and ICA views it fills live in their own tabs."""
+"""The assessment panel: model choice, running the assessment (a thread job), the verdict, the
+per-snippet timeline with the clinician's snippet review, the stored result of a reopened case, the
+report and the sign-off. The similarity view it fills lives in its own tab."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from app.jobs import JobOwner, ThreadJob
-from app.views import IcaView, SimilarityView, SnippetTimeline
+from app.views import VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
+from gmdesk.errors import GmdeskError
+
+NO_RESULT = "No assessment yet: choose a model and run it (Ctrl+R)."
+TIMELINE_CAPTION = ("Each band is one 10-s snippet (overlapping snippets alternate rows), coloured by the model's "
+                    "P(abnormal): blue normal → red abnormal. n / A: the snippet's class; amber outline and ?: "
+                    "borderline; dashed: over 20 % of its points imputed; grey: left out for missing data "
+                    "(the landmark is named). ✓ ✗ ?: your review. Hover for P(abnormal); click to play it.")
+SIMILARITY_CAPTION = ("How alike this infant's snippets (rows, numbered as on the timeline) and the model's reference "
+                      "snippets from its training infants (columns: normal left of the white line, abnormal right) "
+                      "are, in the model's own embedding (cosine similarity, yellow = alike). Rows resembling the "
+                      "abnormal block are what the model calls abnormal-like. Click a row to play the snippet.")
 
 
 class AssessmentPanel(QtWidgets.QWidget):
@@ -18,16 +31,19 @@ class AssessmentPanel(QtWidgets.QWidget):
     Signals
     -------
     open_snippet(int)
-        A snippet was clicked (here, in the heatmap or in the ICA view): play it.
+        A snippet was clicked (here or in the heatmap): play it.
     assessed(dict)
         A new result (already saved in the case).
     failed(str, str)
         Title and message of an error to show.
+    message(str)
+        Something done (report written, result signed off) for the status bar.
     """
 
     open_snippet = QtCore.Signal(int)
     assessed = QtCore.Signal(dict)
     failed = QtCore.Signal(str, str)
+    message = QtCore.Signal(str)
 
     def __init__(self, jobs: JobOwner, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,35 +51,100 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.session = None
         self.model_path: Path | None = None
         self.result: dict | None = None
-        self.verdict_label = QtWidgets.QLabel("No assessment yet: choose a model and run it (Ctrl+R).")
+        self.selected_snippet: int | None = None
+        self.verdict_label = QtWidgets.QLabel(NO_RESULT)
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setStyleSheet("font-size: 15px; padding: 4px;")
+        self.verdict_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state_label = QtWidgets.QLabel("")
+        self.state_label.setWordWrap(True)
         self.model_label = QtWidgets.QLabel("model: none")
         self.run_button = QtWidgets.QPushButton("Run assessment")
         self.run_button.clicked.connect(lambda: self.run())
         self.model_button = QtWidgets.QPushButton("Choose model…")
         self.model_button.clicked.connect(self.choose_model)
+        self.report_button = QtWidgets.QPushButton("Export report…")
+        self.report_button.clicked.connect(lambda: self.export_report())
+        self.signoff_button = QtWidgets.QPushButton("Sign off…")
+        self.signoff_button.clicked.connect(self.sign_off)
+        self.borderline_box = QtWidgets.QDoubleSpinBox()
+        self.borderline_box.setRange(0.0, 0.4)
+        self.borderline_box.setSingleStep(0.05)
+        self.borderline_box.setValue(0.1)
+        self.borderline_box.setPrefix("borderline 0.5 ± ")
+        self.borderline_box.setToolTip("Snippets whose P(abnormal) is this close to 0.5 are marked borderline")
+        self.borderline_box.valueChanged.connect(self._borderline_changed)
         self.timeline = SnippetTimeline()
-        self.timeline.open_snippet = self.open_snippet.emit
+        self.timeline.open_snippet = self._snippet_clicked
+        self.hover_label = QtWidgets.QLabel(" ")
+        self.hover_label.setStyleSheet("font-size: 12px; color: #222; padding: 0 4px;")
+        self.timeline.on_hover = lambda text: self.hover_label.setText(text or "hover over a snippet for its P(abnormal)")
         self.similarity = SimilarityView()
         self.similarity.open_snippet = self.open_snippet.emit
-        self.ica = IcaView()
-        self.ica.open_snippet = self.open_snippet.emit
+        self.similarity_tab = captioned(self.similarity, SIMILARITY_CAPTION)
+
+        # per-snippet review: agree / disagree / unsure with a note
+        self.review_label = QtWidgets.QLabel("Click a snippet to review it.")
+        self.review_buttons: dict[str, QtWidgets.QPushButton] = {}
+        self.note_edit = QtWidgets.QLineEdit()
+        self.note_edit.setPlaceholderText("note on this snippet (optional)")
+        review_row = QtWidgets.QHBoxLayout()
+        review_row.addWidget(self.review_label)
+        for mark, text in (("agree", "Agree ✓"), ("disagree", "Disagree ✗"), ("unsure", "Unsure ?")):
+            b = QtWidgets.QPushButton(text)
+            b.setObjectName(f"review_{mark}")
+            b.clicked.connect(lambda _=False, m=mark: self.review_snippet(m))
+            self.review_buttons[mark] = b
+            review_row.addWidget(b)
+        review_row.addWidget(self.note_edit, 1)
+
         top = QtWidgets.QHBoxLayout()
         for w in (self.model_button, self.model_label, self.run_button):
             top.addWidget(w)
         top.addStretch()
+        for w in (self.borderline_box, self.report_button, self.signoff_button):
+            top.addWidget(w)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
         lay.addLayout(top)
         lay.addWidget(self.verdict_label)
-        lay.addWidget(self.timeline, 1)
+        lay.addWidget(self.state_label)
+        lay.addWidget(self.hover_label)
+        self.timeline_box = captioned(self.timeline, TIMELINE_CAPTION)
+        lay.addWidget(self.timeline_box, 1)
+        lay.addLayout(review_row)
+        self._enable()
 
+    # -- case and model ------------------------------------------------------------------------------
     def set_session(self, session) -> None:
-        """A case was opened: forget the shown result."""
+        """A case was opened: show its latest stored result (and its model), if it has one."""
         self.session = session
         self.result = None
+        self.selected_snippet = None
+        self._clear_views()
+        if session is not None:
+            try:
+                stored = session.case.results()
+            except GmdeskError as exc:
+                stored = []
+                self.failed.emit("Stored results not read", str(exc))
+            if stored:
+                from gmdesk.assess import stored_view
+
+                res = stored_view(stored[-1], session.fps)
+                if self.model_path is None and res["model_path"] and Path(res["model_path"]).is_dir():
+                    self.set_model(res["model_path"])
+                self.show_result(res)
+        self._enable()
+
+    def _clear_views(self) -> None:
         self.timeline.set_snippets([], 10)
-        self.verdict_label.setText("No assessment yet: choose a model and run it (Ctrl+R).")
+        self.similarity.clear_matrix("Run the assessment to compare this infant's snippets with the model's "
+                                     "reference snippets.")
+        self.verdict_label.setText(NO_RESULT)
+        self.state_label.setText("")
+        self.review_label.setText("Click a snippet to review it.")
 
     def choose_model(self) -> None:
         path = QtWidgets.QFileDialog.getExistingDirectory(self, "Model bundle folder", "models")
@@ -75,6 +156,20 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.model_path = Path(path)
         self.model_label.setText(f"model: {self.model_path.name}")
 
+    def model_summary(self) -> dict | None:
+        """The summary of the shown result's model (what the About box names)."""
+        return (self.result or {}).get("model_summary") or None
+
+    def _enable(self) -> None:
+        has = self.result is not None and self.result.get("result_id") is not None
+        writable = self.session is not None and not self.session.case.read_only
+        self.report_button.setEnabled(has)
+        self.signoff_button.setEnabled(has and writable)
+        for b in self.review_buttons.values():
+            b.setEnabled(has and writable and self.selected_snippet is not None)
+        self.note_edit.setEnabled(has and writable and self.selected_snippet is not None)
+
+    # -- running ------------------------------------------------------------------------------------
     def run(self, block: bool = False) -> ThreadJob | None:
         """Score the current track on a worker thread (cancellable between its steps)."""
         s = self.session
@@ -124,32 +219,164 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.run_button.setEnabled(True)
         if res is None or self.session is None:
             return
-        self.show_result(res)
+        from gmdesk.assess import store_result
+
+        previous = self.result
+        case = self.session.case
         try:
-            self.session.case.save_result(res["model_id"], res["verdict"], res["snippets"], res["model_path"],
-                                          res.get("model_summary"))
+            res["result_id"] = store_result(case, res)
+            res["edit_seq"] = case.edit_position()
         except Exception as exc:
-            self.failed.emit("Result not saved", str(exc))
+            res["result_id"] = None
+            self.failed.emit("Result not saved", f"{exc} — the result is shown but is not in the case")
+        self.show_result(res)
+        if previous is not None:
+            old, new = previous["verdict"]["verdict"], res["verdict"]["verdict"]
+            where = f"result #{previous.get('result_id')}" if previous.get("result_id") else "the previous result"
+            change = (f"Verdict unchanged ({new.upper()}) since {where}" if old == new
+                      else f"<b>Verdict changed</b>: {old.upper()} in {where} → {new.upper()} now")
+            self.state_label.setText(f"{change}; both are kept in the case.")
         self.assessed.emit(res)
 
+    # -- showing ------------------------------------------------------------------------------------
     def show_result(self, res: dict) -> None:
-        """Show a result: verdict, basis, timeline, heatmap and ICA."""
+        """Show a result (new or stored): verdict, basis, model, timeline with reviews, heatmap."""
         self.result = res
+        self.selected_snippet = None
         v = res["verdict"]
-        colour = "#c0392b" if v["verdict"] == "abnormal" else "#1e8449"
+        colour = VERDICT_COLOURS.get(v["verdict"], "#333333")
         extra = " — model trained on SYNTHETIC data, not for clinical use" if res.get("synthetic_model") else ""
         dropped = f"; {len(res['dropped'])} windows left out for missing data" if res["dropped"] else ""
-        self.verdict_label.setText(f"<b style='color:{colour}'>{v['verdict'].upper()}</b>: {v['basis']}{dropped}."
-                                   f"<br><small>model {res['model_id']}{extra}. Click a snippet to play it.</small>")
-        self.timeline.set_snippets(res["snippets"], res["window"] / res["fps"],
-                                   [d["start"] / res["fps"] for d in res["dropped"]])
+        when = ""
+        if res.get("stored"):
+            when = f" · stored result #{res['result_id']} of {str(res.get('time', ''))[:16].replace('T', ' ')}"
+            if res.get("author"):
+                when += f" by {html.escape(str(res['author']))}"
+        self.verdict_label.setText(
+            f"<b style='color:{colour}'>{v['verdict'].upper()}</b>: {html.escape(v['basis'])}{dropped}."
+            f"<br><small>model {html.escape(str(res['model_id']))}{extra}{when}. Click a snippet to play it.</small>")
+        self._show_timeline()
         names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res["snippets"]]
         if "similarity_reference" in res:
             self.similarity.set_matrix(np.asarray(res["similarity_reference"]), names, res["reference_names"],
                                        f"This infant's {len(names)} snippets against the model's "
-                                       f"{len(res['reference_names'])} reference snippets (cosine similarity)")
+                                       f"{len(res['reference_names'])} reference snippets (cosine similarity)",
+                                       res.get("reference_labels"))
         elif "similarity_within" in res:  # bundles without reference snippets; short recordings only
             self.similarity.set_matrix(np.asarray(res["similarity_within"]), names)
-        if "ica" in res:
-            self.ica.set_data(np.asarray(res["ica"]["reference_ic1"]), np.asarray(res["ica"]["reference_labels"]),
-                              np.asarray(res["ica"]["infant_ic1"]), [s["class"] for s in res["snippets"]])
+        else:
+            self.similarity.clear_matrix("Stored result: re-run the assessment (Ctrl+R) to compare its snippets "
+                                         "with the model's reference snippets.")
+        self.review_label.setText("Click a snippet to review it.")
+        self.refresh_state()
+        self._enable()
+
+    def _reviews(self) -> dict[int, dict]:
+        rid = (self.result or {}).get("result_id")
+        if rid is None or self.session is None:
+            return {}
+        return self.session.case.snippet_reviews(rid)
+
+    def _show_timeline(self) -> None:
+        res = self.result
+        if res is None:
+            return
+        self.timeline.set_snippets(res["snippets"], res["window"] / res["fps"],
+                                   merged_gaps(res["dropped"], res["fps"], res["window"]), self._reviews())
+
+    def _borderline_changed(self, value: float) -> None:
+        self.timeline.borderline = float(value)
+        self._show_timeline()
+
+    def refresh_state(self) -> None:
+        """Say whether edits made since the shown result make it out of date (after every edit)."""
+        res = self.result
+        if res is None or self.session is None or res.get("result_id") is None:
+            return
+        since = self.session.case.edit_position() - int(res.get("edit_seq") or 0)
+        if since > 0:
+            self.state_label.setText(f"<b style='color:#b9770e'>Out of date</b>: the landmarks were edited since this "
+                                     f"result ({since} edit-log entries) — re-run the assessment (Ctrl+R).")
+            self.state_label.setProperty("stale", True)
+        else:
+            if self.state_label.property("stale"):
+                self.state_label.setText("")
+            self.state_label.setProperty("stale", False)
+
+    @property
+    def out_of_date(self) -> bool:
+        """The shown result was made before the case's latest edits."""
+        return bool(self.state_label.property("stale"))
+
+    # -- the clinician's review ----------------------------------------------------------------------
+    def _snippet_clicked(self, index: int) -> None:
+        self.select_snippet(index)
+        self.open_snippet.emit(index)
+
+    def select_snippet(self, index: int) -> None:
+        """Snippet ``index`` is the one the review buttons act on."""
+        if self.result is None or not 0 <= index < len(self.result["snippets"]):
+            return
+        self.selected_snippet = index
+        s = self.result["snippets"][index]
+        review = self._reviews().get(index)
+        self.review_label.setText(f"Snippet {index + 1} (P(abnormal) {s['p_abnormal']:.2f})"
+                                  + (f": you marked {review['mark']}" if review else ":"))
+        self.note_edit.setText(review.get("note", "") if review else "")
+        self._enable()
+
+    def review_snippet(self, mark: str) -> None:
+        """Record the clinician's ``mark`` (agree / disagree / unsure) and note on the selected snippet."""
+        if self.result is None or self.selected_snippet is None or self.result.get("result_id") is None:
+            return
+        try:
+            self.session.case.review_snippet(self.result["result_id"], self.selected_snippet, mark,
+                                             self.note_edit.text())
+        except GmdeskError as exc:
+            self.failed.emit("Review not saved", str(exc))
+            return
+        index = self.selected_snippet
+        self._show_timeline()
+        self.select_snippet(index)
+
+    def sign_off(self) -> None:
+        """Sign the shown result off (reviewer, decision, comment)."""
+        from app.record_dialogs import SignOffDialog
+
+        res = self.result
+        if res is None or res.get("result_id") is None or self.session is None:
+            return
+        dlg = SignOffDialog(self.session.case, res["result_id"],
+                            f"#{res['result_id']}: {res['verdict']['verdict'].upper()}", self)
+        dlg.accepted.connect(lambda: self.message.emit(
+            f"result #{res['result_id']} signed off by {dlg.reviewer.text().strip()} ({dlg.decision.currentText()})"))
+        self.signoff_dialog = dlg
+        dlg.open()
+
+    # -- the report ------------------------------------------------------------------------------------
+    def export_report(self, path: str | Path | None = None) -> Path | None:
+        """Write the PDF report of the shown stored result (the same as ``gmdesk report CASE``)."""
+        from gmdesk.report import collect_report, render_report
+
+        res = self.result
+        if self.session is None or res is None or res.get("result_id") is None:
+            self.failed.emit("Report", "Run the assessment first: the report is made from a stored result.")
+            return None
+        if path is None:
+            default = str(Path(self.session.case.path).with_suffix(".report.pdf"))
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export report", default, "PDF (*.pdf)")
+            if not path:
+                return None
+        path = Path(path)
+        if path.suffix.lower() != ".pdf":
+            path = path.with_name(path.name + ".pdf")
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            out = render_report(collect_report(self.session.case, None, res["result_id"]), path)
+        except Exception as exc:
+            self.failed.emit("Report not written", f"{path}: {exc}")
+            return None
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.message.emit(f"report written: {out}")
+        return out

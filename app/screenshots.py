@@ -2,7 +2,8 @@
 
 Opens the bundled synthetic demo (pose + 1080p H.264 video) at each window size, goes to the first
 review item, runs the assessment with the demo model, makes an edit, and grabs the frame view with
-the review list, the trajectories, the assessment, similarity and ICA tabs.
+the review list, the trajectories, the assessment (with two snippet reviews and a hover) and
+similarity tabs, the out-of-date assessment after the edit, the patient form and the About box.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
     tag = f"{size[0]}x{size[1]}"
     shots: list[Path] = []
 
-    def grab(name: str) -> None:
+    def grab(name: str, widget=None) -> None:
         app.processEvents()
         p = out_dir / f"{tag}_{name}.png"
-        win.grab().save(str(p))
+        (widget or win).grab().save(str(p))
         shots.append(p)
 
     win.jump_review(+1)
@@ -52,15 +53,42 @@ def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
         win.view._moved(win.view.mapToScene(pos))
     grab("1_frame_view_review")
     win.run_assessment(block=True)
-    for i, name in ((1, "2_assessment"), (2, "3_similarity"), (3, "3b_ica")):
-        win.tabs.setCurrentIndex(i)
-        grab(name)
+    panel = win.assessment
+    win.tabs.setCurrentIndex(1)
+    app.processEvents()
+    tl = win.timeline
+    for i in (2, 5):  # review two snippets, then hover over one of them
+        if i < len(tl.snippets):
+            panel.select_snippet(i)
+            panel.note_edit.setText("arms only, legs still" if i == 2 else "")
+            panel.review_snippet("disagree" if i == 2 else "agree")
+    if len(tl.snippets) > 2:
+        s2 = tl.snippets[2]
+        pt = tl.getPlotItem().vb.mapViewToScene(QtCore.QPointF(s2["start_s"] + 5, 0.5))
+        tl._moved(pt)
+    grab("2_assessment")
+    win.tabs.setCurrentIndex(2)
+    grab("3_similarity")
     win.tabs.setCurrentIndex(0)
     j = s.track.landmarks.index("left_elbow")
     win.select_landmark(j)
     x, y = s.track.xy[win.frame, j]
     win.drag_landmark(j, float(np.nan_to_num(x, nan=900.0)) + 60, float(np.nan_to_num(y, nan=500.0)) - 40)
     grab("4_after_edit_trajectories")
+    win.tabs.setCurrentIndex(1)
+    grab("5_assessment_out_of_date")
+    from app.record_dialogs import AboutDialog, PatientDialog
+
+    dlg = PatientDialog(s.case, win)
+    for field, value in (("date_of_birth", "2026-01-05"), ("gestational_age", "36+4"), ("recording_date", "2026-03-02")):
+        dlg.edits[field].setText(value)
+    dlg.show()
+    grab("6_patient_form", dlg)
+    dlg.reject()
+    about = AboutDialog(panel.model_summary(), win)
+    about.show()
+    grab("7_about", about)
+    about.reject()
     win.close()
     win.wait_closed(60)
     return shots

@@ -318,63 +318,131 @@ class TrajectoryPlot(pg.PlotWidget):
         self.seek(int(round(p.x())))
 
 
+#: Verdict colours (text and badges): abnormal red, normal green, indeterminate amber.
+VERDICT_COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "indeterminate": "#b9770e"}
+REVIEW_MARKS = {"agree": "✓", "disagree": "✗", "unsure": "?"}
+
+
+def captioned(widget: QtWidgets.QWidget, caption: str) -> QtWidgets.QWidget:
+    """``widget`` with a one-line caption under it that says what it shows and how to read it."""
+    box = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(1)
+    lay.addWidget(widget, 1)
+    lab = QtWidgets.QLabel(caption)
+    lab.setWordWrap(True)
+    lab.setStyleSheet("font-size: 11px; color: #444; padding: 0 4px 2px 4px;")
+    lab.setObjectName("caption")
+    lay.addWidget(lab)
+    box.caption = lab
+    return box
+
+
+def merged_gaps(dropped: list[dict], fps: float, window: int) -> list[dict]:
+    """Windows left out for missing data, merged where they overlap: start and end (s) and the landmarks
+    that were missing, most-missing first."""
+    out: list[dict] = []
+    for d in sorted(dropped, key=lambda d: d["start"]):
+        a, b = d["start"] / fps, (d["start"] + window) / fps
+        if out and a <= out[-1]["end_s"]:
+            out[-1]["end_s"] = max(out[-1]["end_s"], b)
+        else:
+            out.append({"start_s": a, "end_s": b, "missing": {}})
+        for name, n in (d.get("missing") or {}).items():
+            out[-1]["missing"][name] = max(out[-1]["missing"].get(name, 0), int(n))
+    for g in out:
+        missing = g.pop("missing")
+        g["landmarks"] = sorted(missing, key=lambda k: (-missing[k], k))
+    return out
+
+
 class SnippetTimeline(pg.PlotWidget):
     """Each snippet a band coloured by P(abnormal) (blue normal → red abnormal); overlapping
-    snippets alternate between two rows. Hatched outline: too much imputed data. Clicking a
-    band calls ``open_snippet(index)``."""
+    snippets alternate between two rows. Amber outline and "?": borderline (P within
+    ``borderline`` of 0.5); dashed outline: too much imputed data; grey bands: windows left out for
+    missing data, labelled with the landmark behind them. Hovering shows a snippet's P(abnormal);
+    clicking a band calls ``open_snippet(index)``."""
 
     def __init__(self) -> None:
         super().__init__(background=(250, 250, 250))
         self.setMinimumHeight(110)
         self.setLabel("bottom", "time (s)")
+        self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
         self.getPlotItem().hideAxis("left")
         self.setMouseEnabled(y=False)
         self.cmap = pg.colormap.get("coolwarm", source="matplotlib")
         self.bars: pg.BarGraphItem | None = None
         self.snippets: list[dict] = []
+        self.gaps: list[dict] = []
+        self.reviews: dict[int, dict] = {}
         self.window_s = 10.0
+        self.borderline = 0.1
         self.open_snippet = None
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 0, 0), width=1))
         self.addItem(self.cursor)
+        self.hover_info = ""
+        self.on_hover = None  # called with the hover text (the panel shows it in a line above)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.scene().sigMouseMoved.connect(self._moved)
         self.imputed_limit = 0.2
+        self.set_snippets([], 10.0)
 
-    def set_snippets(self, snippets: list[dict], window_s: float, dropped_s: list[float] | None = None) -> None:
-        """Show scored snippets; ``dropped_s`` are start times of windows left out for missing
-        data (drawn grey, labelled "gap")."""
+    def is_borderline(self, p: float) -> bool:
+        """P(abnormal) within the borderline band around 0.5."""
+        return abs(float(p) - 0.5) <= self.borderline
+
+    def set_snippets(self, snippets: list[dict], window_s: float, gaps: list[dict] | None = None,
+                     reviews: dict[int, dict] | None = None) -> None:
+        """Show scored snippets; ``gaps`` (see :func:`merged_gaps`) are windows left out for missing data,
+        ``reviews`` the clinician's marks by snippet index."""
         for item in list(self.getPlotItem().items):
             if item is not self.cursor:
                 self.removeItem(item)
-        self.snippets, self.window_s = snippets, window_s
-        merged: list[list[float]] = []
-        for t0 in sorted(dropped_s or []):
-            if merged and t0 <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], t0 + window_s)
-            else:
-                merged.append([t0, t0 + window_s])
-        for a, b in merged:
-            band = pg.BarGraphItem(x0=[a], y0=[-0.05], width=b - a, height=2.25, brush=pg.mkBrush(200, 200, 200, 90),
-                                   pen=pg.mkPen(150, 150, 150, 120))
+        self.snippets, self.window_s, self.gaps, self.reviews = snippets, window_s, list(gaps or []), dict(reviews or {})
+        self._hover("")
+        for g in self.gaps:
+            band = pg.BarGraphItem(x0=[g["start_s"]], y0=[-0.6], width=g["end_s"] - g["start_s"], height=2.8,
+                                   brush=pg.mkBrush(200, 200, 200, 90), pen=pg.mkPen(150, 150, 150, 120))
             self.addItem(band)
-            label = pg.TextItem("missing data", color=(110, 110, 110), anchor=(0.5, 0))
-            label.setPos((a + b) / 2, 2.2)
+            names = g["landmarks"]
+            text = "missing " + (", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "") if names else "data")
+            label = pg.TextItem(text, color=(90, 90, 90), anchor=(0.5, 0))
+            label.setPos((g["start_s"] + g["end_s"]) / 2, -0.06)
             self.addItem(label)
         if not snippets:
+            self.bars = None
+            end = max([g["end_s"] for g in self.gaps] + [60.0])
+            empty = pg.TextItem("no assessment yet", color=(120, 120, 120), anchor=(0.5, 0.5))
+            empty.setPos(end / 2, 1.05)
+            self.addItem(empty)
+            self.setYRange(-0.6, 2.2)
+            self.setXRange(0, end)
             return
         x0 = np.array([s["start_s"] for s in snippets])
         p = np.array([s["p_abnormal"] for s in snippets])
         rows = np.arange(len(snippets)) % 2
         brushes = [pg.mkBrush(self.cmap.map(float(v), mode="qcolor")) for v in p]
-        pens = [pg.mkPen((0, 0, 0), width=3, style=QtCore.Qt.PenStyle.DashLine) if s["imputed_fraction"] > self.imputed_limit
-                else pg.mkPen((60, 60, 60), width=1) for s in snippets]
+        pens = []
+        for s in snippets:
+            if self.is_borderline(s["p_abnormal"]):
+                pens.append(pg.mkPen((230, 140, 0), width=3))
+            elif s["imputed_fraction"] > self.imputed_limit:
+                pens.append(pg.mkPen((0, 0, 0), width=3, style=QtCore.Qt.PenStyle.DashLine))
+            else:
+                pens.append(pg.mkPen((60, 60, 60), width=1))
         self.bars = pg.BarGraphItem(x0=x0, y0=rows * 1.1, width=window_s, height=1.0, brushes=brushes, pens=pens)
         self.addItem(self.bars)
-        for s, r in zip(snippets, rows, strict=True):
-            t = pg.TextItem("A" if s["class"] == "abnormal" else "n", color=(0, 0, 0), anchor=(0.5, 0.5))
+        for i, (s, r) in enumerate(zip(snippets, rows, strict=True)):
+            mark = "?" if self.is_borderline(s["p_abnormal"]) else ("A" if s["class"] == "abnormal" else "n")
+            review = self.reviews.get(i)
+            if review:
+                mark += " " + REVIEW_MARKS.get(review.get("mark"), "")
+            t = pg.TextItem(mark, color=(0, 0, 0), anchor=(0.5, 0.5))
             t.setPos(s["start_s"] + window_s / 2, r * 1.1 + 0.5)
             self.addItem(t)
-        self.setYRange(-0.1, 2.2)
-        self.setXRange(0, x0.max() + window_s)
+        self.setYRange(-0.6 if self.gaps else -0.1, 2.2)
+        self.setXRange(0, max(x0.max() + window_s, max([g["end_s"] for g in self.gaps] + [0.0])))
 
     def snippet_at(self, t: float, y: float) -> int | None:
         """Index of the snippet band under (t, y)."""
@@ -383,6 +451,42 @@ class SnippetTimeline(pg.PlotWidget):
             if s["start_s"] <= t <= s["start_s"] + self.window_s and row * 1.1 <= y <= row * 1.1 + 1.0:
                 return i
         return None
+
+    def gap_at(self, t: float) -> dict | None:
+        """The left-out band under time ``t`` (s)."""
+        return next((g for g in self.gaps if g["start_s"] <= t <= g["end_s"]), None)
+
+    def describe(self, i: int) -> str:
+        """What hovering over snippet ``i`` shows."""
+        s = self.snippets[i]
+        p = float(s["p_abnormal"])
+        text = (f"snippet {i + 1}: {s['start_s']:.0f}–{s['start_s'] + self.window_s:.0f} s, P(abnormal) {p:.2f}"
+                f" ({'borderline' if self.is_borderline(p) else s['class']})")
+        if s.get("imputed_fraction", 0) > self.imputed_limit:
+            text += f", {100 * s['imputed_fraction']:.0f} % imputed"
+        review = self.reviews.get(i)
+        if review:
+            text += f"; reviewed: {review.get('mark')}" + (f" — {review['note']}" if review.get("note") else "")
+        return text
+
+    def _moved(self, pos) -> None:
+        p = self.getPlotItem().vb.mapSceneToView(pos)
+        i = self.snippet_at(p.x(), p.y())
+        if i is not None:
+            text = self.describe(i)
+        else:
+            g = self.gap_at(p.x())
+            text = (f"left out {g['start_s']:.0f}–{g['end_s']:.0f} s: missing {', '.join(g['landmarks']) or 'data'}"
+                    if g is not None and -0.6 <= p.y() <= 2.2 else "")
+        self._hover(text)
+
+    def _hover(self, text: str) -> None:
+        if text == self.hover_info:
+            return
+        self.hover_info = text
+        self.setToolTip(text)
+        if self.on_hover is not None:
+            self.on_hover(text)
 
     def _clicked(self, ev) -> None:
         if self.open_snippet is None:
@@ -394,44 +498,71 @@ class SnippetTimeline(pg.PlotWidget):
 
 
 class SimilarityView(pg.GraphicsLayoutWidget):
-    """Cosine-similarity heatmap of snippet embeddings; hover shows the pair, click opens the
-    row's snippet (``open_snippet(index)``)."""
+    """Cosine-similarity heatmap of snippet embeddings; rows are this infant's snippets, numbered
+    from 1 like the timeline; a line divides the normal reference snippets from the abnormal ones.
+    Hover shows the pair, click opens the row's snippet (``open_snippet(index)``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setBackground((250, 250, 250))
         self.plot = self.addPlot()
-        self.plot.setAspectLocked(True)
         self.plot.invertY(True)
         self.img = pg.ImageItem()
         self.plot.addItem(self.img)
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("viridis"), label="cosine similarity")
         self.bar.setImageItem(self.img, insert_in=self.plot)
         self.names: list[str] = []
+        self.col_names: list[str] = []
         self.sim = np.zeros((0, 0))
+        self.divider: pg.InfiniteLine | None = None
+        self.divider_at: int | None = None
         self.hover_text = pg.TextItem(color=(0, 0, 0), anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220))
+        self.hover_text.setZValue(20)
         self.plot.addItem(self.hover_text)
         self.open_snippet = None
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.clear_matrix("Run the assessment to compare this infant's snippets with the model's reference snippets.")
 
-    def set_matrix(self, sim: np.ndarray, names: list[str], col_names: list[str] | None = None, title: str = "") -> None:
-        """Rows: this infant's snippets (``names``); columns: ``col_names`` (default the same)."""
+    def clear_matrix(self, title: str) -> None:
+        """Show nothing, with ``title`` saying why."""
+        self.set_matrix(np.zeros((0, 0)), [], title=title)
+
+    def set_matrix(self, sim: np.ndarray, names: list[str], col_names: list[str] | None = None, title: str = "",
+                   reference_labels: list[int] | None = None) -> None:
+        """Rows: this infant's snippets (``names``); columns: ``col_names`` (default the same) with their
+        ``reference_labels`` (0 normal, 1 abnormal; normal first) for the divider."""
         self.sim, self.names, self.col_names = sim, names, col_names or names
-        self.img.setImage(sim, levels=(-1, 1))
+        if self.divider is not None:
+            self.plot.removeItem(self.divider)
+            self.divider = self.divider_at = None
+        self.img.setImage(sim if sim.size else np.zeros((1, 1)), levels=(-1, 1))
+        self.img.setVisible(bool(sim.size))
         self.plot.setTitle(title or f"Cosine similarity of {len(names)} snippets' embeddings")
         self.plot.setAspectLocked(col_names is None)
-        self.plot.setLabel("left", "this infant's snippets")
-        self.plot.setLabel("bottom", "reference snippets (normal first)" if col_names else "this infant's snippets")
-        self.plot.autoRange()
+        n = len(names)
+        step = max(1, int(np.ceil(n / 8)))
+        self.plot.getAxis("left").setTicks([[(i + 0.5, str(i + 1)) for i in range(0, n, step)],
+                                            [(i + 0.5, "") for i in range(n)]])
+        self.plot.setLabel("left", "snippet")
+        if col_names and reference_labels is not None and 0 < int(np.sum(np.asarray(reference_labels) == 0)) < len(col_names):
+            self.divider_at = int(np.sum(np.asarray(reference_labels) == 0))
+            self.divider = pg.InfiniteLine(pos=self.divider_at, angle=90, pen=pg.mkPen((255, 255, 255), width=3))
+            self.plot.addItem(self.divider)
+            self.plot.setLabel("bottom", f"reference snippets: normal (1–{self.divider_at}) | abnormal "
+                                         f"({self.divider_at + 1}–{len(col_names)})")
+        else:
+            self.plot.setLabel("bottom", "reference snippets" if col_names else "this infant's snippets")
+        if sim.size:
+            self.plot.autoRange()
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
         p = self.plot.vb.mapSceneToView(scene_pos)
         i, j = int(np.floor(p.y())), int(np.floor(p.x()))
-        return (i, j) if 0 <= i < len(self.names) and 0 <= j < len(getattr(self, "col_names", [])) else None
+        return (i, j) if 0 <= i < len(self.names) and 0 <= j < len(self.col_names) else None
 
     def pair_text(self, i: int, j: int) -> str:
-        return f"{self.names[i]}  ×  {self.col_names[j]}: {self.sim[i, j]:.3f}"
+        return f"snippet {i + 1} ({self.names[i]})  ×  {self.col_names[j]}: {self.sim[i, j]:.3f}"
 
     def _moved(self, pos) -> None:
         cell = self.cell_at(pos)
@@ -445,42 +576,6 @@ class SimilarityView(pg.GraphicsLayoutWidget):
         cell = self.cell_at(ev.scenePos())
         if cell is not None and self.open_snippet is not None:
             self.open_snippet(cell[0])
-
-
-class IcaView(pg.PlotWidget):
-    """Distribution of the first independent component of the model's training snippets,
-    normal vs abnormal, with this infant's snippets marked (click one to play it)."""
-
-    def __init__(self) -> None:
-        super().__init__(background=(250, 250, 250))
-        self.addLegend(offset=(5, 5))
-        self.setLabel("bottom", "first independent component (training ICA space)")
-        self.setLabel("left", "density")
-        self.open_snippet = None
-        self.marks: pg.ScatterPlotItem | None = None
-        self.infant: np.ndarray = np.zeros(0)
-
-    def set_data(self, ref_ic1: np.ndarray, ref_labels: np.ndarray, infant_ic1: np.ndarray, classes: list[str]) -> None:
-        self.clear()
-        ref_ic1, ref_labels = np.asarray(ref_ic1), np.asarray(ref_labels)
-        self.infant = np.asarray(infant_ic1)
-        allv = np.concatenate([ref_ic1, self.infant])
-        bins = np.linspace(np.percentile(allv, 0.5), np.percentile(allv, 99.5), 40)
-        top = 0.0
-        for lab, name, col in ((0, "reference normal", (40, 110, 220)), (1, "reference abnormal", (220, 50, 50))):
-            h, e = np.histogram(ref_ic1[ref_labels == lab], bins=bins, density=True)
-            top = max(top, h.max() if h.size else 0)
-            self.plot(e, h, stepMode="center", fillLevel=0, brush=pg.mkBrush(*col, 70), pen=pg.mkPen(col, width=2),
-                      name=name)
-        brushes = [pg.mkBrush(220, 50, 50) if c == "abnormal" else pg.mkBrush(40, 110, 220) for c in classes]
-        self.marks = pg.ScatterPlotItem(self.infant, np.full(len(self.infant), -0.06 * max(top, 1e-9)), size=12,
-                                        symbol="t1", brush=brushes, pen=pg.mkPen("k"), name="this infant's snippets")
-        self.marks.sigClicked.connect(self._clicked)
-        self.addItem(self.marks)
-
-    def _clicked(self, item, points, ev=None) -> None:
-        if self.open_snippet is not None and len(points):
-            self.open_snippet(int(points[0].index()))
 
 
 def colour_icon(rgb: tuple[int, int, int]) -> QtGui.QIcon:

@@ -29,11 +29,15 @@ from app.review_panel import ReviewPanel
 from app.session import Session
 from app.shortcuts import SHORTCUTS
 from app.state import ViewState
-from app.views import FrameView, SeriesPanel, landmark_sides, legend_widget
+from app.views import FrameView, SeriesPanel, captioned, landmark_sides, legend_widget
 from gmdesk.case import CaseLockedError
 from gmdesk.video import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
+
+TRAJECTORY_CAPTION = ("The selected landmark's x and y over the recording (red: frames the cleaning flagged for review; "
+                      "click to go there) and, below, the joint angles at that landmark. Pick a landmark in the frame "
+                      "or the landmark list.")
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -124,11 +128,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.assessment.open_snippet.connect(self.play_snippet)
         self.assessment.failed.connect(self.error)
         self.assessment.assessed.connect(self._assessed)
+        self.assessment.message.connect(lambda m: self.status.showMessage(m, 10000))
         self.tabs = QtWidgets.QTabWidget()
-        self.tabs.addTab(self.series, "Trajectories")
+        self.tabs.addTab(captioned(self.series, TRAJECTORY_CAPTION), "Trajectories")
         self.tabs.addTab(self.assessment, "Assessment")
-        self.tabs.addTab(self.assessment.similarity, "Similarity")
-        self.tabs.addTab(self.assessment.ica, "ICA")
+        self.tabs.addTab(self.assessment.similarity_tab, "Similarity")
         self.tabs.setMinimumHeight(200)
         self.main_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.main_split.setObjectName("main_split")
@@ -172,7 +176,6 @@ class MainWindow(QtWidgets.QMainWindow):
     timeline = property(lambda self: self.assessment.timeline)
     verdict_label = property(lambda self: self.assessment.verdict_label)
     similarity = property(lambda self: self.assessment.similarity)
-    ica = property(lambda self: self.assessment.ica)
     segment_end = property(lambda self: self.player.segment[1] if self.player.segment else None)
 
     # -- settings and layout --------------------------------------------------------------------------------
@@ -229,6 +232,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.actions_by_name[sc.action] = act
             menus[where.get(sc.action, "edit")].addAction(act)
         file = menus["file"]
+        file.addSeparator()
+        self.patient_action = file.addAction("Patient and recording…", self.edit_patient)
+        self.report_action = file.addAction("Export report…", lambda: self.assessment.export_report())
+        self.signoff_action = file.addAction("Sign off the result…", self.assessment.sign_off)
+        file.addSeparator()
         file.addAction("Estimate pose in a video…", lambda: self.pipeline.pose_dialog())
         file.addAction("Train a model on a cohort…", self.pipeline.train_dialog)
         self.recent_menu = file.addMenu("Open recent")
@@ -240,6 +248,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.proxy_auto.toggled.connect(lambda on: self._settings().setValue("video/seek_proxy", "auto" if on else "never"))
         video.addAction(self.proxy_auto)
         video.addAction("Make a seek proxy now", lambda: self.make_proxy(force=True))
+        self.about_action = menus["help"].addAction("About gmdesk…", self.show_about)
+
+    def show_about(self) -> None:
+        """Help ▸ About: version, model in use, intended use, "not a medical device", licences."""
+        from app.record_dialogs import AboutDialog
+
+        model = self.assessment.model_summary()
+        if model is None and self.model_path is not None:
+            try:
+                from gmdesk.assess import model_summary
+                from gmdesk.bundle import load_bundle
+
+                model = model_summary(load_bundle(self.model_path))
+            except Exception:  # the About box must open whatever the model folder holds
+                log.info("about: model summary unavailable", exc_info=True)
+        self.about_dialog = AboutDialog(model, self)
+        self.about_dialog.open()
+
+    def edit_patient(self) -> None:
+        """File ▸ Patient and recording…: the case's patient fields (each change a case-log entry)."""
+        from app.record_dialogs import PatientDialog
+
+        if self.session is None:
+            self.error("Patient and recording", "Open a case first.")
+            return
+        self.patient_dialog = PatientDialog(self.session.case, self)
+        self.patient_dialog.open()
 
     def show_help(self) -> None:
         """The keyboard shortcuts, from the one registry."""
@@ -433,6 +468,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _track_changed(self) -> None:
         if self.session is not None:
+            self.assessment.refresh_state()
             self.series.show_landmark(self.session, self.selected)
             self._show_frame_state(self.frame)
 

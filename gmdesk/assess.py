@@ -97,6 +97,30 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     }
 
 
+def store_result(case: Any, res: dict[str, Any]) -> int:
+    """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
+    and what its timeline needs to be shown again on reopening: window, fps and the windows left out
+    with the landmarks that were missing). Returns the result's id."""
+    dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.get("dropped", [])]
+    verdict = dict(res["verdict"]) | {"window": int(res["window"]), "fps": float(res["fps"]), "dropped": dropped}
+    return int(case.save_result(res["model_id"], verdict, res["snippets"], res.get("model_path"),
+                                res.get("model_summary")))
+
+
+def stored_view(stored: dict[str, Any], fps: float) -> dict[str, Any]:
+    """A stored result (one of ``Case.results()``) in the shape :func:`assess_track` returns, for the
+    views: verdict, snippets, window, fps, windows left out, model id; ``stored`` and ``result_id`` say
+    where it came from. Similarity and ICA are not stored (re-run the assessment to see them)."""
+    v = dict(stored["verdict"])
+    model = stored.get("model") or {}
+    cohort = model.get("cohort") if isinstance(model.get("cohort"), dict) else {}
+    return {"verdict": v, "snippets": stored["snippets"], "window": int(v.get("window") or 300),
+            "fps": float(v.get("fps") or fps), "dropped": list(v.get("dropped") or []), "flags": [],
+            "model_id": stored["model_id"], "model_path": stored.get("model_path"), "model_summary": model,
+            "synthetic_model": bool(cohort.get("synthetic")), "stored": True, "result_id": stored["id"],
+            "edit_seq": stored.get("edit_seq") or 0, "time": stored.get("time"), "author": stored.get("author")}
+
+
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:
     """What a result must say about its model, stored with it in the case (so a report made later from
     the case alone names the model, its recipe and its validation)."""

@@ -399,6 +399,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  VERDICT: {res['verdict']['verdict'].upper()} — {res['verdict']['basis']}")
     print(f"  wrote {out / 'demo_assessment.json'}; the demo infant's true label is abnormal (30 % normal-like periods)")
     # the clinician's record: a case with the result and the report, as the app makes them
+    from gmdesk.assess import store_result
     from gmdesk.case import import_pose_file
     from gmdesk.report import collect_report, render_report
 
@@ -409,7 +410,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         c.set_patient_field("date_of_birth", "2026-01-05")
         c.set_patient_field("gestational_age", "39+2")
         c.set_patient_field("recording_date", "2026-04-10")
-        c.save_result(res["model_id"], res["verdict"], res["snippets"], res["model_path"], res["model_summary"])
+        store_result(c, res)
         report = render_report(collect_report(c), out / "demo_report.pdf")
     print(f"  wrote {case_path} and the report {report} (patient fields are made up for the demo)")
     return 0
@@ -461,12 +462,12 @@ def cmd_case(args: argparse.Namespace) -> int:
                          accept_frame_difference=args.accept_frame_difference)
             print(f"relinked {c.path} to {args.video}")
         elif args.case_command == "assess":
-            from gmdesk.assess import assess_track
+            from gmdesk.assess import assess_track, store_result
             from gmdesk.bundle import load_bundle
 
             sk = _skeleton(args)
             res = assess_track(c.current_track(), load_bundle(args.model, sk), sk, c.meta().get("infant_id", ""))
-            rid = c.save_result(res["model_id"], res["verdict"], res["snippets"], res["model_path"], res["model_summary"])
+            rid = store_result(c, res)
             print(f"result {rid}: {res['verdict']['verdict'].upper()} — {res['verdict']['basis']}")
         elif args.case_command == "patient":
             fields = {"date_of_birth": args.date_of_birth, "gestational_age": args.gestational_age,
