@@ -84,7 +84,8 @@ def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
         dlg.edits[field].setText(value)
     dlg.show()
     grab("6_patient_form", dlg)
-    dlg.reject()
+    dlg.save()
+    panel.export_report(out_dir / f"{tag}_report.pdf")  # the report of the stored result, with the reviews
     about = AboutDialog(panel.model_summary(), win)
     about.show()
     grab("7_about", about)

@@ -52,6 +52,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings_file: str | Path | None = None) -> None:
         super().__init__()
+        import gmdesk.case
+
+        gmdesk.case.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
         self.setWindowTitle("gmdesk — General Movements screening")
         self.resize(1400, 900)
         self.settings_file = settings_file

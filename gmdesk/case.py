@@ -140,6 +140,76 @@ def _user() -> str:
         return "unknown"
 
 
+#: What this process calls itself in a case's owner note (the app sets "gmdesk-app").
+PROGRAM = "gmdesk"
+_OWNER_MAX_BYTES = 4096
+
+
+def owner_path(path: str | Path) -> Path:
+    """The note beside a case that says which program has it open for writing (``CASE.owner``)."""
+    p = Path(path)
+    return p.with_name(p.name + ".owner")
+
+
+def _write_owner(path: Path) -> None:
+    import socket
+
+    note = {"program": PROGRAM, "pid": os.getpid(), "user": _user(), "host": socket.gethostname(), "since": _now()}
+    try:
+        with atomic_path(owner_path(path)) as tmp:
+            tmp.write_text(json.dumps(note), encoding="utf-8")
+    except OSError:
+        pass  # the note is a courtesy: the lock itself is SQLite's
+
+
+def _remove_owner(path: Path) -> None:
+    op = owner_path(path)
+    try:
+        with open(op, "rb") as fh:
+            note = json.loads(fh.read(_OWNER_MAX_BYTES))
+        if isinstance(note, dict) and note.get("pid") == os.getpid():
+            op.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def lock_holder(path: str | Path) -> str | None:
+    """Who holds a locked case, from its owner note (plain JSON, read as data only): e.g.
+    "gmdesk-app (user ana on ws-12, process 4242, since 2026-11-25 09:14)"; None when not known (no note,
+    a damaged one, or one left by a process on this machine that has ended)."""
+    import socket
+
+    try:
+        with open(owner_path(path), "rb") as fh:
+            note = json.loads(fh.read(_OWNER_MAX_BYTES).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict):
+        return None
+
+    def text(key: str) -> str:
+        v = note.get(key)
+        return "".join(ch for ch in str(v)[:60] if ch.isprintable()) if isinstance(v, str | int) else "?"
+
+    pid = note.get("pid")
+    if note.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # that program has ended: the note is stale, the lock is someone else's
+        except (PermissionError, OSError):
+            pass
+    who = "this program (another window)" if pid == os.getpid() and note.get("host") == socket.gethostname() \
+        else text("program")
+    return f"{who} (user {text('user')} on {text('host')}, process {text('pid')}, since {text('since')[:16].replace('T', ' ')})"
+
+
+def _locked_message(path: Path) -> str:
+    holder = lock_holder(path)
+    return (f"case file {path} is open in {holder}; close it there first" if holder else
+            f"case file {path} is open in another program (or another window); close it there first")
+
+
 def _sha(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
@@ -219,10 +289,12 @@ class Case:
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the file (everything is already committed)."""
+        """Close the file (everything is already committed) and remove its owner note."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None  # type: ignore[assignment]
+            if not self.read_only:
+                _remove_owner(self.path)
 
     def __enter__(self) -> Case:
         return self
@@ -879,8 +951,7 @@ def _inspect(path: Path) -> tuple[int, dict[str, str]]:
         except sqlite3.DatabaseError as exc:
             msg = str(exc).lower()
             if "locked" in msg or "busy" in msg:
-                raise CaseLockedError(f"case file {path} is open in another program (or another window); "
-                                      "close it there first") from None
+                raise CaseLockedError(_locked_message(path)) from None
             raise CaseError(f"{path} is not a gmdesk case file (not an SQLite database, or damaged: {exc})") from None
         tables = {n for t, n, _ in objects if t == "table"}
         if "meta" not in tables:
@@ -942,8 +1013,7 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
         conn.close()
         msg = str(exc).lower()
         if "locked" in msg or "busy" in msg:
-            raise CaseLockedError(f"case file {path} is open in another program (or another window); "
-                                  "close it there first") from exc
+            raise CaseLockedError(_locked_message(path)) from exc
         if "not a database" in msg or "malformed" in msg:
             raise CaseError(f"{path} is not a gmdesk case file (not an SQLite database, or damaged)") from exc
         raise CaseError(f"case file {path} cannot be opened: {exc}") from exc
@@ -1084,4 +1154,5 @@ def open_case(path: str | Path, author: str | None = None, read_only: bool | Non
     except Exception:
         conn.close()
         raise
+    _write_owner(p)
     return Case(p, conn, author)

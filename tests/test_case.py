@@ -1,5 +1,6 @@
 import csv
 import hashlib
+import os
 import signal
 import sqlite3
 import subprocess
@@ -10,7 +11,16 @@ import numpy as np
 import pytest
 from scipy.interpolate import Akima1DInterpolator
 
-from gmdesk.case import CaseError, CaseLockedError, VideoMismatchError, create_case, import_pose_file, open_case
+from gmdesk.case import (
+    CaseError,
+    CaseLockedError,
+    VideoMismatchError,
+    create_case,
+    import_pose_file,
+    lock_holder,
+    open_case,
+    owner_path,
+)
 from gmdesk.io.dlc import read_dlc, write_dlc
 from gmdesk.posetrack import PointStatus
 from gmdesk.synthetic import make_infant
@@ -132,7 +142,7 @@ def test_import_pose_file_and_results(tmp_path, skeleton, track):
 
 
 def test_second_writer_is_refused(case):
-    with pytest.raises(CaseLockedError, match="open in another program"):
+    with pytest.raises(CaseLockedError, match=r"open in this program \(another window\) \(user .* process \d+"):
         open_case(case.path)
 
 
@@ -221,8 +231,9 @@ def test_sigkill_mid_burst_loses_no_acknowledged_edit(tmp_path, track, skeleton)
             _, seq, i = line.split()
             acked[int(seq)] = int(i)
             if len(acked) == 5:
-                with pytest.raises(CaseLockedError):
-                    open_case(path)  # the writer holds the case
+                # the writer holds the case, and the refusal names it (its owner note beside the case)
+                with pytest.raises(CaseLockedError, match=rf"open in gmdesk \(user .* process {child.pid}, since"):
+                    open_case(path)
             if len(acked) >= 300:
                 break
         child.send_signal(signal.SIGKILL)
@@ -230,7 +241,9 @@ def test_sigkill_mid_burst_loses_no_acknowledged_edit(tmp_path, track, skeleton)
         child.kill()
         child.wait()
     assert len(acked) >= 300
+    assert owner_path(path).is_file() and lock_holder(path) is None  # the killed writer's note is stale
     with open_case(path) as c:
+        assert str(os.getpid()) in lock_holder(path)
         hist = {e.seq: e for e in c.history()}
         for seq, i in acked.items():
             assert hist[seq].new[0][:2] == (float(i), float(-i))
@@ -239,6 +252,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_edit(tmp_path, track, skeleton)
         last_seq = max(hist)
         last = hist[last_seq]
         assert tuple(cur.xy[last.frame, skeleton.index("left_hand")]) == last.new[0][:2]
+    assert not owner_path(path).exists()  # closing removes our note
     print(f"\nkill test: {len(acked)} acknowledged edits, {len(hist)} in the file after SIGKILL")
 
 

@@ -324,7 +324,7 @@ def test_a_locked_case_says_so_and_the_open_case_stays(qtbot, tmp_path, files):
     other.write_bytes(files[0].read_bytes())
     w2 = make_window(qtbot, tmp_path)
     assert not w2.open_path(case_path)
-    assert w2.last_error.startswith("Case is open elsewhere") and "another program" in w2.last_error
+    assert w2.last_error.startswith("Case is open elsewhere") and "this program (another window)" in w2.last_error
     assert w.session is not None and w.session.case.path == case_path  # the first window is unaffected
     w.close()
     assert w.wait_closed(10)
