@@ -15,10 +15,11 @@ from app.views import VERDICT_COLOURS, SimilarityView, SnippetTimeline, captione
 from gmdesk.errors import GmdeskError
 
 NO_RESULT = "No assessment yet: choose a model and run it (Ctrl+R)."
-TIMELINE_CAPTION = ("Each band is one 10-s snippet (overlapping snippets alternate rows), coloured by the model's "
-                    "P(abnormal): blue normal → red abnormal. n / A: the snippet's class; amber outline and ?: "
-                    "borderline; dashed: over 20 % of its points imputed; grey: left out for missing data "
-                    "(the landmark is named). ✓ ✗ ?: your review. Hover for P(abnormal); click to play it.")
+TIMELINE_CAPTION = ("Time in seconds along the bottom. Each band is one 10-s snippet (overlapping snippets alternate "
+                    "rows), coloured by the model's P(abnormal): blue normal → red abnormal. n / A: the snippet's "
+                    "class; amber outline and ?: borderline; dashed: over 20 % of its points imputed; grey: left out "
+                    "for missing data (the landmark is named). ✓ ✗ ?: your review; black outline: the snippet you "
+                    "review. Hover for P(abnormal); click to play it.")
 SIMILARITY_CAPTION = ("How alike this infant's snippets (rows, numbered as on the timeline) and the model's reference "
                       "snippets from its training infants (columns: normal left of the white line, abnormal right) "
                       "are, in the model's own embedding (cosine similarity, yellow = alike). Rows resembling the "
@@ -52,9 +53,10 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.model_path: Path | None = None
         self.result: dict | None = None
         self.selected_snippet: int | None = None
+        self.notes: dict[str, str] = {}
         self.verdict_label = QtWidgets.QLabel(NO_RESULT)
         self.verdict_label.setWordWrap(True)
-        self.verdict_label.setStyleSheet("font-size: 15px; padding: 4px;")
+        self.verdict_label.setStyleSheet("font-size: 14px; padding: 2px 4px;")
         self.verdict_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label = QtWidgets.QLabel("")
         self.state_label.setWordWrap(True)
@@ -77,6 +79,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.timeline = SnippetTimeline()
         self.timeline.open_snippet = self._snippet_clicked
         self.hover_label = QtWidgets.QLabel(" ")
+        self.hover_label.setWordWrap(True)
+        self.hover_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.hover_label.setStyleSheet("font-size: 12px; color: #222; padding: 0 4px;")
         self.timeline.on_hover = lambda text: self.hover_label.setText(text or "hover over a snippet for its P(abnormal)")
         self.similarity = SimilarityView()
@@ -87,7 +91,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.review_label = QtWidgets.QLabel("Click a snippet to review it.")
         self.review_buttons: dict[str, QtWidgets.QPushButton] = {}
         self.note_edit = QtWidgets.QLineEdit()
-        self.note_edit.setPlaceholderText("note on this snippet (optional)")
+        self.note_edit.setPlaceholderText("note on this snippet (optional; Enter saves it with your mark)")
+        self.note_edit.returnPressed.connect(self._note_entered)
         review_row = QtWidgets.QHBoxLayout()
         review_row.addWidget(self.review_label)
         for mark, text in (("agree", "Agree ✓"), ("disagree", "Disagree ✗"), ("unsure", "Unsure ?")):
@@ -109,8 +114,10 @@ class AssessmentPanel(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addLayout(top)
         lay.addWidget(self.verdict_label)
-        lay.addWidget(self.state_label)
-        lay.addWidget(self.hover_label)
+        notes_row = QtWidgets.QHBoxLayout()  # what is known about the result | what the mouse is over
+        notes_row.addWidget(self.state_label, 1)
+        notes_row.addWidget(self.hover_label, 1)
+        lay.addLayout(notes_row)
         self.timeline_box = captioned(self.timeline, TIMELINE_CAPTION)
         lay.addWidget(self.timeline_box, 1)
         lay.addLayout(review_row)
@@ -143,6 +150,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.similarity.clear_matrix("Run the assessment to compare this infant's snippets with the model's "
                                      "reference snippets.")
         self.verdict_label.setText(NO_RESULT)
+        self.notes = {}
         self.state_label.setText("")
         self.review_label.setText("Click a snippet to review it.")
 
@@ -162,12 +170,21 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def _enable(self) -> None:
         has = self.result is not None and self.result.get("result_id") is not None
-        writable = self.session is not None and not self.session.case.read_only
+        read_only = self.session is not None and self.session.case.read_only
+        writable = self.session is not None and not read_only
+        picked = self.selected_snippet is not None
+        self.run_button.setEnabled(writable)
+        self.run_button.setToolTip("The case is open read-only: a result could not be stored." if read_only
+                                   else "Score the current landmarks (edits included) with the chosen model (Ctrl+R)")
         self.report_button.setEnabled(has)
+        self.report_button.setToolTip("" if has else "Needs a stored result: run the assessment first")
         self.signoff_button.setEnabled(has and writable)
-        for b in self.review_buttons.values():
-            b.setEnabled(has and writable and self.selected_snippet is not None)
-        self.note_edit.setEnabled(has and writable and self.selected_snippet is not None)
+        self.signoff_button.setToolTip("The case is open read-only" if read_only else
+                                       "" if has else "Needs a stored result: run the assessment first")
+        for b in (*self.review_buttons.values(), self.note_edit):
+            b.setEnabled(has and writable and picked)
+            b.setToolTip("The case is open read-only" if read_only else
+                         "" if picked else "Click a snippet on the timeline first")
 
     # -- running ------------------------------------------------------------------------------------
     def run(self, block: bool = False) -> ThreadJob | None:
@@ -178,6 +195,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             return None
         track, skeleton, model = s.track.copy(), s.skeleton, self.model_path
         infant = s.case.meta().get("infant_id", "")
+        taken = {"edit_seq": s.case.edit_position(), "track_sha256": s.case.track_digest()}
 
         def job(progress, cancel):
             from gmdesk.assess import assess_track
@@ -190,7 +208,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             progress(0, 0, "scoring snippets")
             res = assess_track(track, bundle, skeleton, infant)
             check_cancel(cancel, "assessment")
-            return res
+            return res | taken
 
         from app.jobs import JobBusyError
 
@@ -224,18 +242,24 @@ class AssessmentPanel(QtWidgets.QWidget):
         previous = self.result
         case = self.session.case
         try:
-            res["result_id"] = store_result(case, res)
-            res["edit_seq"] = case.edit_position()
+            res["result_id"] = store_result(case, res, res.get("edit_seq"), res.get("track_sha256"))
         except Exception as exc:
             res["result_id"] = None
-            self.failed.emit("Result not saved", f"{exc} — the result is shown but is not in the case")
+            self.failed.emit("Result not saved", f"{exc}. The result is shown but was not stored in the case.")
         self.show_result(res)
-        if previous is not None:
+        if res["result_id"] is None:
+            self.notes["change"] = ("<b style='color:#b9770e'>Not stored</b>: this result is not in the case "
+                                    "(see the error); the report and sign-off need a stored result.")
+        elif previous is not None:
             old, new = previous["verdict"]["verdict"], res["verdict"]["verdict"]
-            where = f"result #{previous.get('result_id')}" if previous.get("result_id") else "the previous result"
+            where = f"result #{previous['result_id']}" if previous.get("result_id") else "the previous result"
             change = (f"Verdict unchanged ({new.upper()}) since {where}" if old == new
                       else f"<b>Verdict changed</b>: {old.upper()} in {where} → {new.upper()} now")
-            self.state_label.setText(f"{change}; both are kept in the case.")
+            n_old, n_new = len(previous["snippets"]), len(res["snippets"])
+            if n_old != n_new:
+                change += f"; {n_old} → {n_new} scored snippets"
+            self.notes["change"] = f"{change}; both are kept in the case."
+        self._show_notes()
         self.assessed.emit(res)
 
     # -- showing ------------------------------------------------------------------------------------
@@ -252,6 +276,8 @@ class AssessmentPanel(QtWidgets.QWidget):
             when = f" · stored result #{res['result_id']} of {str(res.get('time', ''))[:16].replace('T', ' ')}"
             if res.get("author"):
                 when += f" by {html.escape(str(res['author']))}"
+        elif res.get("result_id") is not None:
+            when = f" · result #{res['result_id']}"
         self.verdict_label.setText(
             f"<b style='color:{colour}'>{v['verdict'].upper()}</b>: {html.escape(v['basis'])}{dropped}."
             f"<br><small>model {html.escape(str(res['model_id']))}{extra}{when}. Click a snippet to play it.</small>")
@@ -268,8 +294,25 @@ class AssessmentPanel(QtWidgets.QWidget):
             self.similarity.clear_matrix("Stored result: re-run the assessment (Ctrl+R) to compare its snippets "
                                          "with the model's reference snippets.")
         self.review_label.setText("Click a snippet to review it.")
+        self.notes = {"change": "", "signoff": self._signoff_text()}
+        self.timeline.set_selected(None)
         self.refresh_state()
         self._enable()
+
+    def _signoff_text(self) -> str:
+        rid = (self.result or {}).get("result_id")
+        if rid is None or self.session is None:
+            return ""
+        signs = [a for a in self.session.case.annotations("signoff") if a["subject"].get("result_id") == rid]
+        if not signs:
+            return ""
+        v = signs[-1]["value"]
+        return (f"Signed off by {html.escape(str(v.get('reviewer')))} on {html.escape(str(v.get('date')))}: "
+                f"{html.escape(str(v.get('decision')))}.")
+
+    def _show_notes(self) -> None:
+        parts = [self.notes.get("stale", ""), self.notes.get("change", ""), self.notes.get("signoff", "")]
+        self.state_label.setText(" ".join(p for p in parts if p))
 
     def _reviews(self) -> dict[int, dict]:
         rid = (self.result or {}).get("result_id")
@@ -289,24 +332,23 @@ class AssessmentPanel(QtWidgets.QWidget):
         self._show_timeline()
 
     def refresh_state(self) -> None:
-        """Say whether edits made since the shown result make it out of date (after every edit)."""
+        """Say whether the landmarks differ from those the shown result was made from (after every edit;
+        an edit and its undo cancel out)."""
         res = self.result
         if res is None or self.session is None or res.get("result_id") is None:
-            return
-        since = self.session.case.edit_position() - int(res.get("edit_seq") or 0)
-        if since > 0:
-            self.state_label.setText(f"<b style='color:#b9770e'>Out of date</b>: the landmarks were edited since this "
-                                     f"result ({since} edit-log entries) — re-run the assessment (Ctrl+R).")
-            self.state_label.setProperty("stale", True)
+            self.notes["stale"] = ""
+        elif self.session.case.result_out_of_date({"verdict": {"track_sha256": res.get("track_sha256")},
+                                                   "edit_seq": res.get("edit_seq")}):
+            self.notes["stale"] = ("<b style='color:#b9770e'>Out of date</b>: the landmarks were changed after this "
+                                   "result — re-run the assessment (Ctrl+R).")
         else:
-            if self.state_label.property("stale"):
-                self.state_label.setText("")
-            self.state_label.setProperty("stale", False)
+            self.notes["stale"] = ""
+        self._show_notes()
 
     @property
     def out_of_date(self) -> bool:
-        """The shown result was made before the case's latest edits."""
-        return bool(self.state_label.property("stale"))
+        """The shown result was made from other landmarks than the case's current ones."""
+        return bool(self.notes.get("stale"))
 
     # -- the clinician's review ----------------------------------------------------------------------
     def _snippet_clicked(self, index: int) -> None:
@@ -318,6 +360,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         if self.result is None or not 0 <= index < len(self.result["snippets"]):
             return
         self.selected_snippet = index
+        self.timeline.set_selected(index)
         s = self.result["snippets"][index]
         review = self._reviews().get(index)
         self.review_label.setText(f"Snippet {index + 1} (P(abnormal) {s['p_abnormal']:.2f})"
@@ -339,6 +382,17 @@ class AssessmentPanel(QtWidgets.QWidget):
         self._show_timeline()
         self.select_snippet(index)
 
+    def _note_entered(self) -> None:
+        """Enter in the note field: save the note with the snippet's current mark (or ask for one)."""
+        if self.selected_snippet is None:
+            return
+        review = self._reviews().get(self.selected_snippet)
+        if review:
+            self.review_snippet(review["mark"])
+            self.message.emit(f"note saved on snippet {self.selected_snippet + 1}")
+        else:
+            self.message.emit("choose Agree, Disagree or Unsure to save the note with your mark")
+
     def sign_off(self) -> None:
         """Sign the shown result off (reviewer, decision, comment)."""
         from app.record_dialogs import SignOffDialog
@@ -346,10 +400,22 @@ class AssessmentPanel(QtWidgets.QWidget):
         res = self.result
         if res is None or res.get("result_id") is None or self.session is None:
             return
+        warnings = []
+        if self.out_of_date:
+            warnings.append("The landmarks were changed after this result: re-run the assessment before signing "
+                            "it off, or say in the comment why not.")
+        if self.notes.get("signoff"):
+            warnings.append(f"{self.notes['signoff']} Signing again adds a new sign-off; the latest one counts.")
         dlg = SignOffDialog(self.session.case, res["result_id"],
-                            f"#{res['result_id']}: {res['verdict']['verdict'].upper()}", self)
-        dlg.accepted.connect(lambda: self.message.emit(
-            f"result #{res['result_id']} signed off by {dlg.reviewer.text().strip()} ({dlg.decision.currentText()})"))
+                            f"#{res['result_id']}: {res['verdict']['verdict'].upper()}", self, " ".join(warnings))
+
+        def signed() -> None:
+            self.notes["signoff"] = self._signoff_text()
+            self._show_notes()
+            self.message.emit(f"result #{res['result_id']} signed off by {dlg.reviewer.text().strip()} "
+                              f"({dlg.decision.currentText()})")
+
+        dlg.accepted.connect(signed)
         self.signoff_dialog = dlg
         dlg.open()
 

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
 from gmdesk.errors import CancelledError
@@ -246,6 +247,8 @@ class JobOwner(QtCore.QObject):
         self.jobs.append(entry)
 
         def progress(done: int, total: int, text: str) -> None:
+            if not self._alive():
+                return
             if self.jobs and self.jobs[-1][0] is job:
                 self.bar.setRange(0, total if total > 0 else 0)
                 if total > 0:
@@ -256,6 +259,8 @@ class JobOwner(QtCore.QObject):
         def ended(failed: bool, value) -> None:
             if entry in self.jobs:
                 self.jobs.remove(entry)
+            if not self._alive():
+                return  # the window was destroyed while the job ran: nothing left to show or call back
             self._show()
             try:
                 if failed and on_failed is not None:
@@ -275,6 +280,10 @@ class JobOwner(QtCore.QObject):
         self._show()
         job.start()
         return job
+
+    def _alive(self) -> bool:
+        """The owner and its status-bar widgets still exist (a job may end after its window was destroyed)."""
+        return all(shiboken6.isValid(o) for o in (self, self.bar, self.text, self.cancel_button))
 
     def _show(self) -> None:
         running = bool(self.jobs)

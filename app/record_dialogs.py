@@ -33,10 +33,13 @@ class PatientDialog(QtWidgets.QDialog):
             e.setPlaceholderText(hint)
             e.setObjectName(field)
             e.textChanged.connect(self._preview)
+            e.setReadOnly(case.read_only)
             self.edits[field] = e
             form.addRow(label, e)
         self.age_label = QtWidgets.QLabel()
         self.age_label.setWordWrap(True)
+        self.age_label.setMinimumHeight(4 * self.age_label.fontMetrics().lineSpacing())  # room for the warning
+        self.age_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         form.addRow("Corrected age", self.age_label)
         self.error_label = QtWidgets.QLabel()
         self.error_label.setWordWrap(True)
@@ -70,7 +73,9 @@ class PatientDialog(QtWidgets.QDialog):
             try:
                 out[field] = validate_patient_field(field, vals[field], {k: v for k, v in vals.items() if v})
             except GmdeskError as exc:
-                raise GmdeskError(f"{label}: {exc}") from None
+                text = str(exc)  # a message that names its fields (dates checked together) keeps its words
+                raise GmdeskError(text if label.lower() in text.lower() or "date" in text.lower() and "date" in field
+                                  else f"{label}: {text}") from None
         return out
 
     def _preview(self) -> None:
@@ -113,9 +118,14 @@ class SignOffDialog(QtWidgets.QDialog):
 
     DECISIONS = ("signed", "signed with changes", "rejected — needs repeat recording")
 
-    def __init__(self, case, result_id: int, summary: str, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, case, result_id: int, summary: str, parent: QtWidgets.QWidget | None = None,
+                 warning: str = "") -> None:
         super().__init__(parent)
         self.case, self.result_id = case, result_id
+        self.warning_label = QtWidgets.QLabel(warning)
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #b9770e; font-weight: bold;")
+        self.warning_label.setVisible(bool(warning))
         self.setWindowTitle("Sign off the result")
         self.reviewer = QtWidgets.QLineEdit(case.patient().get("reviewer", ""))
         self.reviewer.setObjectName("reviewer")
@@ -138,6 +148,7 @@ class SignOffDialog(QtWidgets.QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.warning_label)
         lay.addLayout(form)
         lay.addWidget(self.error_label)
         lay.addWidget(buttons)

@@ -366,10 +366,14 @@ class SnippetTimeline(pg.PlotWidget):
 
     def __init__(self) -> None:
         super().__init__(background=(250, 250, 250))
-        self.setMinimumHeight(110)
-        self.setLabel("bottom", "time (s)")
-        self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
+        self.setMinimumHeight(95)
+        self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)  # seconds, never "x0.001"
         self.getPlotItem().hideAxis("left")
+        self.getPlotItem().hideButtons()
+        self.selection = pg.BarGraphItem(x0=[0], y0=[0], width=0, height=0, brush=pg.mkBrush(0, 0, 0, 0),
+                                         pen=pg.mkPen((20, 20, 20), width=3))
+        self.selection.setZValue(10)
+        self.selected: int | None = None
         self.setMouseEnabled(y=False)
         self.cmap = pg.colormap.get("coolwarm", source="matplotlib")
         self.bars: pg.BarGraphItem | None = None
@@ -401,6 +405,9 @@ class SnippetTimeline(pg.PlotWidget):
                 self.removeItem(item)
         self.snippets, self.window_s, self.gaps, self.reviews = snippets, window_s, list(gaps or []), dict(reviews or {})
         self._hover("")
+        self.addItem(self.selection)
+        self.selected = None
+        self.selection.setOpts(x0=[0], y0=[0], width=0, height=0)
         for g in self.gaps:
             band = pg.BarGraphItem(x0=[g["start_s"]], y0=[-0.6], width=g["end_s"] - g["start_s"], height=2.8,
                                    brush=pg.mkBrush(200, 200, 200, 90), pen=pg.mkPen(150, 150, 150, 120))
@@ -408,7 +415,7 @@ class SnippetTimeline(pg.PlotWidget):
             names = g["landmarks"]
             text = "missing " + (", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "") if names else "data")
             label = pg.TextItem(text, color=(90, 90, 90), anchor=(0.5, 0))
-            label.setPos((g["start_s"] + g["end_s"]) / 2, -0.06)
+            label.setPos((g["start_s"] + g["end_s"]) / 2, -0.08)
             self.addItem(label)
         if not snippets:
             self.bars = None
@@ -416,7 +423,7 @@ class SnippetTimeline(pg.PlotWidget):
             empty = pg.TextItem("no assessment yet", color=(120, 120, 120), anchor=(0.5, 0.5))
             empty.setPos(end / 2, 1.05)
             self.addItem(empty)
-            self.setYRange(-0.6, 2.2)
+            self.setYRange(-0.6, 2.2, padding=0.02)
             self.setXRange(0, end)
             return
         x0 = np.array([s["start_s"] for s in snippets])
@@ -441,8 +448,17 @@ class SnippetTimeline(pg.PlotWidget):
             t = pg.TextItem(mark, color=(0, 0, 0), anchor=(0.5, 0.5))
             t.setPos(s["start_s"] + window_s / 2, r * 1.1 + 0.5)
             self.addItem(t)
-        self.setYRange(-0.6 if self.gaps else -0.1, 2.2)
+        self.setYRange(-0.62 if self.gaps else -0.1, 2.2, padding=0.02)
         self.setXRange(0, max(x0.max() + window_s, max([g["end_s"] for g in self.gaps] + [0.0])))
+
+    def set_selected(self, index: int | None) -> None:
+        """Outline snippet ``index`` (the one the review buttons act on); None clears it."""
+        self.selected = index
+        if index is None or not 0 <= index < len(self.snippets):
+            self.selection.setOpts(x0=[0], y0=[0], width=0, height=0)
+            return
+        s = self.snippets[index]
+        self.selection.setOpts(x0=[s["start_s"]], y0=[(index % 2) * 1.1], width=self.window_s, height=1.0)
 
     def snippet_at(self, t: float, y: float) -> int | None:
         """Index of the snippet band under (t, y)."""
@@ -537,7 +553,10 @@ class SimilarityView(pg.GraphicsLayoutWidget):
             self.plot.removeItem(self.divider)
             self.divider = self.divider_at = None
         self.img.setImage(sim if sim.size else np.zeros((1, 1)), levels=(-1, 1))
-        self.img.setVisible(bool(sim.size))
+        for item in (self.img, self.bar):
+            item.setVisible(bool(sim.size))
+        for axis in ("left", "bottom"):
+            self.plot.showAxis(axis, bool(sim.size))
         self.plot.setTitle(title or f"Cosine similarity of {len(names)} snippets' embeddings")
         self.plot.setAspectLocked(col_names is None)
         n = len(names)

@@ -357,6 +357,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.frames.refined.connect(self._refined)
             self.frames.proxy_ready.connect(lambda path: self.status.showMessage(f"seek proxy in use: {path}", 8000))
         self.player.fps = session.fps
+        self.setWindowTitle(f"{Path(session.case.path).name}{' (read-only)' if session.case.read_only else ''} — gmdesk")
         self.editor.attach(session)
         self.assessment.set_session(session)
         self.review.set_session(session)

@@ -45,6 +45,8 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     bundle.check_compatible(skeleton)
     if not is_cleaned(track):
         track, _ = clean_track(track, skeleton)
+    else:
+        track = fill_edit_gaps(track, skeleton)
     # the bundle's own skeleton: its normalisation table is part of the model's recipe
     feats, layout = compute_features(track, bundle.skeleton if bundle.normalisation != "paper" else skeleton,
                                      bundle.feature_set, bundle.normalisation)
@@ -97,14 +99,40 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     }
 
 
-def store_result(case: Any, res: dict[str, Any]) -> int:
+def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
+    """Fill the short gaps a cleaned track got afterwards (an annotator marked points missing) the way
+    the cleaning fills them (makima, the same ``max_gap``/``max_gap_distal`` as its cleaning), so that
+    deleting one wrong point does not throw away the 10-s windows around it. Returns ``track`` itself
+    when nothing is missing, else a filled copy with the step in its provenance."""
+    import numpy as np
+
+    from gmdesk.cleaning import CleaningSettings, impute_gaps
+
+    if not np.isnan(track.xy).any():
+        return track
+    params = next((p.get("params", {}) for p in reversed(track.provenance) if p.get("step") == "clean_track"), {})
+    defaults = CleaningSettings()
+    max_gap = int(params.get("max_gap", defaults.max_gap))
+    max_gap_distal = int(params.get("max_gap_distal", defaults.max_gap_distal))
+    out = track.copy()
+    filled, left = impute_gaps(out, max_gap, skeleton, max_gap_distal)
+    if filled:
+        out.record("fill_edit_gaps", {"max_gap": max_gap, "max_gap_distal": max_gap_distal},
+                   points=int(filled), gaps_left=len(left))
+    return out
+
+
+def store_result(case: Any, res: dict[str, Any], edit_seq: int | None = None, track_sha256: str | None = None) -> int:
     """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
     and what its timeline needs to be shown again on reopening: window, fps and the windows left out
-    with the landmarks that were missing). Returns the result's id."""
+    with the landmarks that were missing), with the edit position and track digest it was made from
+    (default: the case's now; pass those taken when the track was read if the case may have changed
+    since). Returns the result's id."""
     dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.get("dropped", [])]
-    verdict = dict(res["verdict"]) | {"window": int(res["window"]), "fps": float(res["fps"]), "dropped": dropped}
+    verdict = dict(res["verdict"]) | {"window": int(res["window"]), "fps": float(res["fps"]), "dropped": dropped,
+                                      "track_sha256": track_sha256 or case.track_digest()}
     return int(case.save_result(res["model_id"], verdict, res["snippets"], res.get("model_path"),
-                                res.get("model_summary")))
+                                res.get("model_summary"), edit_seq))
 
 
 def stored_view(stored: dict[str, Any], fps: float) -> dict[str, Any]:
@@ -118,6 +146,7 @@ def stored_view(stored: dict[str, Any], fps: float) -> dict[str, Any]:
             "fps": float(v.get("fps") or fps), "dropped": list(v.get("dropped") or []), "flags": [],
             "model_id": stored["model_id"], "model_path": stored.get("model_path"), "model_summary": model,
             "synthetic_model": bool(cohort.get("synthetic")), "stored": True, "result_id": stored["id"],
+            "track_sha256": v.get("track_sha256"),
             "edit_seq": stored.get("edit_seq") or 0, "time": stored.get("time"), "author": stored.get("author")}
 
 

@@ -440,6 +440,25 @@ class Case:
                              {"reviewer": reviewer.strip(), "comment": str(comment)[:4000], "decision": decision,
                               "date": _now()[:10]})
 
+    def track_digest(self, track: PoseTrack | None = None) -> str:
+        """SHA-256 of a track's points and statuses (default the current track): what a result was
+        made from, so "out of date" means the landmarks differ, not that the log grew (an edit and its
+        undo leave the digest as it was)."""
+        t = self.current_track() if track is None else track
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(np.nan_to_num(t.xy, nan=-1e9), dtype="<f8").tobytes())
+        h.update(np.ascontiguousarray(t.status, dtype=np.uint8).tobytes())
+        return h.hexdigest()
+
+    def result_out_of_date(self, result: dict[str, Any]) -> bool:
+        """True when the landmarks differ from those ``result`` (one of :meth:`results`) was made from.
+        Results stored before digests were kept: out of date when the log's net change since is not zero."""
+        digest = result["verdict"].get("track_sha256")
+        if digest:
+            return digest != self.track_digest()
+        since = [e for e in self.history() if e.seq > (result.get("edit_seq") or 0)]
+        return bool(since) and sum(1 for e in since if e.kind != "undo") != sum(1 for e in since if e.kind == "undo")
+
     def result_status(self) -> dict[str, Any] | None:
         """The latest stored result, its model, and whether edits made since it make it out of date."""
         results = self.results()
@@ -448,9 +467,8 @@ class Case:
         r = results[-1]
         now = self.edit_position()
         since = [e for e in self.history() if e.seq > (r["edit_seq"] or 0)]
-        changed = sum(1 for e in since if e.kind != "undo") - sum(1 for e in since if e.kind == "undo")
         previous = results[-2]["verdict"].get("verdict") if len(results) > 1 else None
-        return {"result": r, "edit_position": now, "edits_since": len(since), "out_of_date": bool(since) and changed != 0,
+        return {"result": r, "edit_position": now, "edits_since": len(since), "out_of_date": self.result_out_of_date(r),
                 "previous_verdict": previous, "changed_verdict": previous is not None
                 and previous != r["verdict"].get("verdict")}
 
@@ -831,11 +849,13 @@ class Case:
 
     # -- results ----------------------------------------------------------------------------
     def save_result(self, model_id: str, verdict: dict[str, Any], snippets: list[dict[str, Any]],
-                    model_path: str | None = None, model: dict[str, Any] | None = None) -> int:
-        """Store an assessment (verdict + per-snippet scores) with the edit position it was made at.
-        ``model`` (e.g. the bundle's manifest summary) is stored with the verdict so the case explains
-        itself even when the model moves."""
-        last = self.conn.execute("SELECT MAX(seq) FROM edits").fetchone()[0]
+                    model_path: str | None = None, model: dict[str, Any] | None = None,
+                    edit_seq: int | None = None) -> int:
+        """Store an assessment (verdict + per-snippet scores) with the edit position it was made at
+        (``edit_seq``, default the latest; give it when the track was taken earlier, e.g. before a
+        background job). ``model`` (e.g. the bundle's manifest summary) is stored with the verdict so
+        the case explains itself even when the model moves."""
+        last = self.conn.execute("SELECT MAX(seq) FROM edits").fetchone()[0] if edit_seq is None else (edit_seq or None)
         v = dict(verdict) | ({"model": model} if model else {})
         try:
             blob_v, blob_s = json.dumps(v, allow_nan=False, default=str), json.dumps(snippets, allow_nan=False, default=str)

@@ -209,7 +209,8 @@ def _corrections(case: Any, result: dict[str, Any]) -> dict[str, Any]:
     return {"edits": len(edits), "undo_redo": len(hist) - len(edits), "by_author": by_author,
             "first": hist[0].time if hist else None, "last": hist[-1].time if hist else None,
             "points_changed": sum(len(e.points) for e in edits), "log_position": last, "result_position": at,
-            "edits_since_result": len(since)}
+            "edits_since_result": len(since),
+            "out_of_date": bool(case.result_out_of_date(result)) if hasattr(case, "result_out_of_date") else bool(since)}
 
 
 def _model(result: dict[str, Any], bundle_manifest: dict[str, Any] | None) -> dict[str, Any]:
@@ -385,8 +386,12 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     add(("Result", f"Assessed {res.get('time', '?')} by {res.get('author', '?')} at edit-log position "
                    f"{res.get('edit_seq') or 0}"))
     cr = c.corrections
-    if cr.get("edits_since_result"):
-        add(("Result", f"OUT OF DATE: {cr['edits_since_result']} edits were made after this result; re-run the assessment"))
+    n_since = cr.get("edits_since_result") or 0
+    entries = f"{n_since} edit-log {'entry' if n_since == 1 else 'entries'}"
+    if cr.get("out_of_date", n_since > 0):
+        add(("Result", f"OUT OF DATE: the landmarks were changed after this result ({entries} since); re-run the assessment"))
+    elif n_since:
+        add(("Result", f"{entries} after this result cancel out (undone): the landmarks are those it was made from"))
     marks = c.review.get("snippet_marks", [])
     dis = [mk for mk in marks if mk["mark"] in ("disagree", "unsure")]
     add(("Review", f"Snippets reviewed: {len(marks)}; disagreed {sum(mk['mark'] == 'disagree' for mk in marks)}, "
@@ -407,7 +412,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     add(("Model", f"Intended use: {m['intended_use']}"))
     if not m["medical_device"]:
         add(("Model", "Not a medical device."))
-    add(("Corrections", f"Manual edits: {cr.get('edits', 0)} ({cr.get('points_changed', 0)} points) "
+    n_e, n_p = cr.get("edits", 0), cr.get("points_changed", 0)
+    add(("Corrections", f"Manual edits: {n_e} edit{'' if n_e == 1 else 's'} ({n_p} point{'' if n_p == 1 else 's'}) "
                         + (", ".join(f"{a}: {n}" for a, n in cr.get("by_author", {}).items()) or "none")
                         + (f"; first {cr['first']}, last {cr['last']}" if cr.get("first") else "")))
     sign = c.review.get("signoff")
@@ -417,6 +423,8 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
                          f"{sign.get('decision', 'signed')}"))
         if sign.get("comment"):
             add(("Sign-off", f"Comment: {sign['comment']}"))
+        if cr.get("out_of_date"):
+            add(("Sign-off", "The landmarks were changed after this result; the sign-off is of the result as it was made."))
     else:
         add(("Sign-off", f"Not signed off{' (reviewer: ' + reviewer + ')' if reviewer else ''}."))
     return out

@@ -92,18 +92,25 @@ def test_reopening_shows_the_stored_result_then_edits_make_it_out_of_date_and_a_
     missing = {k for d in res["dropped"] for k in d["missing"]}
     assert set(win2.timeline.gaps[0]["landmarks"]) <= missing
 
-    # an edit (Delete on the selected landmark) makes the shown result out of date
+    # an edit (Delete on the selected landmark) makes the shown result out of date; its undo does not
     win2.seek(200)
     win2.select_landmark(win2.session.track.landmarks.index("left_wrist"))
     qtbot.keyClick(win2, QtCore.Qt.Key.Key_Delete)
     assert win2.session.case.edit_position() >= 1
     assert win2.assessment.out_of_date and "re-run the assessment" in win2.assessment.state_label.text()
+    qtbot.keyClick(win2, QtCore.Qt.Key.Key_Z, CTRL)
+    assert not win2.assessment.out_of_date and "Out of date" not in win2.assessment.state_label.text()
+    qtbot.keyClick(win2, QtCore.Qt.Key.Key_Z, CTRL | QtCore.Qt.KeyboardModifier.ShiftModifier)  # redo
+    assert win2.assessment.out_of_date
 
     # re-running records a second result and says whether the verdict changed
     with qtbot.waitSignal(win2.assessment.assessed, timeout=120_000):
         qtbot.keyClick(win2, QtCore.Qt.Key.Key_R, CTRL)
     results = win2.session.case.results()
     assert [r["id"] for r in results] == [1, 2]
+    # one point marked missing is filled for scoring as the cleaning fills gaps: no 10-s window is lost
+    assert len(results[1]["snippets"]) == len(results[0]["snippets"])
+    assert "result #2" in win2.verdict_label.text()
     state = win2.assessment.state_label.text()
     if results[0]["verdict"]["verdict"] == results[1]["verdict"]["verdict"]:
         assert "Verdict unchanged" in state and "result #1" in state
@@ -194,6 +201,40 @@ def test_patient_form_checks_before_writing_and_records_each_field(qtbot, tmp_pa
     qtbot.mouseClick(so.ok_button, LEFT)
     sign = case.annotations("signoff")[-1]
     assert sign["value"]["reviewer"] == "Dr A. Reviewer" and "no fidgety" in sign["value"]["comment"]
+    assert "Signed off by Dr A. Reviewer" in win.assessment.state_label.text()
+    # signing again warns that a sign-off exists
+    qtbot.mouseClick(win.assessment.signoff_button, LEFT)
+    again = win.assessment.signoff_dialog
+    assert "Signing again adds a new sign-off" in again.warning_label.text() and again.warning_label.isVisibleTo(again)
+    again.reject()
+
+
+def test_a_read_only_case_says_so_and_offers_only_what_it_can(qtbot, tmp_path, monkeypatch, assessed):
+    import gmdesk.case
+
+    win = assessed
+    case_path = win.session.case.path
+    n_results = len(win.session.case.results())
+    close(win)
+    monkeypatch.setattr(gmdesk.case, "_writable", lambda p: False)  # a read-only disk (root ignores chmod)
+    ro = make_window(qtbot, tmp_path)
+    assert ro.open_path(case_path), ro.last_error
+    assert ro.session.case.read_only and "(read-only)" in ro.windowTitle()
+    panel = ro.assessment
+    assert "stored result #1" in ro.verdict_label.text()  # the stored result is shown
+    assert not panel.run_button.isEnabled() and "read-only" in panel.run_button.toolTip()
+    assert panel.report_button.isEnabled()  # the report of the stored result can still be made
+    assert not panel.signoff_button.isEnabled() and "read-only" in panel.signoff_button.toolTip()
+    ro.tabs.setCurrentIndex(1)
+    tl = ro.timeline
+    qtbot.mouseClick(tl.viewport(), LEFT, pos=timeline_pos(tl, tl.snippets[0]["start_s"] + 5, 0.5))
+    ro.player.stop()
+    assert not panel.review_buttons["agree"].isEnabled() and "read-only" in panel.review_buttons["agree"].toolTip()
+    ro.patient_action.trigger()
+    assert ro.patient_dialog.edits["reviewer"].isReadOnly() and not ro.patient_dialog.save_button.isEnabled()
+    ro.patient_dialog.reject()
+    assert len(ro.session.case.results()) == n_results
+    close(ro)
 
 
 def test_about_box_says_version_model_intended_use_and_not_a_medical_device(qtbot, assessed):

@@ -73,10 +73,16 @@ def test_edits_after_the_result_mark_it_out_of_date(demo_case, tmp_path):
         assert st["out_of_date"] and st["edits_since"] == 1
     out = tmp_path / "late.pdf"
     assert main(["report", str(copy), "-o", str(out)]) == 0
-    assert "OUT OF DATE: 1 edits were made after this result" in pdf_text(out)
+    assert "OUT OF DATE: the landmarks were changed after this result (1 edit-log entry since)" in pdf_text(out)
     with open_case(copy) as c:
         c.undo()
         assert not c.result_status()["out_of_date"]  # the edit taken back: the result holds again
+    assert main(["report", str(copy), "-o", str(out)]) == 0
+    text = pdf_text(out)
+    assert "OUT OF DATE" not in text and "2 edit-log entries after this result cancel out" in text
+    with open_case(copy) as c:
+        c.redo()
+        assert c.result_status()["out_of_date"]
 
 
 def test_corrected_age_and_its_warning():
