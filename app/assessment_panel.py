@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from app.jobs import JobOwner, ThreadJob
+from app.jobs import JobOwner, ThreadJob, wait_for
 from app.views import VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
 from gmdesk.errors import GmdeskError
 
@@ -220,12 +220,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             self.failed.emit("Assessment", str(exc))
             return None
         if block:
-            loop = QtCore.QEventLoop()
-            started.finished.connect(loop.quit)
-            started.failed.connect(loop.quit)
-            if started.is_running():
-                loop.exec()
-            QtCore.QCoreApplication.processEvents()
+            wait_for(started)
         return started
 
     def _failed(self, message: str) -> None:

@@ -320,3 +320,14 @@ class JobOwner(QtCore.QObject):
                 else:
                     job.proc.waitForFinished(20)
         return not self.jobs
+
+
+def wait_for(job) -> None:
+    """Block (running the event loop) until ``job`` finished or failed: scripts and tests that need
+    the result before they go on."""
+    loop = QtCore.QEventLoop()
+    job.finished.connect(loop.quit)
+    job.failed.connect(loop.quit)
+    if job.is_running():
+        loop.exec()
+    QtCore.QCoreApplication.processEvents()

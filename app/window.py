@@ -21,7 +21,7 @@ from app.assessment_panel import AssessmentPanel
 from app.edit_commands import EditCommands
 from app.editing import Editor
 from app.frames import FrameSource
-from app.jobs import JobOwner
+from app.jobs import JobOwner, wait_for
 from app.pipeline_jobs import PipelineJobs
 from app.playback import SPEEDS, Player
 from app.recent import RecentFiles
@@ -403,12 +403,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return None
         job = self.frames.make_proxy(force, self.proxy_auto.isChecked())
         if job is not None and block:
-            loop = QtCore.QEventLoop()
-            job.finished.connect(loop.quit)
-            job.failed.connect(loop.quit)
-            if job.is_running():
-                loop.exec()
-            QtCore.QCoreApplication.processEvents()
+            wait_for(job)
         return job
 
     # -- what is shown ------------------------------------------------------------------------------------------------

@@ -558,6 +558,19 @@ def _fmt(mu_sd) -> str:
     return "   n/a   " if mu is None or not math.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
 
 
+def _cross_validate_shown(snips, est, scheme: str, args: argparse.Namespace, label: str):
+    """Cross-validate with a fold progress bar, then print the figures."""
+    from gmdesk.protocol import cross_validate
+
+    bar = _Bar(label, "fold")
+    try:
+        res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
+    finally:
+        bar.close()
+    _print_cv(res)
+    return res
+
+
 def _print_cv(res) -> None:
     from gmdesk.metrics import headline
 
@@ -584,7 +597,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from gmdesk.cohort import cohort_snippets
     from gmdesk.features import feature_layout
     from gmdesk.metrics import headline, infant_level
-    from gmdesk.protocol import CV_SCHEMES, cross_validate
+    from gmdesk.protocol import CV_SCHEMES
 
     sk = _skeleton(args)
     arch = resolve_architecture(args.model)
@@ -599,12 +612,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     calibration = None
     schemes = [] if args.cv == "none" else _split_list(args.cv, "--cv", CV_SCHEMES)
     for scheme in schemes:
-        bar = _Bar(f"{scheme} CV", "fold")
-        try:
-            res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
-        finally:
-            bar.close()
-        _print_cv(res)
+        res = _cross_validate_shown(snips, est, scheme, args, f"{scheme} CV")
         metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds, "label": res.label}
         if scheme != "snippet" and "infant_level" not in metrics:
             lvl = {k: v for k, v in res.infant_level.items() if k != "per_infant"} | {"scheme": res.label}
@@ -733,7 +741,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gmdesk.protocol import (
         CV_SCHEMES,
         Recipe,
-        cross_validate,
         external_validation,
         nested_selection,
         plot_infant_level,
@@ -765,12 +772,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 for m in models:
                     est = _estimator(m, args, sk, layout)
                     for scheme in schemes:
-                        bar = _Bar(f"{m} {fs} {norm} o{ov} {scheme}", "fold")
-                        try:
-                            res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
-                        finally:
-                            bar.close()
-                        _print_cv(res)
+                        res = _cross_validate_shown(snips, est, scheme, args, f"{m} {fs} {norm} o{ov} {scheme}")
                         rows.append(res.row() | {"n_snippets": len(snips), "n_normal": int((snips.label == 0).sum()),
                                                  "n_abnormal": int((snips.label == 1).sum()), "what": res.label})
                         fold_rows += [{"classifier": res.architecture, "feature_set": fs, "normalisation": norm,
