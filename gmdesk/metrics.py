@@ -83,17 +83,17 @@ def infant_table(scores: np.ndarray, labels: np.ndarray, infant_ids: np.ndarray,
                  decision: float = 0.5) -> list[dict[str, Any]]:
     """One row per infant from pooled out-of-fold snippet scores: label, snippets, share abnormal (the
     infant score), verdict by the bundle's rule, and whether it is right."""
+    from gmdesk.verdict import infant_verdict
+
     scores, labels, ids = np.asarray(scores, float), np.asarray(labels).astype(int), np.asarray(infant_ids)
     rows = []
     for iid in dict.fromkeys(ids.tolist()):
         m = ids == iid
         s = scores[m]
-        n_normal = int((s < decision).sum())
-        share_normal = n_normal / len(s)
-        verdict = 0 if share_normal > threshold else 1
+        v = infant_verdict(s, str(iid), threshold, decision)  # the bundle's rule, in one place
         rows.append({"infant_id": iid, "label": int(labels[m][0]), "snippets": int(m.sum()),
-                     "share_abnormal": 1 - share_normal, "mean_p": float(s.mean()), "verdict": verdict,
-                     "correct": verdict == int(labels[m][0])})
+                     "share_abnormal": 1 - v.fraction_normal, "mean_p": float(s.mean()), "verdict": v.label,
+                     "correct": v.label == int(labels[m][0])})
     return rows
 
 
