@@ -298,10 +298,9 @@ class AssessmentPanel(QtWidgets.QWidget):
         rid = (self.result or {}).get("result_id")
         if rid is None or self.session is None:
             return ""
-        signs = [a for a in self.session.case.annotations("signoff") if a["subject"].get("result_id") == rid]
-        if not signs:
+        v = self.session.case.latest_sign_off(rid)
+        if v is None:
             return ""
-        v = signs[-1]["value"]
         return (f"Signed off by {html.escape(str(v.get('reviewer')))} on {html.escape(str(v.get('date')))}: "
                 f"{html.escape(str(v.get('decision')))}.")
 

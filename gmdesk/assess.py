@@ -180,10 +180,7 @@ def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[s
         out["similarity_within"] = cosine_similarity_matrix(emb).tolist()
     if ref is not None:
         order = np.argsort(ref["label"], kind="stable")  # normal references first
-        unit = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        r = np.asarray(ref["embeddings"], dtype=np.float64)[order]
-        r = r / np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
-        out["similarity_reference"] = (unit.astype(np.float64) @ r.T).tolist()
+        out["similarity_reference"] = cosine_similarity_matrix(emb, np.asarray(ref["embeddings"])[order]).tolist()
         out["reference_names"] = [f"{['Normal', 'Abnormal'][int(ref['label'][i])]}-{ref['infant_id'][i]}@{int(ref['start'][i])}"
                                   for i in order]
         out["reference_labels"] = ref["label"][order].astype(int).tolist()

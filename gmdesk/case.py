@@ -440,6 +440,11 @@ class Case:
                              {"reviewer": reviewer.strip(), "comment": str(comment)[:4000], "decision": decision,
                               "date": _now()[:10]})
 
+    def latest_sign_off(self, result_id: int) -> dict[str, Any] | None:
+        """The current sign-off of a result (reviewer, comment, decision, date, author, time), or None."""
+        signs = [a for a in self.annotations("signoff") if a["subject"].get("result_id") == result_id]
+        return signs[-1]["value"] | {"author": signs[-1]["author"], "time": signs[-1]["time"]} if signs else None
+
     def track_digest(self, track: PoseTrack | None = None) -> str:
         """SHA-256 of a track's points and statuses (default the current track): what a result was
         made from, so "out of date" means the landmarks differ, not that the log grew (an edit and its

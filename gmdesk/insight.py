@@ -70,12 +70,16 @@ def plot_ica(rows: list[dict[str, Any]], path: str | Path) -> Path:
     return Path(path)
 
 
-def cosine_similarity_matrix(emb: np.ndarray) -> np.ndarray:
-    """Cosine similarity between every pair of embedding rows."""
-    emb = np.asarray(emb, dtype=np.float64)
-    norm = np.linalg.norm(emb, axis=1, keepdims=True)
-    unit = emb / np.where(norm > 0, norm, 1.0)
-    return unit @ unit.T
+def cosine_similarity_matrix(emb: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity between every pair of embedding rows (of ``emb`` with ``other``, default
+    ``emb`` itself); a zero row is similar to nothing (0)."""
+    def unit(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        norm = np.linalg.norm(a, axis=1, keepdims=True)
+        return a / np.where(norm > 0, norm, 1.0)
+
+    u = unit(emb)
+    return u @ (u if other is None else unit(other)).T
 
 
 def snippet_labels(snips: SnippetSet) -> list[str]:

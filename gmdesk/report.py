@@ -320,15 +320,8 @@ def _patient_fields(case: Any) -> dict[str, Any]:
 def _review(case: Any, res: dict[str, Any]) -> dict[str, Any]:
     marks = [{"snippet": i, "mark": v.get("mark"), "note": v.get("note", ""), "author": v.get("author")}
              for i, v in sorted(case.snippet_reviews(res["id"]).items())] if hasattr(case, "snippet_reviews") else []
-    sign = None
-    for entry in _annotations_list(case, "signoff"):
-        if entry.get("subject", {}).get("result_id") == res["id"]:
-            sign = entry.get("value") | {"author": entry.get("author"), "time": entry.get("time")}
+    sign = case.latest_sign_off(res["id"]) if hasattr(case, "latest_sign_off") else None
     return {"snippet_marks": marks, "signoff": sign}
-
-
-def _annotations_list(case: Any, kind: str) -> list[dict[str, Any]]:
-    return case.annotations(kind) if hasattr(case, "annotations") else []
 
 
 # -- text and drawing --------------------------------------------------------------------------------
