@@ -216,7 +216,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         try:
             started = self.jobs.start(ThreadJob(job), "assessing", self._done, self._failed)
         except JobBusyError as exc:
-            self.run_button.setEnabled(True)
+            self._enable()
             self.failed.emit("Assessment", str(exc))
             return None
         if block:
@@ -224,12 +224,12 @@ class AssessmentPanel(QtWidgets.QWidget):
         return started
 
     def _failed(self, message: str) -> None:
-        self.run_button.setEnabled(True)
+        self._enable()
         if message != "cancelled":
             self.failed.emit("Assessment failed", message)
 
     def _done(self, res: dict | None) -> None:
-        self.run_button.setEnabled(True)
+        self._enable()
         if res is None or self.session is None:
             return
         from gmdesk.assess import store_result
