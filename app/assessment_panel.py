@@ -137,7 +137,7 @@ class AssessmentPanel(QtWidgets.QWidget):
                 stored = []
                 self.failed.emit("Stored results not read", str(exc))
             if stored:
-                from gmdesk.assess import stored_view
+                from gmdesk.screening.assess import stored_view
 
                 res = stored_view(stored[-1], session.fps)
                 if self.model_path is None and res["model_path"] and Path(res["model_path"]).is_dir():
@@ -198,9 +198,9 @@ class AssessmentPanel(QtWidgets.QWidget):
         taken = {"edit_seq": s.case.edit_position(), "track_sha256": s.case.track_digest()}
 
         def job(progress, cancel):
-            from gmdesk.assess import assess_track
-            from gmdesk.bundle import load_bundle
+            from gmdesk.learning.bundle import load_bundle
             from gmdesk.progress import check_cancel
+            from gmdesk.screening.assess import assess_track
 
             progress(0, 0, f"loading {model.name}")
             bundle = load_bundle(model, skeleton)
@@ -232,7 +232,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self._enable()
         if res is None or self.session is None:
             return
-        from gmdesk.assess import store_result
+        from gmdesk.screening.assess import store_result
 
         previous = self.result
         case = self.session.case
@@ -416,7 +416,7 @@ class AssessmentPanel(QtWidgets.QWidget):
     # -- the report ------------------------------------------------------------------------------------
     def export_report(self, path: str | Path | None = None) -> Path | None:
         """Write the PDF report of the shown stored result (the same as ``gmdesk report CASE``)."""
-        from gmdesk.report import collect_report, render_report
+        from gmdesk.record.report import collect_report, render_report
 
         res = self.result
         if self.session is None or res is None or res.get("result_id") is None:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui
 
-from gmdesk.case import EditEntry
 from gmdesk.errors import GmdeskError
+from gmdesk.record.case import EditEntry
 
 log = logging.getLogger("gmdesk.app")
 

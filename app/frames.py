@@ -11,13 +11,13 @@ import numpy as np
 from PySide6 import QtCore
 
 from app.jobs import JobOwner, ThreadJob
-from gmdesk.video import PrefetchingReader, background_priority
+from gmdesk.video.reader import PrefetchingReader, background_priority
 
 log = logging.getLogger("gmdesk.app")
 
 
 class FrameSource(QtCore.QObject):
-    """Qt face of a session's :class:`~gmdesk.video.PrefetchingReader`, and keeper of its seek proxy.
+    """Qt face of a session's :class:`~gmdesk.video.reader.PrefetchingReader`, and keeper of its seek proxy.
 
     Signals
     -------
@@ -68,7 +68,7 @@ class FrameSource(QtCore.QObject):
         """Use the case's seek proxy if it is there and made from this video; else make one in the
         background — when ``force``, or when ``auto`` and the video is HD with slow random seeks.
         Returns the job making it (None when a proxy is in use or none is wanted)."""
-        from gmdesk.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_worth_making
+        from gmdesk.video.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_worth_making
 
         case = self.session.case
         row = case.conn.execute("SELECT sha256 FROM video WHERE id = 1").fetchone()

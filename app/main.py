@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from gmdesk.resources import bundle_path, demo_path
+from gmdesk.io.resources import bundle_path, demo_path
 
 DEMO_POSE = demo_path("demo_infant.h5")
 DEMO_VIDEO = demo_path("demo_infant.mp4")

@@ -23,7 +23,7 @@ class PipelineJobs:
         cohort, _ = QtWidgets.QFileDialog.getOpenFileName(w, "Cohort table", "", "Cohort (*.csv)")
         if not cohort:
             return
-        from gmdesk.architectures import ARCHITECTURES, DEFAULT_CLASSIFIER
+        from gmdesk.learning.architectures import ARCHITECTURES, DEFAULT_CLASSIFIER
 
         names = [DEFAULT_CLASSIFIER] + [a for a in ARCHITECTURES if a != DEFAULT_CLASSIFIER]
         arch, ok = QtWidgets.QInputDialog.getItem(w, "Classifier", "Classifier (the first is the default recipe):",

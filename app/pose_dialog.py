@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from app.session import case_path_for
-from gmdesk.video import VIDEO_SUFFIXES
+from gmdesk.video.reader import VIDEO_SUFFIXES
 
 #: Longest-side choices offered for inference; coordinates always come back in full-frame pixels.
 SIZES = [("full frame", 0), ("1280 px", 1280), ("960 px", 960), ("640 px (fastest on CPU)", 640)]

@@ -65,7 +65,7 @@ class PatientDialog(QtWidgets.QDialog):
 
     def _checked(self) -> dict[str, str]:
         """Normal forms of all fields, checked together (raises on the first bad one, naming it)."""
-        from gmdesk.report import validate_patient_field
+        from gmdesk.record.patient import validate_patient_field
 
         vals = self.values()
         out: dict[str, str] = {}
@@ -79,7 +79,7 @@ class PatientDialog(QtWidgets.QDialog):
         return out
 
     def _preview(self) -> None:
-        from gmdesk.report import corrected_age
+        from gmdesk.record.patient import corrected_age
 
         try:
             vals = self._checked()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gmdesk.review import ReviewItem
+from gmdesk.pipeline.review import ReviewItem
 
 KIND_NAMES = {"gap": "gap", "side_swap": "side swap", "swap": "swap", "long_fill": "long fill", "outlier": "outlier",
               "low_likelihood": "low lik.", "missing": "missing"}

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.case import Case, import_pose_file, open_case
+from gmdesk.core.posetrack import PointStatus, PoseTrack
+from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
-from gmdesk.posetrack import PointStatus, PoseTrack
-from gmdesk.review import ReviewItem, items_from_report
-from gmdesk.skeleton import Skeleton, load_skeleton
-from gmdesk.video import VIDEO_SUFFIXES, PrefetchingReader, VideoError
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.pipeline.review import ReviewItem, items_from_report
+from gmdesk.record.case import Case, import_pose_file, open_case
+from gmdesk.video.reader import VIDEO_SUFFIXES, PrefetchingReader, VideoError
 
 POSE_SUFFIXES = (".h5", ".csv", ".npz")
 

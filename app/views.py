@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gmdesk.posetrack import PointStatus
+from gmdesk.core.posetrack import PointStatus
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -664,7 +664,7 @@ class SeriesPanel(QtWidgets.QSplitter):
 
     def show_landmark(self, session, j: int) -> None:
         """Show landmark ``j`` of ``session``'s current track."""
-        from gmdesk.features import joint_angles
+        from gmdesk.pipeline.features import joint_angles
 
         name = session.track.landmarks[j]
         self.trajectory.set_series(session.track.xy[:, j], session.flagged[:, j])

@@ -30,8 +30,8 @@ from app.session import Session
 from app.shortcuts import SHORTCUTS
 from app.state import ViewState
 from app.views import FrameView, SeriesPanel, captioned, landmark_sides, legend_widget
-from gmdesk.case import CaseLockedError
-from gmdesk.video import VIDEO_SUFFIXES
+from gmdesk.record.case import CaseLockedError
+from gmdesk.video.reader import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
 
@@ -52,9 +52,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings_file: str | Path | None = None) -> None:
         super().__init__()
-        import gmdesk.case
+        import gmdesk.record.case
 
-        gmdesk.case.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
+        gmdesk.record.case.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
         self.setWindowTitle("gmdesk — General Movements screening")
         self.resize(1400, 900)
         self.settings_file = settings_file
@@ -260,8 +260,8 @@ class MainWindow(QtWidgets.QMainWindow):
         model = self.assessment.model_summary()
         if model is None and self.model_path is not None:
             try:
-                from gmdesk.assess import model_summary
-                from gmdesk.bundle import load_bundle
+                from gmdesk.learning.bundle import load_bundle
+                from gmdesk.screening.assess import model_summary
 
                 model = model_summary(load_bundle(self.model_path))
             except Exception:  # the About box must open whatever the model folder holds

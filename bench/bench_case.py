@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.case import create_case, open_case
-from gmdesk.skeleton import load_skeleton
-from gmdesk.synthetic import make_infant
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.record.case import create_case, open_case
+from gmdesk.synthetic.cohorts import make_infant
 
 
 def main() -> None:

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.cleaning import CleaningSettings, clean_track
-from gmdesk.posetrack import PointStatus
-from gmdesk.skeleton import load_skeleton
-from gmdesk.snippets import snippet_starts
-from gmdesk.synthetic import ARTEFACT_NAMES, DROPOUT, NOISE_ONLY, SIDE_SWAP, SWAP, SynthSettings, make_infant
+from gmdesk.core.posetrack import PointStatus
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.pipeline.cleaning import CleaningSettings, clean_track
+from gmdesk.pipeline.snippets import snippet_starts
+from gmdesk.synthetic.cohorts import ARTEFACT_NAMES, DROPOUT, NOISE_ONLY, SIDE_SWAP, SWAP, SynthSettings, make_infant
 
 TOL_PX = 15.0
 #: A 14-joint skeleton (origin at the neck, hips hung on the neck, no hands, feet or face points), as
@@ -54,7 +54,7 @@ MAP14 = ["head_top", "sternum", "left_shoulder", "right_shoulder", "left_elbow",
 SWAP_BINS = ((3, 10), (11, 30), (31, 90))
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
@@ -144,7 +144,7 @@ def main() -> None:
                 got[1] += int(sel.sum())
         for code in (SWAP, SIDE_SWAP):
             for j in range(sk.n_landmarks):
-                for a, b in _runs(inf.artefact[:, j] == code):
+                for a, b in true_runs(inf.artefact[:, j] == code):
                     length = b - a
                     sel = np.zeros(len(inf.artefact), bool)
                     sel[a:b] = True

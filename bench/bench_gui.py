@@ -41,8 +41,8 @@ def pct(a: list[float]) -> str:
 def make_clips(folder: Path, frames: int) -> tuple[Path, dict[str, Path]]:
     """The pose file and the 1080p clips (made once; kept in ``folder``)."""
     from gmdesk.io.dlc import write_dlc
-    from gmdesk.skeleton import load_skeleton
-    from gmdesk.synthetic import make_infant, render_video
+    from gmdesk.io.skeletons import load_skeleton
+    from gmdesk.synthetic.cohorts import make_infant, render_video
 
     sk = load_skeleton()
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,10 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from gmdesk.assess import assess_recording
-from gmdesk.bundle import load_bundle
-from gmdesk.resources import bundle_path
-from gmdesk.skeleton import load_skeleton
+from gmdesk.screening.assess import assess_recording
+from gmdesk.learning.bundle import load_bundle
+from gmdesk.io.resources import bundle_path
+from gmdesk.io.skeletons import load_skeleton
 sk = load_skeleton()
 bundle = load_bundle(bundle_path(), sk)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -39,9 +39,9 @@ def make_recording(frames: int, path: Path) -> None:
     """A synthetic 3-D infant of ``frames`` frames (tiled from a 3-min recording to save time)."""
     import numpy as np
 
+    from gmdesk.core.posetrack import PoseTrack
     from gmdesk.io.dlc import write_dlc
-    from gmdesk.posetrack import PoseTrack
-    from gmdesk.synthetic import make_infant
+    from gmdesk.synthetic.cohorts import make_infant
 
     base = make_infant("M", 1, [7, 7], n_frames=min(frames, 5400)).track
     reps = -(-frames // base.n_frames)

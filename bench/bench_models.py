@@ -16,12 +16,12 @@ import argparse
 import time
 from pathlib import Path
 
-from gmdesk.classifiers import SnippetClassifier
-from gmdesk.cohort import cohort_features, cut_cohort, read_cohort
-from gmdesk.features import feature_layout
-from gmdesk.protocol import cross_validate, external_validation, write_table
-from gmdesk.skeleton import load_skeleton
-from gmdesk.synthetic import generate_cohort
+from gmdesk.evaluation.protocol import cross_validate, external_validation, write_table
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.learning.classifiers import SnippetClassifier
+from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
+from gmdesk.pipeline.features import feature_layout
+from gmdesk.synthetic.cohorts import generate_cohort
 
 
 def main() -> None:

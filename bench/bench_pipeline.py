@@ -10,11 +10,11 @@ import argparse
 import statistics
 import time
 
-from gmdesk.cleaning import clean_track
-from gmdesk.features import compute_features
-from gmdesk.skeleton import load_skeleton
-from gmdesk.snippets import cut_snippets
-from gmdesk.synthetic import make_infant
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.pipeline.cleaning import clean_track
+from gmdesk.pipeline.features import compute_features
+from gmdesk.pipeline.snippets import cut_snippets
+from gmdesk.synthetic.cohorts import make_infant
 
 
 def main() -> None:

@@ -25,10 +25,10 @@ def main() -> None:
     args = ap.parse_args()
     import deeplabcut
 
-    from gmdesk.pose import estimate_pose, resolve_device
-    from gmdesk.skeleton import load_skeleton
-    from gmdesk.synthetic import make_infant, render_video
-    from gmdesk.video import VideoReader
+    from gmdesk.io.skeletons import load_skeleton
+    from gmdesk.pose.deeplabcut import estimate_pose, resolve_device
+    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.video.reader import VideoReader
     from tests.dlc_fixture import train_tiny_dlc_model
 
     sk = load_skeleton()

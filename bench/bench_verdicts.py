@@ -20,13 +20,13 @@ from pathlib import Path
 
 from sklearn.base import clone
 
-from gmdesk.classifiers import make_classifier
-from gmdesk.cohort import cohort_features, cut_cohort, read_cohort
-from gmdesk.features import feature_layout
-from gmdesk.metrics import infant_level
-from gmdesk.protocol import cross_validate
-from gmdesk.skeleton import load_skeleton
-from gmdesk.synthetic import SynthSettings, generate_cohort
+from gmdesk.evaluation.metrics import infant_level
+from gmdesk.evaluation.protocol import cross_validate
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.learning.classifiers import make_classifier
+from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
+from gmdesk.pipeline.features import feature_layout
+from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
 
 FAMILIES = ("kinematics", "kinematics-gb", "svm-rbf", "cnn1d-2", "lstm-2", "vit-2")
 

@@ -1,3 +1,3 @@
-from gmdesk.cli import main
+from gmdesk.cli.main import main
 
 raise SystemExit(main())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import metadata
 
 from gmdesk import __version__
+
+logger = logging.getLogger(__name__)
 
 INTENDED_USE = (
     "Screening support for the General Movements Assessment of infants 9-20 weeks post-term from an "
@@ -57,7 +60,7 @@ def about_text(model: dict | None = None) -> list[tuple[str, str]]:
     Parameters
     ----------
     model : dict, optional
-        A model summary (``gmdesk.assess.model_summary`` or a stored result's) for the model in use.
+        A model summary (``gmdesk.screening.assess.model_summary`` or a stored result's) for the model in use.
     """
     rows = [("gmdesk", f"version {__version__}")]
     if model:

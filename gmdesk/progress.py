@@ -7,9 +7,12 @@ passes a tqdm bar, the GUI a Qt signal, tests a list.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from gmdesk.errors import CancelledError
+
+logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]

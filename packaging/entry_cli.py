@@ -4,6 +4,6 @@ import multiprocessing
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    from gmdesk.cli import main
+    from gmdesk.cli.main import main
 
     raise SystemExit(main())

@@ -80,7 +80,7 @@ if [ "${GMDESK_BUNDLE_SKIP_POSE:-0}" != 1 ]; then
   echo "-- pose estimation: tiny DLC model trained here (source), run by the bundle and by source"
   PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 "$ROOT/$VENV/bin/python" - <<'EOF' > pose_paths.txt
 from pathlib import Path
-from gmdesk.skeleton import load_skeleton
+from gmdesk.io.skeletons import load_skeleton
 from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
 import numpy as np
 sk = load_skeleton()

@@ -4,7 +4,7 @@ Run after changing a shipped resource: ``.venv/bin/python scripts/hash_resources
 checks the files against the list; a test checks that the list is current.
 """
 
-from gmdesk.resources import resource_files, write_hash_list
+from gmdesk.io.resources import resource_files, write_hash_list
 
 if __name__ == "__main__":
     out = write_hash_list()

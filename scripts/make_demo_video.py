@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.resources import demo_path
-from gmdesk.skeleton import load_skeleton
-from gmdesk.synthetic import FPS, render_video
+from gmdesk.io.resources import demo_path
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.synthetic.cohorts import FPS, render_video
 
 DEMO = demo_path("demo_infant.h5").parent
 GOP = 30

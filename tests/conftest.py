@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gmdesk.skeleton import load_skeleton
-from gmdesk.synthetic import SynthSettings, generate_cohort, make_infant
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort, make_infant
 
 REPO = Path(__file__).resolve().parent.parent
 

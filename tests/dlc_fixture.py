@@ -21,7 +21,7 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
     import cv2
     import pandas as pd
 
-    from gmdesk.pose import import_torch
+    from gmdesk.pose.deeplabcut import import_torch
 
     torch = import_torch()  # before deeplabcut: keeps Triton's LLVM away from TensorFlow's
     import deeplabcut
@@ -29,7 +29,7 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
     from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
     from deeplabcut.utils import auxiliaryfunctions
 
-    from gmdesk.synthetic import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant, render_video
 
     inf = make_infant("T", 0, [77, 1], skeleton=skeleton, n_frames=200)
     xy = inf.truth_xy * SCALE
@@ -79,7 +79,7 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
 
 def unseen_video(path: Path, skeleton, n_frames: int = 90) -> tuple[Path, np.ndarray]:
     """A video of another synthetic infant and its true positions (in video pixels)."""
-    from gmdesk.synthetic import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant, render_video
 
     inf = make_infant("U", 1, [78, 2], skeleton=skeleton, n_frames=n_frames)
     xy = inf.truth_xy * SCALE

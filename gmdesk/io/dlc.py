@@ -16,28 +16,31 @@ Body-part names that differ from the skeleton's are mapped through a TOML file::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gmdesk.constants import DEFAULT_FPS
+from gmdesk.core.posetrack import PointStatus, PoseTrack, check_pose_values
+from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import PoseFileError
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.hdf5 import read_pandas_hdf
-from gmdesk.posetrack import PointStatus, PoseTrack, check_pose_values
-from gmdesk.skeleton import Skeleton, load_skeleton
+from gmdesk.io.skeletons import load_skeleton
+from gmdesk.io.tomlfile import read_toml
+
+logger = logging.getLogger(__name__)
 
 H5_KEY = "df_with_missing"
 COORDS = ("x", "y", "likelihood")
-#: Frame rate assumed when neither the caller nor the file gives one (iPad video).
-DEFAULT_FPS = 29.97
 
 
 def load_name_mapping(path: str | Path | None) -> dict[str, str]:
     """Read a body-part name mapping (``[bodyparts]`` table of file name = skeleton name)."""
     if path is None:
         return {}
-    from gmdesk.io.tomlfile import read_toml
 
     p = Path(path)
     data = read_toml(p, PoseFileError, "name-mapping file")

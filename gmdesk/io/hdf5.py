@@ -15,6 +15,7 @@ Only numeric columns with an integer row index are read: that is what pose files
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from gmdesk.errors import PoseFileError
+
+logger = logging.getLogger(__name__)
 
 EXECUTABLE = "this file contains executable content; refusing to open it"
 

@@ -8,11 +8,14 @@ file.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from gmdesk.errors import GmdeskError
+
+logger = logging.getLogger(__name__)
 
 #: Largest TOML file read (a 60 000-angle skeleton is about 5 MB).
 MAX_TOML_BYTES = 64 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""Judging models: cross-validation protocols, infant-level metrics, insight (ICA, similarity)."""

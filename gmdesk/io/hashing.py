@@ -1,0 +1,18 @@
+"""Content hashes of files: one SHA-256, read in blocks (videos are gigabytes)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's content."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,1 @@
+"""Snippet classifiers (one module per family), calibration, model bundles and their cards."""

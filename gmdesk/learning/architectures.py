@@ -1,0 +1,45 @@
+"""Classifier names and architectures (no heavy imports: the command line checks names with it)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gmdesk.errors import GmdeskError
+
+logger = logging.getLogger(__name__)
+
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "svm-rbf": {"family": "svm", "kernel": "rbf"},
+    "svm-poly": {"family": "svm", "kernel": "poly", "degree": 3},
+    "lstm-2": {"family": "lstm", "units": (64, 32)},
+    "lstm-3": {"family": "lstm", "units": (128, 64, 32)},
+    "cnn1d-2": {"family": "cnn1d", "filters": (32, 64), "dense": 32},
+    "cnn1d-3": {"family": "cnn1d", "filters": (32, 64, 128), "dense": 64},
+    "vit-2": {"family": "vit", "layers": 2, "heads": 8, "dense": 128},
+    "vit-4": {"family": "vit", "layers": 4, "heads": 8, "dense": 128},
+    # movement descriptors (gmdesk.pipeline.kinematics) + standardised logistic regression / gradient boosting
+    "kinematics": {"family": "kinematics", "model": "logreg"},
+    "kinematics-gb": {"family": "kinematics", "model": "gb"},
+}
+FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics")
+#: Short names accepted on the command line.
+ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2",
+           "kin": "kinematics", "kinematics-lr": "kinematics"}
+
+
+def resolve_architecture(name: str) -> str:
+    """Full architecture name from a name or alias (``cnn1d`` → ``cnn1d-2``)."""
+    name = ALIASES.get(name, name)
+    if name not in ARCHITECTURES:
+        raise GmdeskError(f"unknown classifier {name!r}; choose one of {sorted(ARCHITECTURES)} or {sorted(ALIASES)}")
+    return name
+
+
+#: The default recipe (what ``gmdesk train`` does without options): the one with the best infant-level
+#: figures on infants outside training, not the best snippet-CV figures. Measured with
+#: ``bench/bench_verdicts.py`` (3-D synthetic cohorts: grouped CV, another camera, a milder phenotype) and a
+#: 14-joint cohort of short recordings; the README's "Choosing a model" gives the table and the reasons.
+DEFAULT_CLASSIFIER = "kinematics"
+DEFAULT_FEATURE_SET = "both"
+DEFAULT_NORMALISATION = "body"

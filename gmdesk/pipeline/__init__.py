@@ -1,0 +1,1 @@
+"""Per-recording steps: cleaning, the review queue, features, movement descriptors, snippets, cohorts."""

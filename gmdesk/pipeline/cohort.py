@@ -1,0 +1,230 @@
+"""Cohort tables and the recording → snippets pipeline used by the CLI, the GUI and training.
+
+A cohort table is a CSV with one row per infant: ``infant_id``, ``label`` (``normal`` /
+``abnormal`` or 0 / 1), ``pose_file`` (DLC ``.h5``/``.csv`` or a gmdesk ``.npz`` track,
+relative to the table), and optionally ``set`` (internal / external) and ``fps``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gmdesk.constants import DEFAULT_OVERLAP, WINDOW
+from gmdesk.core.posetrack import PoseTrack
+from gmdesk.core.skeleton import Skeleton
+from gmdesk.errors import GmdeskError, PoseFileError
+from gmdesk.io.dlc import read_dlc
+from gmdesk.io.tracks import read_track
+from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.pipeline.features import FeatureLayout, compute_features
+from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
+from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
+
+logger = logging.getLogger(__name__)
+
+LABELS = {"normal": 0, "abnormal": 1, "0": 0, "1": 1, "unknown": -1, "": -1, "-1": -1}
+
+
+@dataclass(frozen=True)
+class CohortEntry:
+    """One infant of a cohort table."""
+
+    infant_id: str
+    label: int
+    pose_file: Path
+    set: str = "internal"
+    fps: float | None = None
+    synthetic: bool = False
+
+
+def parse_label(value: str, where: str = "") -> int:
+    """``normal``/``abnormal``/0/1 → 0/1 (``unknown`` or empty → -1)."""
+    key = str(value).strip().lower()
+    if key not in LABELS:
+        raise GmdeskError(f"{where}label {value!r} is not normal/abnormal/0/1")
+    return LABELS[key]
+
+
+def read_cohort(path: str | Path) -> list[CohortEntry]:
+    """Read a cohort table; relative pose paths resolve against the table's folder.
+
+    The table is UTF-8 text, with or without a byte-order mark (Excel's "CSV UTF-8"). Every row needs
+    an infant id, a label and a pose file; ``fps``, when given, must be a positive frame rate; one
+    pose file cannot belong to two infants.
+
+    Raises
+    ------
+    GmdeskError
+        Naming the table, the row and the column at fault.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise GmdeskError(f"cohort table {str(p)!r} does not exist")
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except UnicodeDecodeError:
+        raise GmdeskError(f"cohort table {str(p)!r} is not UTF-8 text: save it as CSV UTF-8") from None
+    except csv.Error as exc:
+        raise GmdeskError(f"cohort table {str(p)!r} is not a readable CSV table ({exc})") from None
+    if not rows:
+        raise GmdeskError(f"cohort table {str(p)!r} has no rows")
+    header = [h.strip() if h else h for h in header]
+    need = {"infant_id", "label", "pose_file"}
+    missing = need - set(header)
+    if missing:
+        raise GmdeskError(f"cohort table {str(p)!r} lacks columns {sorted(missing)} (it has {header})")
+    out = []
+    seen: set[str] = set()
+    poses: dict[Path, str] = {}
+    for i, raw in enumerate(rows, start=2):
+        where = f"{p}:{i}: "
+        if None in raw:
+            raise GmdeskError(f"{where}more cells than columns")
+        r = {(k.strip() if k else k): (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
+        for col in need:
+            if r.get(col) in (None, ""):
+                raise GmdeskError(f"{where}no value in column {col!r}")
+        iid = r["infant_id"]
+        if iid in seen:
+            raise GmdeskError(f"{where}infant_id {iid!r} is repeated")
+        seen.add(iid)
+        pose = Path(r["pose_file"])
+        pose = pose if pose.is_absolute() else (p.parent / pose)
+        key = pose.resolve()
+        if key in poses:
+            raise GmdeskError(f"{where}pose file {r['pose_file']!r} is already the pose file of infant {poses[key]!r}")
+        poses[key] = iid
+        fps = None
+        if r.get("fps"):
+            try:
+                fps = float(r["fps"])
+            except ValueError:
+                raise GmdeskError(f"{where}fps {r['fps']!r} is not a number") from None
+            if not (math.isfinite(fps) and 0 < fps <= 1000):
+                raise GmdeskError(f"{where}fps {r['fps']!r} is not a frame rate (0 < fps <= 1000)")
+        synthetic = (r.get("synthetic") or "").lower() in ("yes", "true", "1")
+        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, r.get("set") or "internal", fps, synthetic))
+    return out
+
+
+def load_track(path: str | Path, skeleton: Skeleton, mapping: dict | str | Path | None = None,
+               fps: float | None = None, individual: str | None = None) -> PoseTrack:
+    """Read a pose file: DLC ``.h5``/``.csv`` or a gmdesk ``.npz`` track."""
+    p = Path(path)
+    if p.suffix.lower() == ".npz":
+        track = read_track(p)
+        if tuple(track.landmarks) != skeleton.landmarks:
+            raise PoseFileError(f"{p}: track landmarks do not match skeleton {skeleton.name!r}")
+        return track
+    return read_dlc(p, skeleton, mapping=mapping, individual=individual, fps=fps)
+
+
+def is_cleaned(track: PoseTrack) -> bool:
+    """True if the track's provenance shows it went through :func:`clean_track`."""
+    return any(step.get("step") == "clean_track" for step in track.provenance)
+
+
+def recording_snippets(
+    track: PoseTrack,
+    skeleton: Skeleton,
+    infant_id: str,
+    label: int = -1,
+    feature_set: str = "both",
+    window: int = WINDOW,
+    overlap: int = DEFAULT_OVERLAP,
+    cleaning: CleaningSettings | None = None,
+    clean: bool = True,
+    nan_policy: str = "drop",
+    normalisation: str = "paper",
+) -> tuple[SnippetSet, PoseTrack, CleaningReport | None]:
+    """Clean a raw track (unless ``clean`` is False), compute features, cut snippets."""
+    rep = None
+    if clean:
+        track, rep = clean_track(track, skeleton, cleaning)
+    feats, layout = compute_features(track, skeleton, feature_set, normalisation)
+    snips = cut_snippets(feats, layout, track, infant_id, label, window, overlap, nan_policy,
+                         skeleton.name, skeleton.fingerprint)
+    return snips, track, rep
+
+
+@dataclass
+class RecordingFeatures:
+    """One cleaned recording's per-frame features, ready to be cut at any overlap."""
+
+    entry: CohortEntry
+    features: np.ndarray
+    layout: FeatureLayout
+    track: PoseTrack
+
+    def snippets(self, skeleton: Skeleton, window: int = WINDOW, overlap: int = DEFAULT_OVERLAP,
+                 nan_policy: str = "drop") -> SnippetSet:
+        """Cut this recording into snippets."""
+        return cut_snippets(self.features, self.layout, self.track, self.entry.infant_id, self.entry.label, window,
+                            overlap, nan_policy, skeleton.name, skeleton.fingerprint)
+
+
+def cohort_features(
+    entries: list[CohortEntry],
+    skeleton: Skeleton,
+    feature_set: str = "both",
+    cleaning: CleaningSettings | None = None,
+    mapping: dict | str | Path | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    fps: float | None = None,
+    individual: str | None = None,
+    normalisation: str = "paper",
+) -> list[RecordingFeatures]:
+    """Load, clean (unless already cleaned) and compute features for every infant of a cohort.
+
+    ``fps`` is the frame rate of rows without an ``fps`` cell (DLC files do not store it; default
+    29.97); ``individual`` chooses the individual of multi-animal DLC files; ``normalisation`` of the
+    coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.pipeline.features`).
+    """
+    out = []
+    for i, e in enumerate(entries):
+        check_cancel(cancel, "feature extraction")
+        track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
+        if not is_cleaned(track):
+            track, _ = clean_track(track, skeleton, cleaning)
+        feats, layout = compute_features(track, skeleton, feature_set, normalisation)
+        out.append(RecordingFeatures(e, feats, layout, track))
+        report(progress, i + 1, len(entries), e.infant_id)
+    return out
+
+
+def cut_cohort(recordings: list[RecordingFeatures], skeleton: Skeleton, window: int = WINDOW,
+               overlap: int = DEFAULT_OVERLAP, nan_policy: str = "drop") -> SnippetSet:
+    """Snippets of every recording at one overlap, joined."""
+    return SnippetSet.concat([r.snippets(skeleton, window, overlap, nan_policy) for r in recordings])
+
+
+def cohort_snippets(
+    entries: list[CohortEntry],
+    skeleton: Skeleton,
+    feature_set: str = "both",
+    window: int = WINDOW,
+    overlap: int = DEFAULT_OVERLAP,
+    cleaning: CleaningSettings | None = None,
+    mapping: dict | str | Path | None = None,
+    nan_policy: str = "drop",
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    fps: float | None = None,
+    individual: str | None = None,
+    normalisation: str = "paper",
+) -> SnippetSet:
+    """Snippets of every infant of a cohort, each carrying its infant's global label (``fps``,
+    ``individual`` and ``normalisation`` as in :func:`cohort_features`)."""
+    recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel, fps, individual,
+                           normalisation)
+    return cut_cohort(recs, skeleton, window, overlap, nan_policy)

@@ -1,0 +1,1 @@
+"""Every matplotlib figure gmdesk draws (Agg backend, set once here)."""

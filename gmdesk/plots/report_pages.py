@@ -1,0 +1,93 @@
+"""The report's A4 pages drawn with matplotlib: text, the snippet timeline and its legend (PDF, TrueType text)."""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from gmdesk.constants import DEFAULT_FPS, WINDOW
+from gmdesk.io.atomic import atomic_path
+from gmdesk.plots.backend import pyplot
+
+logger = logging.getLogger(__name__)
+
+
+def draw_timeline(ax: Any, c: Any) -> None:
+    """The snippet timeline of a collected report ``c`` (P(abnormal) bars, left-out windows, legend) on ``ax``."""
+    import matplotlib.patches as mpatches  # deferred with matplotlib itself (see gmdesk.plots.backend)
+
+    res = c.result
+    sn = res.get("snippets", [])
+    window = float(res.get("window", WINDOW)) / float(res.get("fps", c.recording.get("fps", DEFAULT_FPS)) or DEFAULT_FPS)
+    decision = float(c.model.get("decision", 0.5))
+    marks = {mk["snippet"]: mk["mark"] for mk in c.review.get("snippet_marks", [])}
+    for i, s in enumerate(sn):
+        p = float(s["p_abnormal"])
+        colour = "#c0392b" if p >= decision else "#2471a3"
+        ax.bar(s["start_s"] + window / 2, p, width=window * 0.45, color=colour, alpha=0.85 if abs(p - 0.5) > 0.1 else 0.4,
+               edgecolor="black" if marks.get(i) == "disagree" else "none", linewidth=1.2)
+    for w in c.quality.get("left_out", []):
+        try:
+            a, b = (float(x) for x in w.split(" s:")[0].split("-"))
+        except ValueError:
+            continue
+        ax.axvspan(a, b, color="0.85", zorder=0)
+    ax.axhline(decision, color="0.3", linestyle="--", linewidth=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, max(c.recording.get("duration_s") or 0, max((s["start_s"] + window for s in sn), default=10)))
+    ax.set_xlabel("time in the recording (s)")
+    ax.set_ylabel("P(abnormal) per 10-s snippet")
+    ax.legend(handles=[mpatches.Patch(color="#2471a3", label="normal snippet"),
+                       mpatches.Patch(color="#c0392b", label="abnormal snippet"),
+                       mpatches.Patch(color="#c0392b", alpha=0.4, label="borderline (P within 0.1 of 0.5)"),
+                       mpatches.Patch(facecolor="white", edgecolor="black", label="reviewer disagreed"),
+                       mpatches.Patch(color="0.85", label="left out: missing data")],
+              fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=5, frameon=False)
+
+
+def draw_report_pdf(content: Any, path: Path) -> Path:
+    """Write a collected report (:class:`gmdesk.record.report.ReportContent`) as a two-page A4 PDF, atomically.
+    Text is real text (TrueType), so it can be searched and read back."""
+    plt = pyplot()
+    import matplotlib  # deferred with matplotlib itself (see gmdesk.plots.backend)
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    lines = content.text_lines()
+    a4 = (8.27, 11.69)
+    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans", "svg.hashsalt": "gmdesk"}), \
+            atomic_path(path) as tmp, PdfPages(tmp, metadata={"Creator": f"gmdesk {content.gmdesk_version}",
+                                                              "Producer": "gmdesk", "CreationDate": None}) as pdf:
+        pages = [[], []]
+        for head, line in lines:
+            pages[0 if head in ("Infant", "Recording", "Quality", "Result") else 1].append((head, line))
+        for k, page in enumerate(pages):
+            fig = plt.figure(figsize=a4)
+            fig.text(0.06, 0.965, "General Movements Assessment — gmdesk report", fontsize=14, weight="bold")
+            fig.text(0.06, 0.945, f"Infant {content.infant_id} · page {k + 1} of 2 · NOT A MEDICAL DEVICE: a screening aid "
+                                  "for review by a GMA-certified clinician", fontsize=7.5, color="#7b241c")
+            y = 0.915
+            head = None
+            for h, line in page:
+                if h != head:
+                    y -= 0.012
+                    fig.text(0.06, y, h, fontsize=10, weight="bold")
+                    y -= 0.02
+                    head = h
+                bold = line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE"))
+                for wrapped in _wrap(line, 118):
+                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal")
+                    y -= 0.0155
+            if k == 0:
+                ax = fig.add_axes((0.1, max(0.08, y - 0.24), 0.84, 0.17))
+                draw_timeline(ax, content)
+            fig.text(0.06, 0.02, f"case {content.case_file} · gmdesk {content.gmdesk_version} · reproducible from the case "
+                                 "file and the model", fontsize=6, color="0.4")
+            pdf.savefig(fig)
+            plt.close(fig)
+    return path
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]

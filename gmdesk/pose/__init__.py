@@ -1,0 +1,1 @@
+"""Landmarks from video with a site's DeepLabCut model."""

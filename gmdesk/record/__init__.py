@@ -1,0 +1,1 @@
+"""The clinical record: case files, patient fields, the assessment report."""

@@ -1,0 +1,196 @@
+"""Assessment of one recording with a model bundle: snippet scores and the infant verdict."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gmdesk.core.posetrack import PoseTrack
+from gmdesk.core.skeleton import Skeleton
+from gmdesk.errors import GmdeskError
+from gmdesk.learning.bundle import ModelBundle, load_bundle
+from gmdesk.pipeline.cleaning import CleaningSettings, clean_track, impute_gaps
+from gmdesk.pipeline.cohort import is_cleaned, load_track
+from gmdesk.pipeline.features import compute_features
+from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
+from gmdesk.screening.similarity import cosine_similarity_matrix
+from gmdesk.screening.verdict import infant_verdict
+
+logger = logging.getLogger(__name__)
+
+#: Windows scored at a time: memory stays proportional to the recording, not to overlapping copies.
+CHUNK_WINDOWS = 256
+#: Longest recording (in snippets) whose within-infant similarity matrix (n x n) is part of the result.
+MAX_WITHIN_SIMILARITY = 200
+
+
+def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infant_id: str = "",
+                 chunk_windows: int = CHUNK_WINDOWS) -> dict[str, Any]:
+    """Score a track's snippets and give the infant verdict.
+
+    The track is cleaned first unless its provenance shows it already was (a case's current
+    track, edits included). Windows with missing data are left out and listed with the landmarks
+    behind them. Windows are cut, scored and embedded ``chunk_windows`` at a time, and everything in
+    the result grows linearly with the recording (the within-infant similarity matrix is kept only for
+    recordings of up to :data:`MAX_WITHIN_SIMILARITY` snippets).
+
+    Returns
+    -------
+    dict
+        ``snippets`` (start frame/time, P(abnormal), class, imputed share, flags), ``verdict`` (with its
+        basis sentence), ``dropped`` windows, ``flags`` (kept windows with long interpolated gaps),
+        model id and settings, and what the views compare the infant with.
+    """
+
+    bundle.check_compatible(skeleton)
+    if not is_cleaned(track):
+        track, _ = clean_track(track, skeleton)
+    else:
+        track = fill_edit_gaps(track, skeleton)
+    # the bundle's own skeleton: its normalisation table is part of the model's recipe
+    feats, layout = compute_features(track, bundle.skeleton if bundle.normalisation != "paper" else skeleton,
+                                     bundle.feature_set, bundle.normalisation)
+    if track.n_frames < bundle.window:
+        cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap)  # raises: too short
+    all_starts = snippet_starts(track.n_frames, bundle.window, bundle.overlap)
+    ref = bundle.reference()
+    ica = bundle.ica()
+    parts: dict[str, list] = {"start": [], "p": [], "imp": [], "emb": [], "ica": []}
+    dropped: list[dict] = []
+    flags: list[dict] = []
+    for i in range(0, len(all_starts), max(1, chunk_windows)):
+        snips = cut_snippets(feats, layout, track, infant_id or "infant", -1, bundle.window, bundle.overlap, "drop",
+                             skeleton.name, skeleton.fingerprint, starts=all_starts[i:i + chunk_windows])
+        dropped += snips.dropped
+        flags += snips.flags
+        if not len(snips):
+            continue
+        parts["start"].append(snips.start)
+        parts["p"].append(bundle.score_snippets(snips.X))
+        parts["imp"].append(snips.imputed_fraction)
+        parts["emb"].append(bundle.classifier.embed(snips.X).astype(np.float32))
+        if ica is not None:
+            parts["ica"].append(bundle.ica_project(snips.X)[:, 0])
+    if not parts["start"]:
+        raise GmdeskError(
+            f"{track.meta.get('source', infant_id)}: every {bundle.window}-frame window has missing landmarks "
+            f"({len(dropped)} windows); correct the long gaps before assessing"
+        )
+    starts = np.concatenate(parts["start"])
+    p = np.concatenate(parts["p"])
+    imputed = np.concatenate(parts["imp"])
+    v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision, bundle.window, bundle.overlap, bundle.min_snippets)
+    flag_text: dict[int, list[str]] = {}
+    for f in flags:
+        flag_text.setdefault(int(f["start"]), []).append(f["reason"])
+    rows = [{"index": i, "start_frame": int(s), "end_frame": int(s) + bundle.window - 1, "start_s": round(s / track.fps, 3),
+             "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
+             "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
+            for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
+    insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
+    return {
+        "model_summary": model_summary(bundle),
+        "infant_id": infant_id, "source": track.meta.get("source"), "model_id": bundle.model_id,
+        "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
+        "normalisation": bundle.normalisation, "calibrated": bool(bundle.calibration),
+        "window": bundle.window, "overlap": bundle.overlap, "fps": track.fps, "frames": track.n_frames,
+        "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
+        "verdict": v.to_dict(), "snippets": rows, "dropped": dropped, "flags": flags, **insight,
+    }
+
+
+def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
+    """Fill the short gaps a cleaned track got afterwards (an annotator marked points missing) the way
+    the cleaning fills them (makima, the same ``max_gap``/``max_gap_distal`` as its cleaning), so that
+    deleting one wrong point does not throw away the 10-s windows around it. Returns ``track`` itself
+    when nothing is missing, else a filled copy with the step in its provenance."""
+
+    if not np.isnan(track.xy).any():
+        return track
+    params = next((p.get("params", {}) for p in reversed(track.provenance) if p.get("step") == "clean_track"), {})
+    defaults = CleaningSettings()
+    max_gap = int(params.get("max_gap", defaults.max_gap))
+    max_gap_distal = int(params.get("max_gap_distal", defaults.max_gap_distal))
+    out = track.copy()
+    filled, left = impute_gaps(out, max_gap, skeleton, max_gap_distal)
+    if filled:
+        out.record("fill_edit_gaps", {"max_gap": max_gap, "max_gap_distal": max_gap_distal},
+                   points=int(filled), gaps_left=len(left))
+    return out
+
+
+def store_result(case: Any, res: dict[str, Any], edit_seq: int | None = None, track_sha256: str | None = None) -> int:
+    """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
+    and what its timeline needs to be shown again on reopening: window, fps and the windows left out
+    with the landmarks that were missing), with the edit position and track digest it was made from
+    (default: the case's now; pass those taken when the track was read if the case may have changed
+    since). Returns the result's id."""
+    dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.get("dropped", [])]
+    verdict = dict(res["verdict"]) | {"window": int(res["window"]), "fps": float(res["fps"]), "dropped": dropped,
+                                      "track_sha256": track_sha256 or case.track_digest()}
+    return int(case.save_result(res["model_id"], verdict, res["snippets"], res.get("model_path"),
+                                res.get("model_summary"), edit_seq))
+
+
+def stored_view(stored: dict[str, Any], fps: float) -> dict[str, Any]:
+    """A stored result (one of ``Case.results()``) in the shape :func:`assess_track` returns, for the
+    views: verdict, snippets, window, fps, windows left out, model id; ``stored`` and ``result_id`` say
+    where it came from. Similarity and ICA are not stored (re-run the assessment to see them)."""
+    v = dict(stored["verdict"])
+    model = stored.get("model") or {}
+    cohort = model.get("cohort") if isinstance(model.get("cohort"), dict) else {}
+    return {"verdict": v, "snippets": stored["snippets"], "window": int(v.get("window") or 300),
+            "fps": float(v.get("fps") or fps), "dropped": list(v.get("dropped") or []), "flags": [],
+            "model_id": stored["model_id"], "model_path": stored.get("model_path"), "model_summary": model,
+            "synthetic_model": bool(cohort.get("synthetic")), "stored": True, "result_id": stored["id"],
+            "track_sha256": v.get("track_sha256"),
+            "edit_seq": stored.get("edit_seq") or 0, "time": stored.get("time"), "author": stored.get("author")}
+
+
+def model_summary(bundle: ModelBundle) -> dict[str, Any]:
+    """What a result must say about its model, stored with it in the case (so a report made later from
+    the case alone names the model, its recipe and its validation)."""
+    m = bundle.manifest
+    metrics = m.get("metrics", {}) if isinstance(m.get("metrics"), dict) else {}
+    keep = {k: v for k, v in metrics.items() if k in ("infant_level", "snippet_cv", "infant_cv", "loio_cv")}
+    for v in keep.values():
+        if isinstance(v, dict):
+            v.pop("folds", None)
+            v.pop("per_infant", None)
+    return {"model_id": m.get("model_id"), "classifier": m.get("classifier"), "feature_set": m.get("feature_set"),
+            "normalisation": bundle.normalisation, "threshold": bundle.threshold, "decision": bundle.decision,
+            "min_snippets": bundle.min_snippets, "calibration": bundle.calibration, "cohort": m.get("cohort", {}),
+            "metrics": keep, "library_versions": m.get("library_versions", {}), "intended_use": m.get("intended_use"),
+            "medical_device": bool(m.get("medical_device", False)), "path": str(bundle.path)}
+
+
+def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[str, Any]:
+    """Cosine similarity of this infant's snippets with the model's reference snippets (n x n_reference,
+    linear in the recording), with each other for short recordings, and their position in the model's
+    ICA space."""
+
+    out: dict[str, Any] = {}
+    if len(emb) <= MAX_WITHIN_SIMILARITY:
+        out["similarity_within"] = cosine_similarity_matrix(emb).tolist()
+    if ref is not None:
+        order = np.argsort(ref["label"], kind="stable")  # normal references first
+        out["similarity_reference"] = cosine_similarity_matrix(emb, np.asarray(ref["embeddings"])[order]).tolist()
+        out["reference_names"] = [f"{['Normal', 'Abnormal'][int(ref['label'][i])]}-{ref['infant_id'][i]}@{int(ref['start'][i])}"
+                                  for i in order]
+        out["reference_labels"] = ref["label"][order].astype(int).tolist()
+    if ica is not None and infant_ic:
+        out["ica"] = {"reference_ic1": ica["ic"][:, 0].tolist(), "reference_labels": ica["label"].astype(int).tolist(),
+                      "infant_ic1": np.concatenate(infant_ic).tolist()}
+    return out
+
+
+def assess_recording(pose: str | Path, model: str | Path | ModelBundle, skeleton: Skeleton,
+                     mapping: dict | str | Path | None = None, fps: float | None = None, individual: str | None = None,
+                     infant_id: str | None = None) -> dict[str, Any]:
+    """Load a pose file and a model bundle (checking they fit), then :func:`assess_track`."""
+    bundle = model if isinstance(model, ModelBundle) else load_bundle(model, skeleton)
+    track = load_track(pose, skeleton, mapping, fps, individual)
+    return assess_track(track, bundle, skeleton, infant_id or Path(pose).stem)

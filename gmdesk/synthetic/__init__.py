@@ -1,0 +1,1 @@
+"""Synthetic infants and cohorts with ground truth, for tests, demos and benchmarks."""

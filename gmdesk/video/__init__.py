@@ -1,0 +1,1 @@
+"""Video access: a frame-exact reader and the seek proxy."""

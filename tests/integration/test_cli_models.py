@@ -1,0 +1,86 @@
+import csv
+import json
+
+import pytest
+
+from gmdesk.cli.main import main
+
+pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    out = tmp_path_factory.mktemp("clicohort")
+    assert main(["synth", str(out), "--duration", "40", "45", "--seed", "4"]) == 0
+    return out / "cohort.csv"
+
+
+def test_train_then_assess_writes_bundle_json_and_csv(tmp_path, cohort, capsys):
+    model = tmp_path / "svm"
+    assert main(["train", str(cohort), "--model", "svm-poly", "-o", str(model), "--features", "angles",
+                 "--cv", "infant"]) == 0
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["classifier"] == "svm-poly" and manifest["cohort"]["infants"] == 10
+    assert manifest["cohort"]["synthetic"] is True and "infant_cv" in manifest["metrics"]
+    assert "SYNTHETIC" in (model / "MODEL_CARD.md").read_text()
+    pose = cohort.parent / "A13.h5"  # external infant: never seen in training
+    out_json, out_csv = tmp_path / "a.json", tmp_path / "a.csv"
+    assert main(["assess", str(pose), "--model", str(model), "--json", str(out_json), "--csv", str(out_csv)]) == 0
+    printed = capsys.readouterr().out
+    res = json.loads(out_json.read_text())
+    v = res["verdict"]
+    n_normal = sum(s["class"] == "normal" for s in res["snippets"])
+    assert v["n_snippets"] == len(res["snippets"]) and v["n_normal"] == n_normal
+    # the paper's rule, and (a 40-45 s recording has fewer than 8 snippets) indeterminate with the reason printed
+    assert v["binary_verdict"] == ("normal" if n_normal / len(res["snippets"]) > 0.6 else "abnormal")
+    assert v["verdict"] == "indeterminate" and f"only {len(res['snippets'])} valid 10-s snippets" in printed
+    assert "VERDICT: INDETERMINATE" in printed
+    rows = list(csv.DictReader(open(out_csv)))
+    assert len(rows) == len(res["snippets"]) and float(rows[0]["p_abnormal"]) == res["snippets"][0]["p_abnormal"]
+
+
+def test_assess_refuses_a_model_for_another_skeleton(tmp_path, cohort, capsys):
+    model = tmp_path / "svm"
+    assert main(["train", str(cohort), "--model", "svm-rbf", "-o", str(model), "--features", "coords"]) == 0
+    sk = tmp_path / "sk.toml"
+    sk.write_text('name = "mini"\nlandmarks = ["head_top", "nose", "sternum"]\norigin = "sternum"\n')
+    assert main(["assess", str(cohort.parent / "N01.h5"), "--model", str(model), "--skeleton", str(sk)]) == 1
+    assert "trained for skeleton 'infant24'" in capsys.readouterr().err
+
+
+def test_evaluate_two_overlaps_and_external(tmp_path, cohort, capsys):
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(cohort), "-o", str(out), "--models", "svm-rbf", "--overlaps", "200,150",
+                 "--cv", "snippet,infant", "--external", "--feature-sets", "angles"]) == 0
+    rows = list(csv.DictReader(open(out / "cv_results.csv")))
+    assert {(r["overlap"], r["scheme"]) for r in rows} == {("200", "snippet"), ("200", "infant"),
+                                                           ("150", "snippet"), ("150", "infant")}
+    assert all(int(r["n_snippets"]) > 0 for r in rows)
+    folds = list(csv.DictReader(open(out / "cv_folds.csv")))
+    assert all(f["infants_in_train_and_test"] == "0" for f in folds if f["scheme"] == "infant")
+    assert (out / "overlap_sweep.png").stat().st_size > 10_000
+    ext = list(csv.DictReader(open(out / "external_validation.csv")))
+    assert {r["infant_id"] for r in ext} == {"N11", "N12", "A13"}
+    assert "infants correct" in capsys.readouterr().out
+
+
+def test_analyse_ica_and_cosine(tmp_path, cohort):
+    out = tmp_path / "an"
+    assert main(["analyse", str(cohort), "-o", str(out), "--epochs", "3", "--overlap", "200"]) == 0
+    rows = list(csv.DictReader(open(out / "ica_components.csv")))
+    assert {r["feature_set"] for r in rows} == {"coords", "angles", "both"}
+    assert {r["fold"] for r in rows} == {"1", "2", "3", "4", "5"}
+    assert (out / "ica_first_component.png").stat().st_size > 10_000
+    header = (out / "cosine_fold1.csv").read_text().splitlines()[0].split(",")
+    assert any(h.startswith("Normal-N") and "@" in h for h in header) and any(h.startswith("Abnormal-A") for h in header)
+    assert (out / "cosine_fold1.png").is_file() and (out / "abnormal_closer_to_normal.csv").is_file()
+
+
+def test_demo_command_runs_the_whole_pipeline_with_the_shipped_model(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    res = json.loads((out / "demo_assessment.json").read_text())
+    assert res["model_id"] == "demo-kinematics-synthetic" and res["synthetic_model"] is True
+    assert res["verdict"]["n_snippets"] == len(res["snippets"]) > 10
+    printed = capsys.readouterr().out
+    assert "VERDICT:" in printed and "SYNTHETIC" in printed
