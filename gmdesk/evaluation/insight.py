@@ -41,10 +41,6 @@ def ica_components(snips: SnippetSet, n_splits: int = 5, seed: int = 42) -> list
     return rows
 
 
-
-
-
-
 def snippet_labels(snips: SnippetSet) -> list[str]:
     """Row/column labels ``Normal-N01@450``: label, infant and start frame of each snippet."""
     names = ("Normal", "Abnormal", "Unknown")

@@ -192,10 +192,6 @@ def write_table(rows: list[dict[str, Any]], path: str | Path) -> Path:
     return path
 
 
-
-
-
-
 @dataclass(frozen=True)
 class Recipe:
     """What a model is made of, as the nested selection chooses it."""

@@ -56,8 +56,6 @@ def normalise(xy: np.ndarray, skeleton: Skeleton, method: str = "paper") -> np.n
     return np.stack([rx, ry], axis=-1) / size
 
 
-
-
 def body_size(xy: np.ndarray, skeleton: Skeleton) -> float:
     """The recording's body size in pixels: median over frames of the mean length of the skeleton's size
     segments (``normalisation.size``), else the median bone length."""

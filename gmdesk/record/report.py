@@ -38,20 +38,6 @@ GMA_WORDS = {
 }
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 @dataclass
 class ReportContent:
     """Everything a report shows, as plain data (JSON-serialisable)."""
