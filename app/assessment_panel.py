@@ -4,6 +4,7 @@ report and the sign-off. The similarity view it fills lives in its own tab."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from app.jobs import JobOwner, ThreadJob, wait_for
 from app.views import VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
 from gmdesk.errors import GmdeskError
+from gmdesk.screening.result import AssessmentResult
 
 NO_RESULT = "No assessment yet: choose a model and run it (Ctrl+R)."
 TIMELINE_CAPTION = ("Time in seconds along the bottom. Each band is one 10-s snippet (overlapping snippets alternate "
@@ -33,7 +35,7 @@ class AssessmentPanel(QtWidgets.QWidget):
     -------
     open_snippet(int)
         A snippet was clicked (here or in the heatmap): play it.
-    assessed(dict)
+    assessed(AssessmentResult)
         A new result (already saved in the case).
     failed(str, str)
         Title and message of an error to show.
@@ -42,7 +44,7 @@ class AssessmentPanel(QtWidgets.QWidget):
     """
 
     open_snippet = QtCore.Signal(int)
-    assessed = QtCore.Signal(dict)
+    assessed = QtCore.Signal(object)
     failed = QtCore.Signal(str, str)
     message = QtCore.Signal(str)
 
@@ -137,11 +139,9 @@ class AssessmentPanel(QtWidgets.QWidget):
                 stored = []
                 self.failed.emit("Stored results not read", str(exc))
             if stored:
-                from gmdesk.screening.assess import stored_view
-
-                res = stored_view(stored[-1], session.fps)
-                if self.model_path is None and res["model_path"] and Path(res["model_path"]).is_dir():
-                    self.set_model(res["model_path"])
+                res = AssessmentResult.from_stored(stored[-1], session.fps)
+                if self.model_path is None and res.model_path and Path(res.model_path).is_dir():
+                    self.set_model(res.model_path)
                 self.show_result(res)
         self._enable()
 
@@ -166,10 +166,10 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def model_summary(self) -> dict | None:
         """The summary of the shown result's model (what the About box names)."""
-        return (self.result or {}).get("model_summary") or None
+        return (self.result.model_summary or None) if self.result is not None else None
 
     def _enable(self) -> None:
-        has = self.result is not None and self.result.get("result_id") is not None
+        has = self.result is not None and self.result.result_id is not None
         read_only = self.session is not None and self.session.case.read_only
         writable = self.session is not None and not read_only
         picked = self.selected_snippet is not None
@@ -208,7 +208,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             progress(0, 0, "scoring snippets")
             res = assess_track(track, bundle, skeleton, infant)
             check_cancel(cancel, "assessment")
-            return res | taken
+            return dataclasses.replace(res, **taken)
 
         from app.jobs import JobBusyError
 
@@ -228,7 +228,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         if message != "cancelled":
             self.failed.emit("Assessment failed", message)
 
-    def _done(self, res: dict | None) -> None:
+    def _done(self, res: AssessmentResult | None) -> None:
         self._enable()
         if res is None or self.session is None:
             return
@@ -237,20 +237,20 @@ class AssessmentPanel(QtWidgets.QWidget):
         previous = self.result
         case = self.session.case
         try:
-            res["result_id"] = store_result(case, res, res.get("edit_seq"), res.get("track_sha256"))
+            res.result_id = store_result(case, res, res.edit_seq, res.track_sha256)
         except Exception as exc:
-            res["result_id"] = None
+            res.result_id = None
             self.failed.emit("Result not saved", f"{exc}. The result is shown but was not stored in the case.")
         self.show_result(res)
-        if res["result_id"] is None:
+        if res.result_id is None:
             self.notes["change"] = ("<b style='color:#b9770e'>Not stored</b>: this result is not in the case "
                                     "(see the error); the report and sign-off need a stored result.")
         elif previous is not None:
-            old, new = previous["verdict"]["verdict"], res["verdict"]["verdict"]
-            where = f"result #{previous['result_id']}" if previous.get("result_id") else "the previous result"
+            old, new = previous.label, res.label
+            where = f"result #{previous.result_id}" if previous.result_id else "the previous result"
             change = (f"Verdict unchanged ({new.upper()}) since {where}" if old == new
                       else f"<b>Verdict changed</b>: {old.upper()} in {where} → {new.upper()} now")
-            n_old, n_new = len(previous["snippets"]), len(res["snippets"])
+            n_old, n_new = len(previous.snippets), len(res.snippets)
             if n_old != n_new:
                 change += f"; {n_old} → {n_new} scored snippets"
             self.notes["change"] = f"{change}; both are kept in the case."
@@ -258,33 +258,33 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.assessed.emit(res)
 
     # -- showing ------------------------------------------------------------------------------------
-    def show_result(self, res: dict) -> None:
+    def show_result(self, res: AssessmentResult) -> None:
         """Show a result (new or stored): verdict, basis, model, timeline with reviews, heatmap."""
         self.result = res
         self.selected_snippet = None
-        v = res["verdict"]
-        colour = VERDICT_COLOURS.get(v["verdict"], "#333333")
-        extra = " — model trained on SYNTHETIC data, not for clinical use" if res.get("synthetic_model") else ""
-        dropped = f"; {len(res['dropped'])} windows left out for missing data" if res["dropped"] else ""
+        v = res.verdict
+        colour = VERDICT_COLOURS.get(v.verdict, "#333333")
+        extra = " — model trained on SYNTHETIC data, not for clinical use" if res.synthetic_model else ""
+        dropped = f"; {len(res.dropped)} windows left out for missing data" if res.dropped else ""
         when = ""
-        if res.get("stored"):
-            when = f" · stored result #{res['result_id']} of {str(res.get('time', ''))[:16].replace('T', ' ')}"
-            if res.get("author"):
-                when += f" by {html.escape(str(res['author']))}"
-        elif res.get("result_id") is not None:
-            when = f" · result #{res['result_id']}"
+        if res.stored:
+            when = f" · stored result #{res.result_id} of {str(res.time or '')[:16].replace('T', ' ')}"
+            if res.author:
+                when += f" by {html.escape(str(res.author))}"
+        elif res.result_id is not None:
+            when = f" · result #{res.result_id}"
         self.verdict_label.setText(
-            f"<b style='color:{colour}'>{v['verdict'].upper()}</b>: {html.escape(v['basis'])}{dropped}."
-            f"<br><small>model {html.escape(str(res['model_id']))}{extra}{when}. Click a snippet to play it.</small>")
+            f"<b style='color:{colour}'>{v.verdict.upper()}</b>: {html.escape(v.basis)}{dropped}."
+            f"<br><small>model {html.escape(str(res.model_id))}{extra}{when}. Click a snippet to play it.</small>")
         self._show_timeline()
-        names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res["snippets"]]
-        if "similarity_reference" in res:
-            self.similarity.set_matrix(np.asarray(res["similarity_reference"]), names, res["reference_names"],
+        names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res.snippets]
+        if res.similarity_reference is not None:
+            self.similarity.set_matrix(np.asarray(res.similarity_reference), names, res.reference_names,
                                        f"This infant's {len(names)} snippets against the model's "
-                                       f"{len(res['reference_names'])} reference snippets (cosine similarity)",
-                                       res.get("reference_labels"))
-        elif "similarity_within" in res:  # bundles without reference snippets; short recordings only
-            self.similarity.set_matrix(np.asarray(res["similarity_within"]), names)
+                                       f"{len(res.reference_names or [])} reference snippets (cosine similarity)",
+                                       res.reference_labels)
+        elif res.similarity_within is not None:  # bundles without reference snippets; short recordings only
+            self.similarity.set_matrix(np.asarray(res.similarity_within), names)
         else:
             self.similarity.clear_matrix("Stored result: re-run the assessment (Ctrl+R) to compare its snippets "
                                          "with the model's reference snippets.")
@@ -295,7 +295,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self._enable()
 
     def _signoff_text(self) -> str:
-        rid = (self.result or {}).get("result_id")
+        rid = self.result.result_id if self.result is not None else None
         if rid is None or self.session is None:
             return ""
         v = self.session.case.latest_sign_off(rid)
@@ -309,7 +309,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.state_label.setText(" ".join(p for p in parts if p))
 
     def _reviews(self) -> dict[int, dict]:
-        rid = (self.result or {}).get("result_id")
+        rid = self.result.result_id if self.result is not None else None
         if rid is None or self.session is None:
             return {}
         return self.session.case.snippet_reviews(rid)
@@ -318,8 +318,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         res = self.result
         if res is None:
             return
-        self.timeline.set_snippets(res["snippets"], res["window"] / res["fps"],
-                                   merged_gaps(res["dropped"], res["fps"], res["window"]), self._reviews())
+        self.timeline.set_snippets(res.snippets, res.window / res.fps,
+                                   merged_gaps(res.dropped, res.fps, res.window), self._reviews())
 
     def _borderline_changed(self, value: float) -> None:
         self.timeline.borderline = float(value)
@@ -329,10 +329,10 @@ class AssessmentPanel(QtWidgets.QWidget):
         """Say whether the landmarks differ from those the shown result was made from (after every edit;
         an edit and its undo cancel out)."""
         res = self.result
-        if res is None or self.session is None or res.get("result_id") is None:
+        if res is None or self.session is None or res.result_id is None:
             self.notes["stale"] = ""
-        elif self.session.case.result_out_of_date({"verdict": {"track_sha256": res.get("track_sha256")},
-                                                   "edit_seq": res.get("edit_seq")}):
+        elif self.session.case.result_out_of_date({"verdict": {"track_sha256": res.track_sha256},
+                                                   "edit_seq": res.edit_seq}):
             self.notes["stale"] = ("<b style='color:#b9770e'>Out of date</b>: the landmarks were changed after this "
                                    "result — re-run the assessment (Ctrl+R).")
         else:
@@ -351,11 +351,11 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def select_snippet(self, index: int) -> None:
         """Snippet ``index`` is the one the review buttons act on."""
-        if self.result is None or not 0 <= index < len(self.result["snippets"]):
+        if self.result is None or not 0 <= index < len(self.result.snippets):
             return
         self.selected_snippet = index
         self.timeline.set_selected(index)
-        s = self.result["snippets"][index]
+        s = self.result.snippets[index]
         review = self._reviews().get(index)
         self.review_label.setText(f"Snippet {index + 1} (P(abnormal) {s['p_abnormal']:.2f})"
                                   + (f": you marked {review['mark']}" if review else ":"))
@@ -364,10 +364,10 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def review_snippet(self, mark: str) -> None:
         """Record the clinician's ``mark`` (agree / disagree / unsure) and note on the selected snippet."""
-        if self.result is None or self.selected_snippet is None or self.result.get("result_id") is None:
+        if self.result is None or self.selected_snippet is None or self.result.result_id is None:
             return
         try:
-            self.session.case.review_snippet(self.result["result_id"], self.selected_snippet, mark,
+            self.session.case.review_snippet(self.result.result_id, self.selected_snippet, mark,
                                              self.note_edit.text())
         except GmdeskError as exc:
             self.failed.emit("Review not saved", str(exc))
@@ -392,7 +392,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         from app.record_dialogs import SignOffDialog
 
         res = self.result
-        if res is None or res.get("result_id") is None or self.session is None:
+        if res is None or res.result_id is None or self.session is None:
             return
         warnings = []
         if self.out_of_date:
@@ -400,13 +400,13 @@ class AssessmentPanel(QtWidgets.QWidget):
                             "it off, or say in the comment why not.")
         if self.notes.get("signoff"):
             warnings.append(f"{self.notes['signoff']} Signing again adds a new sign-off; the latest one counts.")
-        dlg = SignOffDialog(self.session.case, res["result_id"],
-                            f"#{res['result_id']}: {res['verdict']['verdict'].upper()}", self, " ".join(warnings))
+        dlg = SignOffDialog(self.session.case, res.result_id,
+                            f"#{res.result_id}: {res.label.upper()}", self, " ".join(warnings))
 
         def signed() -> None:
             self.notes["signoff"] = self._signoff_text()
             self._show_notes()
-            self.message.emit(f"result #{res['result_id']} signed off by {dlg.reviewer.text().strip()} "
+            self.message.emit(f"result #{res.result_id} signed off by {dlg.reviewer.text().strip()} "
                               f"({dlg.decision.currentText()})")
 
         dlg.accepted.connect(signed)
@@ -419,7 +419,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         from gmdesk.record.report import collect_report, render_report
 
         res = self.result
-        if self.session is None or res is None or res.get("result_id") is None:
+        if self.session is None or res is None or res.result_id is None:
             self.failed.emit("Report", "Run the assessment first: the report is made from a stored result.")
             return None
         if path is None:
@@ -432,7 +432,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             path = path.with_name(path.name + ".pdf")
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
-            out = render_report(collect_report(self.session.case, None, res["result_id"]), path)
+            out = render_report(collect_report(self.session.case, None, res.result_id), path)
         except Exception as exc:
             self.failed.emit("Report not written", f"{path}: {exc}")
             return None

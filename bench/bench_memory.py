@@ -30,7 +30,7 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 res = assess_recording(sys.argv[1], bundle, sk)
 text = json.dumps(res)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"peak_kb": peak, "after_imports_kb": base, "snippets": len(res["snippets"]),
+print(json.dumps({"peak_kb": peak, "after_imports_kb": base, "snippets": len(res.snippets),
                   "json_bytes": len(text), "seconds": time.perf_counter() - t0}))
 """
 

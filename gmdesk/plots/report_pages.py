@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from gmdesk.constants import DEFAULT_FPS, WINDOW
+from gmdesk.constants import DEFAULT_FPS
 from gmdesk.io.atomic import atomic_path
 from gmdesk.plots.backend import pyplot
 
@@ -19,8 +19,8 @@ def draw_timeline(ax: Any, c: Any) -> None:
     import matplotlib.patches as mpatches  # deferred with matplotlib itself (see gmdesk.plots.backend)
 
     res = c.result
-    sn = res.get("snippets", [])
-    window = float(res.get("window", WINDOW)) / float(res.get("fps", c.recording.get("fps", DEFAULT_FPS)) or DEFAULT_FPS)
+    sn = res.snippets
+    window = float(res.window) / float(res.fps or DEFAULT_FPS)
     decision = float(c.model.get("decision", 0.5))
     marks = {mk["snippet"]: mk["mark"] for mk in c.review.get("snippet_marks", [])}
     for i, s in enumerate(sn):

@@ -13,11 +13,12 @@ case; the PDF carries no creation date).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gmdesk import __version__
 from gmdesk.core.posetrack import PointStatus
@@ -27,6 +28,7 @@ from gmdesk.record.patient import (
     format_ga,
     parse_gestational_age,
 )
+from gmdesk.screening.result import AssessmentResult
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ GMA_WORDS = {
 
 @dataclass
 class ReportContent:
-    """Everything a report shows, as plain data (JSON-serialisable)."""
+    """Everything a report shows: plain data, and the assessment result it reports."""
 
     infant_id: str
     case_file: str
@@ -48,7 +50,7 @@ class ReportContent:
     age: dict[str, Any] | None = None
     recording: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)
+    result: AssessmentResult | None = None
     model: dict[str, Any] = field(default_factory=dict)
     corrections: dict[str, Any] = field(default_factory=dict)
     review: dict[str, Any] = field(default_factory=dict)
@@ -65,7 +67,7 @@ class ReportContent:
 
 # -- collecting ------------------------------------------------------------------------------------
 
-def _quality(case: Any, result: dict[str, Any]) -> dict[str, Any]:
+def _quality(case: Any, result: AssessmentResult) -> dict[str, Any]:
     track = case.current_track()
     total = track.status.size
     share = {s.name.lower(): round(float((track.status == s).sum()) / total, 4) for s in PointStatus}
@@ -76,9 +78,8 @@ def _quality(case: Any, result: dict[str, Any]) -> dict[str, Any]:
     for w in cov.get("left_out", [])[:12]:
         why = ", ".join(f"{k} ({v / fps:.1f} s)" for k, v in list(w["missing"].items())[:3])
         left_out.append(f"{w['start'] / fps:.0f}-{w['stop'] / fps:.0f} s: missing {why}")
-    snippets = result.get("snippets", [])
-    verdict = result.get("verdict", {})
-    min_snippets = int(verdict.get("min_snippets", 6) or 6)
+    snippets = result.snippets
+    min_snippets = int(result.verdict.min_snippets or 6)
     usable = cov.get("usable_share")
     n = len(snippets)
     if n < min_snippets:
@@ -93,24 +94,24 @@ def _quality(case: Any, result: dict[str, Any]) -> dict[str, Any]:
             "scorable": scorable, "scorable_reason": why, "frames": track.n_frames, "fps": fps}
 
 
-def _corrections(case: Any, result: dict[str, Any]) -> dict[str, Any]:
+def _corrections(case: Any, stored: dict[str, Any]) -> dict[str, Any]:
     hist = case.history()
     edits = [e for e in hist if e.kind not in ("undo", "redo")]
     by_author: dict[str, int] = {}
     for e in edits:
         by_author[e.author] = by_author.get(e.author, 0) + 1
     last = hist[-1].seq if hist else 0
-    at = result.get("edit_seq") or 0
+    at = stored.get("edit_seq") or 0
     since = [e for e in hist if e.seq > at]
     return {"edits": len(edits), "undo_redo": len(hist) - len(edits), "by_author": by_author,
             "first": hist[0].time if hist else None, "last": hist[-1].time if hist else None,
             "points_changed": sum(len(e.points) for e in edits), "log_position": last, "result_position": at,
             "edits_since_result": len(since),
-            "out_of_date": bool(case.result_out_of_date(result)) if hasattr(case, "result_out_of_date") else bool(since)}
+            "out_of_date": bool(case.result_out_of_date(stored)) if hasattr(case, "result_out_of_date") else bool(since)}
 
 
-def _model(result: dict[str, Any], bundle_manifest: dict[str, Any] | None) -> dict[str, Any]:
-    m = bundle_manifest or result.get("model") or {}
+def _model(result: AssessmentResult, bundle_manifest: dict[str, Any] | None) -> dict[str, Any]:
+    m = bundle_manifest or result.model_summary or {}
     metrics = m.get("metrics", {}) if isinstance(m.get("metrics"), dict) else {}
     cohort = m.get("cohort", {}) if isinstance(m.get("cohort"), dict) else {}
     validation = []
@@ -137,7 +138,7 @@ def _model(result: dict[str, Any], bundle_manifest: dict[str, Any] | None) -> di
             label = {"snippet_cv": "snippet CV (snippets of one infant in train and test)",
                      "infant_cv": "infant-grouped CV", "loio_cv": "leave-one-infant-out CV"}[key]
             validation.append(f"{label}: snippet accuracy {100 * float(mu):.0f} %")
-    return {"model_id": m.get("model_id", result.get("model_id", "?")), "classifier": m.get("classifier", "?"),
+    return {"model_id": m.get("model_id", result.model_id), "classifier": m.get("classifier", "?"),
             "feature_set": m.get("feature_set", "?"), "normalisation": m.get("normalisation", "paper"),
             "gmdesk": (m.get("library_versions") or {}).get("gmdesk", "?"),
             "cohort": f"{cohort.get('infants', '?')} infants ({cohort.get('normal_infants', '?')} normal, "
@@ -187,15 +188,12 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
         vi = _video_info(case)
         if vi:
             recording |= vi
+    result = AssessmentResult.from_stored(res, float(track.fps))
     return ReportContent(
         infant_id=str(meta.get("infant_id", "?")), case_file=Path(case.path).name, patient=patient, age=age,
-        recording=recording, quality=_quality(case, res), result=_plain(res), model=_model(res, bundle_manifest),
-        corrections=_corrections(case, res), review=_review(case, res), gmdesk_version=__version__,
+        recording=recording, quality=_quality(case, result), result=result, model=_model(result, bundle_manifest),
+        corrections=_corrections(case, res), review=_review(case, res["id"]), gmdesk_version=__version__,
     )
-
-
-def _plain(res: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(res, default=str))
 
 
 def _video_info(case: Any) -> dict[str, Any] | None:
@@ -212,10 +210,10 @@ def _patient_fields(case: Any) -> dict[str, Any]:
     return dict(case.patient()) if hasattr(case, "patient") else {}
 
 
-def _review(case: Any, res: dict[str, Any]) -> dict[str, Any]:
+def _review(case: Any, result_id: int) -> dict[str, Any]:
     marks = [{"snippet": i, "mark": v.get("mark"), "note": v.get("note", ""), "author": v.get("author")}
-             for i, v in sorted(case.snippet_reviews(res["id"]).items())] if hasattr(case, "snippet_reviews") else []
-    sign = case.latest_sign_off(res["id"]) if hasattr(case, "latest_sign_off") else None
+             for i, v in sorted(case.snippet_reviews(result_id).items())] if hasattr(case, "snippet_reviews") else []
+    sign = case.latest_sign_off(result_id) if hasattr(case, "latest_sign_off") else None
     return {"snippet_marks": marks, "signoff": sign}
 
 
@@ -228,12 +226,18 @@ def _pct(v: float | None) -> str:
 
 
 def _text(c: ReportContent) -> list[tuple[str, str]]:
+    """The report's lines, section by section."""
     out: list[tuple[str, str]] = []
+    for section in (_infant_lines, _recording_lines, _quality_lines, _result_lines, _review_lines, _model_lines,
+                    _correction_lines, _signoff_lines):
+        out += section(c)
+    return out
+
+
+def _infant_lines(c: ReportContent) -> list[tuple[str, str]]:
+    p = c.patient
+    out = [("Infant", f"Infant ID: {c.infant_id}")]
     add = out.append
-    p, r, q, res, m = c.patient, c.recording, c.quality, c.result, c.model
-    v = res.get("verdict", {})
-    word = v.get("verdict", "?")
-    add(("Infant", f"Infant ID: {c.infant_id}"))
     ga = format_ga(parse_gestational_age(p["gestational_age"])) + " weeks" if p.get("gestational_age") else "not recorded"
     add(("Infant", f"Date of birth: {p.get('date_of_birth', 'not recorded')}; gestational age at birth: {ga}"))
     if c.age:
@@ -244,16 +248,27 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     else:
         add(("Infant", f"Recording date: {p.get('recording_date', 'not recorded')}; corrected age: not known "
                        "(date of birth, gestational age and recording date are needed)"))
+    return out
+
+
+def _recording_lines(c: ReportContent) -> list[tuple[str, str]]:
+    r = c.recording
     vid = r.get("video", "not linked")
-    add(("Recording", f"Video: {vid}" + (f" ({r.get('resolution')})" if r.get("resolution") else "")))
+    out = [("Recording", f"Video: {vid}" + (f" ({r.get('resolution')})" if r.get("resolution") else ""))]
     if r.get("video_sha256"):
-        add(("Recording", f"SHA-256: {r['video_sha256']}"))
-    add(("Recording", f"Duration {r.get('duration_s')} s, {r.get('frames')} frames at {r.get('fps')} fps; "
-                      f"case file {c.case_file}"))
+        out.append(("Recording", f"SHA-256: {r['video_sha256']}"))
+    out.append(("Recording", f"Duration {r.get('duration_s')} s, {r.get('frames')} frames at {r.get('fps')} fps; "
+                             f"case file {c.case_file}"))
+    return out
+
+
+def _quality_lines(c: ReportContent) -> list[tuple[str, str]]:
+    q = c.quality
     ps = q.get("point_share", {})
-    add(("Quality", f"Landmark points: observed {_pct(ps.get('observed'))}, interpolated {_pct(ps.get('imputed'))}, "
-                    f"swap repaired {_pct(ps.get('repaired'))}, edited by hand {_pct(ps.get('edited'))}, "
-                    f"missing {_pct((ps.get('missing') or 0) + (ps.get('outlier') or 0) + (ps.get('low_likelihood') or 0))}"))
+    out = [("Quality", f"Landmark points: observed {_pct(ps.get('observed'))}, interpolated {_pct(ps.get('imputed'))}, "
+                       f"swap repaired {_pct(ps.get('repaired'))}, edited by hand {_pct(ps.get('edited'))}, "
+                       f"missing {_pct((ps.get('missing') or 0) + (ps.get('outlier') or 0) + (ps.get('low_likelihood') or 0))}")]
+    add = out.append
     if q.get("windows") is not None:
         add(("Quality", f"10-s windows usable: {q.get('windows_kept')} of {q.get('windows')} "
                         f"({_pct(q.get('usable_share'))} of the recording)"))
@@ -262,17 +277,23 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
     if q.get("left_out_total", 0) > len(q.get("left_out", [])):
         add(("Quality", f"... and {q['left_out_total'] - len(q['left_out'])} more windows left out"))
     add(("Quality", f"{'SCORABLE' if q.get('scorable') else 'NOT SCORABLE'}: {q.get('scorable_reason')}"))
-    add(("Result", f"Result: {word.upper()} — {GMA_WORDS.get(word, word)}"))
-    add(("Result", f"Basis: {v.get('basis', '?')}"))
-    if v.get("interval"):
-        lo, hi = v["interval"]
+    return out
+
+
+def _result_lines(c: ReportContent) -> list[tuple[str, str]]:
+    res = c.result
+    v = res.verdict
+    word = v.verdict
+    out = [("Result", f"Result: {word.upper()} — {GMA_WORDS.get(word, word)}"), ("Result", f"Basis: {v.basis}")]
+    add = out.append
+    lo, hi = v.interval
+    if np.isfinite(lo) and np.isfinite(hi):
         add(("Result", f"95 % interval of the share of normal snippets: {100 * lo:.0f}-{100 * hi:.0f} %"))
-    if v.get("reason"):
-        add(("Result", f"Indeterminate because: {v['reason']}"))
+    if v.reason:
+        add(("Result", f"Indeterminate because: {v.reason}"))
     add(("Result", "The model was trained on its site's global normal/abnormal labels per infant; it does not tell "
                    "absent from abnormal fidgety movements and does not replace a GMA-certified assessment."))
-    add(("Result", f"Assessed {res.get('time', '?')} by {res.get('author', '?')} at edit-log position "
-                   f"{res.get('edit_seq') or 0}"))
+    add(("Result", f"Assessed {res.time or '?'} by {res.author or '?'} at edit-log position {res.edit_seq or 0}"))
     cr = c.corrections
     n_since = cr.get("edits_since_result") or 0
     entries = f"{n_since} edit-log {'entry' if n_since == 1 else 'entries'}"
@@ -280,41 +301,56 @@ def _text(c: ReportContent) -> list[tuple[str, str]]:
         add(("Result", f"OUT OF DATE: the landmarks were changed after this result ({entries} since); re-run the assessment"))
     elif n_since:
         add(("Result", f"{entries} after this result cancel out (undone): the landmarks are those it was made from"))
+    return out
+
+
+def _review_lines(c: ReportContent) -> list[tuple[str, str]]:
     marks = c.review.get("snippet_marks", [])
     dis = [mk for mk in marks if mk["mark"] in ("disagree", "unsure")]
-    add(("Review", f"Snippets reviewed: {len(marks)}; disagreed {sum(mk['mark'] == 'disagree' for mk in marks)}, "
-                   f"unsure {sum(mk['mark'] == 'unsure' for mk in marks)}"))
-    sn = res.get("snippets", [])
+    out = [("Review", f"Snippets reviewed: {len(marks)}; disagreed {sum(mk['mark'] == 'disagree' for mk in marks)}, "
+                      f"unsure {sum(mk['mark'] == 'unsure' for mk in marks)}")]
+    sn = c.result.snippets
     for mk in dis:
         s = sn[mk["snippet"]] if 0 <= mk["snippet"] < len(sn) else {}
-        add(("Review", f"snippet {mk['snippet'] + 1} ({s.get('start_s', '?')} s, "
-                       f"P(abnormal) {s.get('p_abnormal', float('nan')):.2f}): "
-                       f"{mk['mark']}" + (f" — {mk['note']}" if mk.get("note") else "")))
-    add(("Model", f"Model: {m['model_id']} ({m['classifier']}, features {m['feature_set']}, normalisation "
-                  f"{m['normalisation']}; gmdesk {m['gmdesk']})"))
-    add(("Model", f"Trained on {m['cohort']}" + ("; SYNTHETIC training data" if m["synthetic"] else "")))
-    add(("Model", f"Verdict rule: normal if more than {100 * float(m['threshold']):.0f} % of snippets have "
-                  f"P(abnormal) < {float(m['decision']):.2f}"))
-    for line in m["validation"] or ["no validation figures recorded in the model"]:
-        add(("Model", f"Validation: {line}"))
-    add(("Model", f"Intended use: {m['intended_use']}"))
+        out.append(("Review", f"snippet {mk['snippet'] + 1} ({s.get('start_s', '?')} s, "
+                              f"P(abnormal) {s.get('p_abnormal', float('nan')):.2f}): "
+                              f"{mk['mark']}" + (f" — {mk['note']}" if mk.get("note") else "")))
+    return out
+
+
+def _model_lines(c: ReportContent) -> list[tuple[str, str]]:
+    m = c.model
+    out = [("Model", f"Model: {m['model_id']} ({m['classifier']}, features {m['feature_set']}, normalisation "
+                     f"{m['normalisation']}; gmdesk {m['gmdesk']})"),
+           ("Model", f"Trained on {m['cohort']}" + ("; SYNTHETIC training data" if m["synthetic"] else "")),
+           ("Model", f"Verdict rule: normal if more than {100 * float(m['threshold']):.0f} % of snippets have "
+                     f"P(abnormal) < {float(m['decision']):.2f}")]
+    out += [("Model", f"Validation: {line}") for line in m["validation"] or ["no validation figures recorded in the model"]]
+    out.append(("Model", f"Intended use: {m['intended_use']}"))
     if not m["medical_device"]:
-        add(("Model", "Not a medical device."))
+        out.append(("Model", "Not a medical device."))
+    return out
+
+
+def _correction_lines(c: ReportContent) -> list[tuple[str, str]]:
+    cr = c.corrections
     n_e, n_p = cr.get("edits", 0), cr.get("points_changed", 0)
-    add(("Corrections", f"Manual edits: {n_e} edit{'' if n_e == 1 else 's'} ({n_p} point{'' if n_p == 1 else 's'}) "
-                        + (", ".join(f"{a}: {n}" for a, n in cr.get("by_author", {}).items()) or "none")
-                        + (f"; first {cr['first']}, last {cr['last']}" if cr.get("first") else "")))
+    return [("Corrections", f"Manual edits: {n_e} edit{'' if n_e == 1 else 's'} ({n_p} point{'' if n_p == 1 else 's'}) "
+                            + (", ".join(f"{a}: {n}" for a, n in cr.get("by_author", {}).items()) or "none")
+                            + (f"; first {cr['first']}, last {cr['last']}" if cr.get("first") else ""))]
+
+
+def _signoff_lines(c: ReportContent) -> list[tuple[str, str]]:
     sign = c.review.get("signoff")
     reviewer = c.patient.get("reviewer")
-    if sign:
-        add(("Sign-off", f"Reviewed by {sign.get('reviewer') or reviewer or sign.get('author')} on {sign.get('date', '?')}: "
-                         f"{sign.get('decision', 'signed')}"))
-        if sign.get("comment"):
-            add(("Sign-off", f"Comment: {sign['comment']}"))
-        if cr.get("out_of_date"):
-            add(("Sign-off", "The landmarks were changed after this result; the sign-off is of the result as it was made."))
-    else:
-        add(("Sign-off", f"Not signed off{' (reviewer: ' + reviewer + ')' if reviewer else ''}."))
+    if not sign:
+        return [("Sign-off", f"Not signed off{' (reviewer: ' + reviewer + ')' if reviewer else ''}.")]
+    out = [("Sign-off", f"Reviewed by {sign.get('reviewer') or reviewer or sign.get('author')} on {sign.get('date', '?')}: "
+                        f"{sign.get('decision', 'signed')}")]
+    if sign.get("comment"):
+        out.append(("Sign-off", f"Comment: {sign['comment']}"))
+    if c.corrections.get("out_of_date"):
+        out.append(("Sign-off", "The landmarks were changed after this result; the sign-off is of the result as it was made."))
     return out
 
 

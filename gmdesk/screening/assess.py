@@ -16,6 +16,7 @@ from gmdesk.pipeline.cleaning import CleaningSettings, clean_track, impute_gaps
 from gmdesk.pipeline.cohort import is_cleaned, load_track
 from gmdesk.pipeline.features import compute_features
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
+from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix
 from gmdesk.screening.verdict import infant_verdict
 
@@ -28,7 +29,7 @@ MAX_WITHIN_SIMILARITY = 200
 
 
 def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infant_id: str = "",
-                 chunk_windows: int = CHUNK_WINDOWS) -> dict[str, Any]:
+                 chunk_windows: int = CHUNK_WINDOWS) -> AssessmentResult:
     """Score a track's snippets and give the infant verdict.
 
     The track is cleaned first unless its provenance shows it already was (a case's current
@@ -39,7 +40,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
 
     Returns
     -------
-    dict
+    AssessmentResult
         ``snippets`` (start frame/time, P(abnormal), class, imputed share, flags), ``verdict`` (with its
         basis sentence), ``dropped`` windows, ``flags`` (kept windows with long interpolated gaps),
         model id and settings, and what the views compare the infant with.
@@ -91,15 +92,16 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
              "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
             for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
     insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
-    return {
-        "model_summary": model_summary(bundle),
-        "infant_id": infant_id, "source": track.meta.get("source"), "model_id": bundle.model_id,
-        "model_path": str(bundle.path), "classifier": bundle.manifest["classifier"], "feature_set": bundle.feature_set,
-        "normalisation": bundle.normalisation, "calibrated": bool(bundle.calibration),
-        "window": bundle.window, "overlap": bundle.overlap, "fps": track.fps, "frames": track.n_frames,
-        "synthetic_model": bool(bundle.manifest.get("cohort", {}).get("synthetic")),
-        "verdict": v.to_dict(), "snippets": rows, "dropped": dropped, "flags": flags, **insight,
-    }
+    logger.info("assessed %s with %s: %d snippets scored, %d windows left out, verdict %s", infant_id or "infant",
+                bundle.model_id, len(rows), len(dropped), v.verdict)
+    return AssessmentResult(
+        model_summary=model_summary(bundle), infant_id=infant_id, source=track.meta.get("source"),
+        model_id=bundle.model_id, model_path=str(bundle.path), classifier=bundle.manifest["classifier"],
+        feature_set=bundle.feature_set, normalisation=bundle.normalisation, calibrated=bool(bundle.calibration),
+        window=bundle.window, overlap=bundle.overlap, fps=track.fps, frames=track.n_frames,
+        synthetic_model=bool(bundle.manifest.get("cohort", {}).get("synthetic")),
+        verdict=v, snippets=rows, dropped=dropped, flags=flags, **insight,
+    )
 
 
 def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
@@ -122,32 +124,16 @@ def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
     return out
 
 
-def store_result(case: Any, res: dict[str, Any], edit_seq: int | None = None, track_sha256: str | None = None) -> int:
+def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, track_sha256: str | None = None) -> int:
     """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
     and what its timeline needs to be shown again on reopening: window, fps and the windows left out
     with the landmarks that were missing), with the edit position and track digest it was made from
     (default: the case's now; pass those taken when the track was read if the case may have changed
     since). Returns the result's id."""
-    dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.get("dropped", [])]
-    verdict = dict(res["verdict"]) | {"window": int(res["window"]), "fps": float(res["fps"]), "dropped": dropped,
-                                      "track_sha256": track_sha256 or case.track_digest()}
-    return int(case.save_result(res["model_id"], verdict, res["snippets"], res.get("model_path"),
-                                res.get("model_summary"), edit_seq))
-
-
-def stored_view(stored: dict[str, Any], fps: float) -> dict[str, Any]:
-    """A stored result (one of ``Case.results()``) in the shape :func:`assess_track` returns, for the
-    views: verdict, snippets, window, fps, windows left out, model id; ``stored`` and ``result_id`` say
-    where it came from. Similarity and ICA are not stored (re-run the assessment to see them)."""
-    v = dict(stored["verdict"])
-    model = stored.get("model") or {}
-    cohort = model.get("cohort") if isinstance(model.get("cohort"), dict) else {}
-    return {"verdict": v, "snippets": stored["snippets"], "window": int(v.get("window") or 300),
-            "fps": float(v.get("fps") or fps), "dropped": list(v.get("dropped") or []), "flags": [],
-            "model_id": stored["model_id"], "model_path": stored.get("model_path"), "model_summary": model,
-            "synthetic_model": bool(cohort.get("synthetic")), "stored": True, "result_id": stored["id"],
-            "track_sha256": v.get("track_sha256"),
-            "edit_seq": stored.get("edit_seq") or 0, "time": stored.get("time"), "author": stored.get("author")}
+    dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.dropped]
+    verdict = res.verdict.to_dict() | {"window": int(res.window), "fps": float(res.fps), "dropped": dropped,
+                                       "track_sha256": track_sha256 or case.track_digest()}
+    return int(case.save_result(res.model_id, verdict, res.snippets, res.model_path, res.model_summary, edit_seq))
 
 
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:
@@ -189,7 +175,7 @@ def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[s
 
 def assess_recording(pose: str | Path, model: str | Path | ModelBundle, skeleton: Skeleton,
                      mapping: dict | str | Path | None = None, fps: float | None = None, individual: str | None = None,
-                     infant_id: str | None = None) -> dict[str, Any]:
+                     infant_id: str | None = None) -> AssessmentResult:
     """Load a pose file and a model bundle (checking they fit), then :func:`assess_track`."""
     bundle = model if isinstance(model, ModelBundle) else load_bundle(model, skeleton)
     track = load_track(pose, skeleton, mapping, fps, individual)

@@ -144,19 +144,19 @@ def test_assessment_timeline_verdict_and_heatmap(window, model):
     win.run_assessment(block=True)
     res = win.result
     assert res is not None, getattr(win, "last_error", "")
-    v = res["verdict"]
+    v = res.verdict
     text = win.verdict_label.text()
-    assert v["verdict"].upper() in text and f"{v['n_normal']} of {v['n_snippets']} snippets normal" in text
-    assert len(win.timeline.snippets) == v["n_snippets"] >= 2
-    assert win.session.case.results()[-1]["verdict"]["verdict"] == v["verdict"]
-    n = v["n_snippets"]
-    n_ref = len(res["reference_names"])
+    assert v.verdict.upper() in text and f"{v.n_normal} of {v.n_snippets} snippets normal" in text
+    assert len(win.timeline.snippets) == v.n_snippets >= 2
+    assert win.session.case.results()[-1]["verdict"]["verdict"] == v.verdict
+    n = v.n_snippets
+    n_ref = len(res.reference_names)
     assert 10 <= n_ref <= 22 and win.similarity.img.image.shape == (n, n_ref)
-    assert res["reference_names"][0].startswith("Normal-") and res["reference_names"][-1].startswith("Abnormal-")
+    assert res.reference_names[0].startswith("Normal-") and res.reference_names[-1].startswith("Abnormal-")
     assert "×" in win.similarity.pair_text(0, n_ref - 1) and "Abnormal-" in win.similarity.pair_text(0, n_ref - 1)
-    assert len(res["ica"]["infant_ic1"]) == n  # kept in the result for researchers; not a clinician tab
+    assert len(res.ica["infant_ic1"]) == n  # kept in the result for researchers; not a clinician tab
     win.play_snippet(1)
-    assert win.frame == res["snippets"][1]["start_frame"] and win.segment_end == res["snippets"][1]["end_frame"]
+    assert win.frame == res.snippets[1]["start_frame"] and win.segment_end == res.snippets[1]["end_frame"]
     win.toggle_play()
 
 

@@ -74,22 +74,22 @@ def assessed(qtbot, tmp_path, demo):
 def test_reopening_shows_the_stored_result_then_edits_make_it_out_of_date_and_a_rerun_compares(qtbot, tmp_path, assessed):
     win = assessed
     res = win.result
-    v = res["verdict"]
+    v = res.verdict
     case_path = win.session.case.path
-    assert win.session.case.results()[-1]["id"] == res["result_id"] == 1
+    assert win.session.case.results()[-1]["id"] == res.result_id == 1
     close(win)
 
     win2 = make_window(qtbot, tmp_path)
     assert win2.open_path(case_path), win2.last_error
     text = win2.verdict_label.text()
-    assert v["verdict"].upper() in text and v["basis"].split(" — ")[0] in text and "stored result #1" in text
-    assert res["model_id"] in text
-    assert [s["p_abnormal"] for s in win2.timeline.snippets] == [s["p_abnormal"] for s in res["snippets"]]
+    assert v.verdict.upper() in text and v.basis.split(" — ")[0] in text and "stored result #1" in text
+    assert res.model_id in text
+    assert [s["p_abnormal"] for s in win2.timeline.snippets] == [s["p_abnormal"] for s in res.snippets]
     assert win2.model_path is not None and win2.model_path.name == DEMO_MODEL.name  # its model, ready to re-run
     assert not win2.assessment.out_of_date
     # the stored result keeps the windows left out and the landmarks behind them
     assert len(win2.timeline.gaps) >= 1 and all(g["landmarks"] for g in win2.timeline.gaps)
-    missing = {k for d in res["dropped"] for k in d["missing"]}
+    missing = {k for d in res.dropped for k in d["missing"]}
     assert set(win2.timeline.gaps[0]["landmarks"]) <= missing
 
     # an edit (Delete on the selected landmark) makes the shown result out of date; its undo does not
@@ -137,7 +137,7 @@ def test_snippet_review_from_the_timeline_with_hover_and_note(qtbot, assessed):
     qtbot.mouseClick(win.assessment.note_edit, LEFT)
     qtbot.keyClicks(win.assessment.note_edit, "arms only")
     qtbot.mouseClick(win.assessment.review_buttons["disagree"], LEFT)
-    reviews = win.session.case.snippet_reviews(win.result["result_id"])
+    reviews = win.session.case.snippet_reviews(win.result.result_id)
     assert reviews == {2: reviews[2]} and reviews[2]["mark"] == "disagree" and reviews[2]["note"] == "arms only"
     assert tl.reviews[2]["mark"] == "disagree"
     qtbot.mouseMove(tl.viewport(), pos=timeline_pos(tl, s["start_s"] + 4, 0.4))
@@ -259,8 +259,8 @@ def test_views_explain_themselves(qtbot, assessed):
         assert captions and len(captions[0].text()) > 60
     sim = win.similarity
     res = win.result
-    n_normal = res["reference_labels"].count(0)
-    assert sim.divider_at == n_normal and 0 < n_normal < len(res["reference_names"])
+    n_normal = res.reference_labels.count(0)
+    assert sim.divider_at == n_normal and 0 < n_normal < len(res.reference_names)
     ticks = sim.plot.getAxis("left")._tickLevels[0]
     assert ticks[0] == (0.5, "1")  # rows numbered like the snippets
     # the timeline's empty axis reads seconds, not "x0.001"

@@ -1,0 +1,113 @@
+"""The result of assessing one recording: typed, the same whether it was just computed or read back from a case."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gmdesk.constants import DEFAULT_MIN_SNIPPETS, WINDOW
+from gmdesk.screening.verdict import InfantVerdict
+
+logger = logging.getLogger(__name__)
+
+#: Keys of a stored verdict that are not :class:`InfantVerdict` fields (what the timeline needs again on reopening).
+_STORED_VERDICT_EXTRAS = ("window", "fps", "dropped", "track_sha256")
+
+
+def verdict_from_dict(d: dict[str, Any]) -> InfantVerdict:
+    """An :class:`InfantVerdict` from its plain form (``InfantVerdict.to_dict``, as results store it)."""
+    lo, hi = (list(d.get("interval") or []) + [None, None])[:2]
+    nan = float("nan")
+    return InfantVerdict(
+        infant_id=str(d.get("infant_id", "")), verdict=str(d.get("verdict", "indeterminate")),
+        n_snippets=int(d.get("n_snippets", 0)), n_normal=int(d.get("n_normal", 0)),
+        fraction_normal=float(d.get("fraction_normal", nan)), threshold=float(d.get("threshold", nan)),
+        decision=float(d.get("decision", nan)),
+        interval=(nan if lo is None else float(lo), nan if hi is None else float(hi)),
+        effective_n=nan if d.get("effective_n") is None else float(d["effective_n"]),
+        reason=str(d.get("reason", "")), min_snippets=int(d.get("min_snippets", DEFAULT_MIN_SNIPPETS)),
+    )
+
+
+@dataclass
+class AssessmentResult:
+    """One assessment of one recording with one model.
+
+    Made by :func:`gmdesk.screening.assess.assess_track`, or read back from a case by :meth:`from_stored`
+    (then ``stored`` is true, ``result_id`` names the row and the similarity/ICA fields are None: they are not
+    stored). ``snippets`` are the per-snippet rows as stored (``index``, ``start_frame``, ``end_frame``,
+    ``start_s``, ``p_abnormal``, ``class``, ``imputed_fraction``, ``flags``); ``dropped`` the windows left out
+    with the landmarks that were missing; ``flags`` the kept windows with long interpolated gaps.
+    """
+
+    model_summary: dict[str, Any]
+    infant_id: str
+    source: str | None
+    model_id: str
+    model_path: str | None
+    classifier: str | None
+    feature_set: str | None
+    normalisation: str | None
+    calibrated: bool
+    window: int
+    overlap: int | None
+    fps: float
+    frames: int | None
+    synthetic_model: bool
+    verdict: InfantVerdict
+    snippets: list[dict[str, Any]]
+    dropped: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+    similarity_within: list[list[float]] | None = None
+    similarity_reference: list[list[float]] | None = None
+    reference_names: list[str] | None = None
+    reference_labels: list[int] | None = None
+    ica: dict[str, Any] | None = None
+    # where it is kept: set once the result is stored in a case, or when it was read from one
+    result_id: int | None = None
+    stored: bool = False
+    track_sha256: str | None = None
+    edit_seq: int | None = None
+    time: str | None = None
+    author: str | None = None
+
+    #: Fields of the computed result that are written to JSON (``gmdesk assess --json``) when present.
+    _OPTIONAL = ("similarity_within", "similarity_reference", "reference_names", "reference_labels", "ica")
+    #: Fields that say where a result is kept, not what it found: never part of the JSON.
+    _RECORD = ("result_id", "stored", "track_sha256", "edit_seq", "time", "author")
+
+    @property
+    def label(self) -> str:
+        """``normal``, ``abnormal`` or ``indeterminate``."""
+        return self.verdict.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain form ``gmdesk assess --json`` writes: the verdict as :meth:`InfantVerdict.to_dict`, the
+        similarity and ICA fields only when computed, nothing about where the result is kept."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in self._RECORD or (f.name in self._OPTIONAL and getattr(self, f.name) is None):
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if isinstance(value, InfantVerdict) else value
+        return out
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any], fps: float) -> AssessmentResult:
+        """A result as ``Case.results()`` gives it back (``verdict`` with its window, fps, left-out windows and
+        track digest; ``snippets``; ``model`` summary; ``edit_seq``, ``time``, ``author``, ``id``)."""
+        v = dict(stored["verdict"])
+        model = stored.get("model") or {}
+        cohort = model.get("cohort") if isinstance(model.get("cohort"), dict) else {}
+        return cls(
+            model_summary=model, infant_id=str(v.get("infant_id", "")), source=None, model_id=stored["model_id"],
+            model_path=stored.get("model_path"), classifier=model.get("classifier"),
+            feature_set=model.get("feature_set"), normalisation=model.get("normalisation"),
+            calibrated=bool(model.get("calibration")), window=int(v.get("window") or WINDOW), overlap=None,
+            fps=float(v.get("fps") or fps), frames=None, synthetic_model=bool(cohort.get("synthetic")),
+            verdict=verdict_from_dict({k: x for k, x in v.items() if k not in _STORED_VERDICT_EXTRAS}),
+            snippets=list(stored["snippets"]), dropped=list(v.get("dropped") or []), flags=[],
+            result_id=stored["id"], stored=True, track_sha256=v.get("track_sha256"),
+            edit_seq=stored.get("edit_seq") or 0, time=stored.get("time"), author=stored.get("author"),
+        )
