@@ -67,6 +67,139 @@ def windows_lost(xy: np.ndarray, window: int = 300, overlap: int = 150) -> tuple
     return int(((c[starts + window] - c[starts]) > 0).sum()), len(starts)
 
 
+@dataclasses.dataclass
+class Tally:
+    """What the benchmark counts over the infants."""
+
+    clean_removed: int = 0
+    clean_moved: int = 0
+    clean_total: int = 0
+    lost: int = 0
+    total_windows: int = 0
+    art_lost: int = 0
+    art_windows: int = 0
+    short_lost: int = 0
+    times: list = dataclasses.field(default_factory=list)
+    planted: dict = dataclasses.field(default_factory=dict)
+    detected: dict = dataclasses.field(default_factory=dict)
+    swap_bins: dict = dataclasses.field(default_factory=lambda: {f"{a}-{b}": [0, 0] for a, b in SWAP_BINS})
+    imput_err: list = dataclasses.field(default_factory=list)
+    long_err: list = dataclasses.field(default_factory=list)
+
+
+def _add(counts: dict, name: str, hit: np.ndarray, sel: np.ndarray) -> None:
+    got = counts.setdefault(name, [0, 0])
+    got[0] += int((sel & hit).sum())
+    got[1] += int(sel.sum())
+
+
+def score_ground_truth(gt, sk, tally: Tally) -> None:
+    """A recording without planted artefacts: how much correct movement the cleaning removes or moves."""
+    cleaned, rep = clean_track(gt.track, sk)
+    ok = np.isfinite(gt.track.xy).all(-1)
+    removed = rep.removed_status == PointStatus.OUTLIER
+    far = np.linalg.norm(cleaned.xy - gt.truth_xy, axis=-1) > TOL_PX
+    tally.clean_total += int(ok.sum())
+    tally.clean_removed += int((removed & ok).sum())
+    tally.clean_moved += int((far & ok).sum())  # NaN compares False: removed-and-missing counts as removed
+    lo, n = windows_lost(cleaned.xy)
+    tally.lost, tally.total_windows = tally.lost + lo, tally.total_windows + n
+
+
+def score_swaps(inf, sk, err_in: np.ndarray, repaired: np.ndarray, tally: Tally) -> None:
+    """Planted left/right swaps repaired, by the swap's length."""
+    for code in (SWAP, SIDE_SWAP):
+        for j in range(sk.n_landmarks):
+            for a, b in true_runs(inf.artefact[:, j] == code):
+                sel = np.zeros(len(inf.artefact), bool)
+                sel[a:b] = True
+                sel &= err_in[:, j] > TOL_PX
+                for lo_, hi_ in SWAP_BINS:
+                    if lo_ <= b - a <= hi_:
+                        got = tally.swap_bins[f"{lo_}-{hi_}"]
+                        got[0] += int((sel & repaired[:, j]).sum())
+                        got[1] += int(sel.sum())
+
+
+def score_artefacts(inf, sk, tally: Tally) -> None:
+    """A recording with planted artefacts: repaired, caught, imputation error, windows kept."""
+    t0 = time.perf_counter()
+    cleaned, rep = clean_track(inf.track, sk)
+    tally.times.append(time.perf_counter() - t0)
+    err_in = np.linalg.norm(inf.track.xy - inf.truth_xy, axis=-1)
+    err_out = np.linalg.norm(cleaned.xy - inf.truth_xy, axis=-1)
+    repaired = ~np.isfinite(err_out) | (err_out <= TOL_PX)
+    caught = rep.removed_status != PointStatus.OBSERVED
+    for code, name in ARTEFACT_NAMES.items():
+        if code in (0, NOISE_ONLY):
+            continue
+        wrong = err_in > TOL_PX
+        sel = (inf.artefact == code) & (wrong if code != DROPOUT else True)
+        if sel.any():
+            _add(tally.planted, name, repaired, sel)
+        if code != DROPOUT and (sel & wrong).any():
+            _add(tally.detected, name, caught, sel & wrong)
+    score_swaps(inf, sk, err_in, repaired, tally)
+    tally.imput_err.append(err_out[cleaned.status == PointStatus.IMPUTED])
+    for name, a, b in rep.long_fills:
+        tally.long_err.append(err_out[a:b, sk.index(name)])
+    lo, n = windows_lost(cleaned.xy)
+    tally.art_lost, tally.art_windows = tally.art_lost + lo, tally.art_windows + n
+    short, _ = clean_track(inf.track, sk, dataclasses.replace(CleaningSettings(), max_gap_distal=30))
+    tally.short_lost += windows_lost(short.xy)[0]
+
+
+def print_report(t: Tally) -> None:
+    print("\nclean ground truth (noise only):")
+    print(f"  correct points removed:          {t.clean_removed:7d} of {t.clean_total} "
+          f"({100 * t.clean_removed / t.clean_total:.3f} %)")
+    print(f"  correct points > {TOL_PX:.0f} px from truth: {t.clean_moved:7d} of {t.clean_total} "
+          f"({100 * t.clean_moved / t.clean_total:.3f} %)")
+    print(f"  windows lost (300 frames, overlap 150): {t.lost} of {t.total_windows}")
+    print("\nplanted artefacts: points repaired (removed, or within 15 px of truth after imputation/repair)")
+    tot_ok = tot = 0
+    for name, (a, b) in t.planted.items():
+        tot_ok, tot = tot_ok + a, tot + b
+        print(f"  {name:>16}: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
+    print(f"  {'overall':>16}: {tot_ok:7d} of {tot:7d} ({100 * tot_ok / max(tot, 1):5.1f} %)")
+    for k, (a, b) in t.swap_bins.items():
+        print(f"  swaps {k:>6} frames: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
+    print("\nplanted artefacts caught (removed or swapped back; before imputation):")
+    for name, (a, b) in t.detected.items():
+        print(f"  {name:>16}: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
+    err = np.concatenate(t.imput_err) if t.imput_err else np.zeros(0)
+    err = err[np.isfinite(err)]
+    if err.size:
+        print(f"\nmakima error vs truth: median {np.median(err):.2f} px, p95 {np.percentile(err, 95):.2f} px "
+              f"({err.size} imputed points)")
+    print(f"windows kept with artefacts: {t.art_windows - t.art_lost} of {t.art_windows} "
+          f"(hand/foot gaps filled only up to 30 frames: {t.art_windows - t.short_lost})")
+    if t.long_err:
+        le = np.concatenate(t.long_err)
+        print(f"hand/foot gaps of 31-60 frames filled in the parent's frame: {len(t.long_err)} runs, error median "
+              f"{np.median(le):.1f} px, p95 {np.percentile(le, 95):.1f} px")
+
+
+def skeleton_cut(choice: str):
+    """The skeleton scored on and how an infant24 recording is cut down to it."""
+    sk24 = load_skeleton()
+    if choice != "14":
+        return sk24, lambda inf: inf
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+        fh.write(SKELETON14)
+    sk = load_skeleton(fh.name)
+    cols = [sk24.index(n) for n in MAP14]
+
+    def cut(inf):
+        t = inf.track.select_landmarks(list(MAP14))
+        t.landmarks = sk.landmarks
+        return dataclasses.replace(inf, track=t, truth_xy=inf.truth_xy[:, cols], artefact=inf.artefact[:, cols])
+
+    return sk, cut
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--infants", type=int, default=8)
@@ -77,22 +210,7 @@ def main() -> None:
                     help="score on infant24, or on the recordings cut down to a 14-joint skeleton")
     args = ap.parse_args()
     sk24 = load_skeleton()
-    sk = sk24
-    if args.skeleton == "14":
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
-            fh.write(SKELETON14)
-        sk = load_skeleton(fh.name)
-        cols = [sk24.index(n) for n in MAP14]
-
-        def cut(inf):
-            t = inf.track.select_landmarks(list(MAP14))
-            t.landmarks = sk.landmarks
-            return dataclasses.replace(inf, track=t, truth_xy=inf.truth_xy[:, cols], artefact=inf.artefact[:, cols])
-    else:
-        def cut(inf):
-            return inf
+    sk, cut = skeleton_cut(args.skeleton)
     base = SynthSettings(model="3d")
     if args.camera == "close":
         base = dataclasses.replace(base, camera_distance_cm=(55.0, 85.0), tilt_deg=35.0, roll_deg=45.0)
@@ -103,103 +221,15 @@ def main() -> None:
         commit = "?"
     print(f"cleaning benchmark: {args.infants} 3-D infants x {args.frames} frames, seed {args.seed}, "
           f"camera {args.camera}, skeleton {sk.name}, commit {commit}")
-    clean_removed = clean_moved = clean_total = 0
-    lost = total_windows = 0
-    planted: dict[str, list[int]] = {}
-    swap_bins: dict[str, list[int]] = {f"{a}-{b}": [0, 0] for a, b in SWAP_BINS}
-    imput_err: list[np.ndarray] = []
-    times: list[float] = []
-    art_lost = art_windows = short_lost = 0
-    detected: dict[str, list[int]] = {}
-    long_err: list[np.ndarray] = []
+    tally = Tally()
     for i in range(args.infants):
         seed = [args.seed, i]
         gt = cut(make_infant(f"G{i}", i % 2, seed, dataclasses.replace(base, artefacts=False), sk24, n_frames=args.frames))
-        cleaned, rep = clean_track(gt.track, sk)
-        truth = gt.truth_xy
-        ok = np.isfinite(gt.track.xy).all(-1)
-        removed = rep.removed_status == PointStatus.OUTLIER
-        far = np.linalg.norm(cleaned.xy - truth, axis=-1) > TOL_PX
-        clean_total += int(ok.sum())
-        clean_removed += int((removed & ok).sum())
-        clean_moved += int((far & ok).sum())  # NaN compares False: removed-and-missing counts as removed
-        lo, n = windows_lost(cleaned.xy)
-        lost, total_windows = lost + lo, total_windows + n
-        inf = cut(make_infant(f"A{i}", i % 2, seed, base, sk24, n_frames=args.frames))
-        t0 = time.perf_counter()
-        cleaned, rep = clean_track(inf.track, sk)
-        times.append(time.perf_counter() - t0)
-        err_in = np.linalg.norm(inf.track.xy - inf.truth_xy, axis=-1)
-        err_out = np.linalg.norm(cleaned.xy - inf.truth_xy, axis=-1)
-        repaired = ~np.isfinite(err_out) | (err_out <= TOL_PX)
-        for code, name in ARTEFACT_NAMES.items():
-            if code == NOISE_ONLY or code == 0:
-                continue
-            sel = inf.artefact == code
-            if code != DROPOUT:
-                sel &= err_in > TOL_PX
-            if sel.any():
-                got = planted.setdefault(name, [0, 0])
-                got[0] += int((sel & repaired).sum())
-                got[1] += int(sel.sum())
-        for code in (SWAP, SIDE_SWAP):
-            for j in range(sk.n_landmarks):
-                for a, b in true_runs(inf.artefact[:, j] == code):
-                    length = b - a
-                    sel = np.zeros(len(inf.artefact), bool)
-                    sel[a:b] = True
-                    sel &= err_in[:, j] > TOL_PX
-                    for lo_, hi_ in SWAP_BINS:
-                        if lo_ <= length <= hi_:
-                            got = swap_bins[f"{lo_}-{hi_}"]
-                            got[0] += int((sel & repaired[:, j]).sum())
-                            got[1] += int(sel.sum())
-        imp = cleaned.status == PointStatus.IMPUTED
-        imput_err.append(err_out[imp])
-        caught = rep.removed_status != PointStatus.OBSERVED
-        for code, name in ARTEFACT_NAMES.items():
-            sel = (inf.artefact == code) & (err_in > TOL_PX)
-            if code not in (0, NOISE_ONLY, DROPOUT) and sel.any():
-                detected.setdefault(name, [0, 0])
-                detected[name][0] += int((sel & caught).sum())
-                detected[name][1] += int(sel.sum())
-        for name, a, b in rep.long_fills:
-            j = sk.index(name)
-            long_err.append(err_out[a:b, j])
-        lo, n = windows_lost(cleaned.xy)
-        art_lost, art_windows = art_lost + lo, art_windows + n
-        short, _ = clean_track(inf.track, sk, dataclasses.replace(CleaningSettings(), max_gap_distal=30))
-        lo, _ = windows_lost(short.xy)
-        short_lost += lo
-    print("\nclean ground truth (noise only):")
-    print(f"  correct points removed:          {clean_removed:7d} of {clean_total} ({100 * clean_removed / clean_total:.3f} %)")
-    print(f"  correct points > {TOL_PX:.0f} px from truth: {clean_moved:7d} of {clean_total} "
-          f"({100 * clean_moved / clean_total:.3f} %)")
-    print(f"  windows lost (300 frames, overlap 150): {lost} of {total_windows}")
-    print("\nplanted artefacts: points repaired (removed, or within 15 px of truth after imputation/repair)")
-    tot_ok = tot = 0
-    for name, (a, b) in planted.items():
-        tot_ok, tot = tot_ok + a, tot + b
-        print(f"  {name:>16}: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
-    print(f"  {'overall':>16}: {tot_ok:7d} of {tot:7d} ({100 * tot_ok / max(tot, 1):5.1f} %)")
-    for k, (a, b) in swap_bins.items():
-        print(f"  swaps {k:>6} frames: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
-    print("\nplanted artefacts caught (removed or swapped back; before imputation):")
-    for name, (a, b) in detected.items():
-        print(f"  {name:>16}: {a:7d} of {b:7d} ({100 * a / max(b, 1):5.1f} %)")
-    err = np.concatenate(imput_err) if imput_err else np.zeros(0)
-    err = err[np.isfinite(err)]
-    if err.size:
-        print(f"\nmakima error vs truth: median {np.median(err):.2f} px, p95 {np.percentile(err, 95):.2f} px "
-              f"({err.size} imputed points)")
-    print(f"windows kept with artefacts: {art_windows - art_lost} of {art_windows} "
-          f"(hand/foot gaps filled only up to 30 frames: {art_windows - short_lost})")
-    if long_err:
-        le = np.concatenate(long_err)
-        print(f"hand/foot gaps of 31-60 frames filled in the parent's frame: {len(long_err)} runs, error median "
-              f"{np.median(le):.1f} px, p95 {np.percentile(le, 95):.1f} px")
-    print(f"time per {args.frames}-frame recording: median {1000 * statistics.median(times):.0f} ms, "
-          f"max {1000 * max(times):.0f} ms")
+        score_ground_truth(gt, sk, tally)
+        score_artefacts(cut(make_infant(f"A{i}", i % 2, seed, base, sk24, n_frames=args.frames)), sk, tally)
+    print_report(tally)
+    print(f"time per {args.frames}-frame recording: median {1000 * statistics.median(tally.times):.0f} ms, "
+          f"max {1000 * max(tally.times):.0f} ms")
 
 
 if __name__ == "__main__":
