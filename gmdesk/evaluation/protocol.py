@@ -147,6 +147,8 @@ def cross_validate(
         verdicts = verdicts_by_infant(p, snips.infant_id[te], threshold, window=snips.window, overlap=snips.overlap)
         truth = {i: int(snips.label[te][snips.infant_id[te] == i][0]) for i in verdicts}
         m["infant_accuracy"] = float(np.mean([verdicts[i].label == truth[i] for i in verdicts]))
+        logger.debug("%s fold %d/%d: snippet accuracy %.3f, infant accuracy %.3f", scheme, k + 1, len(splits),
+                     m.get("accuracy", float("nan")), m["infant_accuracy"])
         m |= {"fold": k + 1, "n_train": int(len(tr)), "n_test": int(len(te)),
               "test_infants": sorted(set(snips.infant_id[te].tolist())),
               "shared_infants": sorted(set(snips.infant_id[te]) & set(snips.infant_id[tr]))}

@@ -253,6 +253,7 @@ def read_dlc(
          "fps_source": "caller" if fps else "default"},
         frames=n, ignored_bodyparts=[bp for bp in file_parts if bp not in sources],
     )
+    logger.debug("read %s: %d frames, %d landmarks, individual %s", p.name, n, len(sources), chosen)
     return track
 
 

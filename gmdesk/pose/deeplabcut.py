@@ -296,4 +296,5 @@ def estimate_pose(
                  frames=n, seconds=round(time.perf_counter() - t0, 2))
     if output is not None:
         write_dlc(track, output, file_names=False)
+    logger.info("pose of %s: %d frames with model %s", video, track.n_frames, pm.name)
     return track

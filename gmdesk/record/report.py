@@ -362,4 +362,6 @@ def render_report(content: ReportContent, path: str | Path) -> Path:
         raise ReportError(f"report {path}: the file name must end in .pdf")
     from gmdesk.plots.report_pages import draw_report_pdf  # deferred: matplotlib only when a PDF is written
 
-    return draw_report_pdf(content, path)
+    out = draw_report_pdf(content, path)
+    logger.info("report of infant %s written to %s", content.infant_id, out)
+    return out

@@ -246,6 +246,7 @@ def make_proxy(video: str | Path, out: str | Path, source_sha256: str | None = N
             report(progress, len(rows), total, f"{len(rows)} frames")
     finally:
         cap.release()
+    logger.info("seek proxy %s: %d frames of %s", out, len(rows), video)
     return out
 
 
