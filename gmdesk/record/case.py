@@ -54,7 +54,7 @@ from gmdesk.errors import GmdeskError
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.dlc import write_dlc
 from gmdesk.io.hashing import file_sha256
-from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track, impute_gaps
 from gmdesk.pipeline.cohort import load_track
 from gmdesk.pipeline.review import report_document
 from gmdesk.record.patient import PATIENT_FIELDS, validate_patient_field
@@ -795,20 +795,21 @@ class Case:
 
     def interpolate_range(self, landmark: str, start: int, stop: int) -> int:
         """Replace frames ``[start, stop)`` of ``landmark`` by a makima interpolation through the
-        points outside the range (status IMPUTED)."""
-        from scipy.interpolate import Akima1DInterpolator
-
+        points outside the range (status IMPUTED): the cleaning's own imputation, run on this landmark
+        alone with the range taken out."""
         j = self._landmark(landmark)
         cur = self._cur()
         start, stop = int(start), int(stop)
         if not (0 < start < stop < cur.n_frames):
             raise CaseError(f"interpolation range {start}..{stop} needs points on both sides inside 0..{cur.n_frames - 1}")
-        t = np.arange(cur.n_frames, dtype=float)
         valid = np.isfinite(cur.xy[:, j]).all(axis=1)
         valid[start:stop] = False
         if not (valid[:start].any() and valid[stop:].any()) or valid.sum() < 3:
             raise CaseError(f"{landmark}: not enough observed points around frames {start}..{stop - 1} to interpolate")
-        vals = Akima1DInterpolator(t[valid], cur.xy[valid, j], axis=0, method="makima")(t[start:stop])
+        one = PoseTrack(np.where(valid[:, None], cur.xy[:, j], np.nan)[:, None], cur.likelihood[:, [j]],
+                        cur.status[:, [j]], cur.fps, (landmark,))
+        impute_gaps(one, max_gap=cur.n_frames)  # every inner gap filled, the range's among them
+        vals = one.xy[start:stop, 0]
         pts = [[f, j] for f in range(start, stop)]
         new = [[float(x), float(y), int(PointStatus.IMPUTED)] for x, y in vals]
         return self._write_edit("interpolate-range", landmark, start, stop, pts, new)
