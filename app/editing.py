@@ -17,7 +17,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui
 
 from gmdesk.errors import GmdeskError
-from gmdesk.record.case import EditEntry
+from gmdesk.record.edits import EditEntry
 
 log = logging.getLogger("gmdesk.app")
 

@@ -30,7 +30,7 @@ from app.session import Session
 from app.shortcuts import SHORTCUTS
 from app.state import ViewState
 from app.views import FrameView, SeriesPanel, captioned, landmark_sides, legend_widget
-from gmdesk.record.case import CaseLockedError
+from gmdesk.record.store import CaseLockedError
 from gmdesk.video.reader import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
@@ -52,9 +52,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings_file: str | Path | None = None) -> None:
         super().__init__()
-        import gmdesk.record.case
+        import gmdesk.record.lock
 
-        gmdesk.record.case.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
+        gmdesk.record.lock.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
         self.setWindowTitle("gmdesk — General Movements screening")
         self.resize(1400, 900)
         self.settings_file = settings_file

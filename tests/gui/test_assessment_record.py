@@ -210,13 +210,13 @@ def test_patient_form_checks_before_writing_and_records_each_field(qtbot, tmp_pa
 
 
 def test_a_read_only_case_says_so_and_offers_only_what_it_can(qtbot, tmp_path, monkeypatch, assessed):
-    import gmdesk.record.case
+    import gmdesk.record.schema
 
     win = assessed
     case_path = win.session.case.path
     n_results = len(win.session.case.results())
     close(win)
-    monkeypatch.setattr(gmdesk.record.case, "_writable", lambda p: False)  # a read-only disk (root ignores chmod)
+    monkeypatch.setattr(gmdesk.record.schema, "_writable", lambda p: False)  # a read-only disk (root ignores chmod)
     ro = make_window(qtbot, tmp_path)
     assert ro.open_path(case_path), ro.last_error
     assert ro.session.case.read_only and "(read-only)" in ro.windowTitle()

@@ -13,16 +13,9 @@ from scipy.interpolate import Akima1DInterpolator
 
 from gmdesk.core.posetrack import PointStatus
 from gmdesk.io.dlc import read_dlc, write_dlc
-from gmdesk.record.case import (
-    CaseError,
-    CaseLockedError,
-    VideoMismatchError,
-    create_case,
-    import_pose_file,
-    lock_holder,
-    open_case,
-    owner_path,
-)
+from gmdesk.record.case import create_case, import_pose_file, open_case
+from gmdesk.record.lock import lock_holder, owner_path
+from gmdesk.record.store import CaseError, CaseLockedError, VideoMismatchError
 from gmdesk.synthetic.cohorts import make_infant
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from gmdesk.cli.main import main
 from gmdesk.io.dlc import write_dlc
-from gmdesk.record.case import CaseError, create_case, import_pose_file, open_case
+from gmdesk.record.case import create_case, import_pose_file, open_case
+from gmdesk.record.store import CaseError
 from gmdesk.synthetic.cohorts import make_infant
 
 
@@ -116,7 +117,7 @@ def test_flipped_bytes_in_the_schema_pages(good, tmp_path, capsys):
 def test_read_only_case_can_be_read_but_not_changed(good, tmp_path, monkeypatch):
     p = damaged(good, tmp_path)
     before = sha(p)
-    monkeypatch.setattr("gmdesk.record.case._writable", lambda path: False)  # a read-only share or disk
+    monkeypatch.setattr("gmdesk.record.schema._writable", lambda path: False)  # a read-only share or disk
     with open_case(p) as c:
         assert c.read_only and c.current_track().n_frames == 600 and c.results()[0]["verdict"]["verdict"] == "normal"
         with pytest.raises(CaseError, match="open read-only .*: the move edit is not possible"):
@@ -154,7 +155,7 @@ def test_disk_full_loses_nothing_saved(good, tmp_path):
 
 def test_a_version_1_case_is_migrated_with_checksums(good, tmp_path):
     """Cases written before schema 2 open, gain array checksums and the annotations table."""
-    from gmdesk.record.case import _TABLES_V1
+    from gmdesk.record.schema import _TABLES_V1
 
     p = tmp_path / "v1.gmcase"
     src = sqlite3.connect(good)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gmdesk.core.posetrack import PointStatus
-from gmdesk.record.case import CaseError, create_case, open_case
+from gmdesk.record.case import create_case, open_case
+from gmdesk.record.store import CaseError
 from gmdesk.synthetic.cohorts import make_infant
 
 

@@ -8,8 +8,9 @@ import pytest
 
 from gmdesk.cli.main import main
 from gmdesk.io.resources import bundle_path, demo_path
-from gmdesk.record.case import CaseError, open_case
+from gmdesk.record.case import open_case
 from gmdesk.record.patient import ReportError, corrected_age, parse_gestational_age, validate_patient_field
+from gmdesk.record.store import CaseError
 
 pypdf = pytest.importorskip("pypdf")
 
