@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.assessment_panel import AssessmentPanel
 from app.edit_commands import EditCommands
 from app.editing import Editor
+from app.frame_view import FrameView, landmark_sides, legend_widget
 from app.frames import FrameSource
 from app.jobs import JobOwner, wait_for
 from app.pipeline_jobs import PipelineJobs
@@ -29,7 +30,7 @@ from app.review_panel import ReviewPanel
 from app.session import Session
 from app.shortcuts import SHORTCUTS
 from app.state import ViewState
-from app.views import FrameView, SeriesPanel, captioned, landmark_sides, legend_widget
+from app.views import SeriesPanel, captioned
 from gmdesk.record.case import CaseLockedError
 from gmdesk.video.reader import VIDEO_SUFFIXES
 
