@@ -20,7 +20,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.assessment_panel import AssessmentPanel
 from app.edit_commands import EditCommands
 from app.editing import Editor
-from app.frame_view import FrameView, landmark_sides, legend_widget
+from app.frame_column import FrameColumn
+from app.frame_view import landmark_sides
 from app.frames import FrameSource
 from app.jobs import JobOwner, wait_for
 from app.pipeline_jobs import PipelineJobs
@@ -75,45 +76,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent = RecentFiles(self._settings)
 
         # -- frame column and review list --------------------------------------------------------
-        self.view = FrameView()
-        self.view.setMinimumHeight(200)
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        frame_col = FrameColumn()
+        self.view, self.slider, self.play_button = frame_col.view, frame_col.slider, frame_col.play_button
+        self.speed_box, self.loop_box, self.landmark_box = frame_col.speed_box, frame_col.loop_box, frame_col.landmark_box
+        self.frame_label, self.rate_label = frame_col.frame_label, frame_col.rate_label
         self.slider.valueChanged.connect(self.seek)
-        self.play_button = QtWidgets.QPushButton("Play")
         self.play_button.clicked.connect(self.toggle_play)
-        self.speed_box = QtWidgets.QComboBox()
-        self.speed_box.addItems([f"{s:g}×" for s in SPEEDS])
-        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
-        self.speed_box.setToolTip("Playback speed")
         self.speed_box.currentIndexChanged.connect(lambda i: self.player.set_speed(SPEEDS[i]))
-        self.loop_box = QtWidgets.QCheckBox("loop snippet")
         self.loop_box.toggled.connect(lambda on: setattr(self.player, "loop", on))
-        self.frame_label = QtWidgets.QLabel("no recording")
-        self.rate_label = QtWidgets.QLabel("")
-        self.rate_label.setMinimumWidth(150)
-        self.landmark_box = QtWidgets.QComboBox()
-        self.landmark_box.setMinimumContentsLength(12)
         self.landmark_box.currentIndexChanged.connect(self.select_landmark)
-        for w in (self.speed_box, self.loop_box, self.landmark_box):
-            w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys stay with the editor's shortcuts
-        row1 = QtWidgets.QHBoxLayout()
-        for w in (self.play_button, self.speed_box, self.loop_box):
-            row1.addWidget(w)
-        row1.addWidget(self.slider, 1)
-        row2 = QtWidgets.QHBoxLayout()
-        for w in (self.frame_label, self.rate_label):
-            row2.addWidget(w)
-        row2.addStretch()
-        row2.addWidget(QtWidgets.QLabel("landmark"))
-        row2.addWidget(self.landmark_box)
-        frame_col = QtWidgets.QWidget()
-        fl = QtWidgets.QVBoxLayout(frame_col)
-        fl.setContentsMargins(2, 2, 2, 2)
-        fl.setSpacing(3)
-        fl.addWidget(self.view, 1)
-        fl.addLayout(row1)
-        fl.addLayout(row2)
-        fl.addWidget(legend_widget())
         self.review = ReviewPanel()
         self.review.activated.connect(self.go_to_item)
         self.review.mark_requested.connect(self.mark_reviewed)
