@@ -1,17 +1,59 @@
-"""Entry point of ``gmdesk-app``: ``gmdesk-app [CASE_OR_POSE] [--video V] [--model BUNDLE] [--demo]``."""
+"""Entry point of ``gmdesk-app``: ``gmdesk-app [CASE_OR_POSE] [--video V] [--model BUNDLE] [--demo] [--verbose]``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 
+from gmdesk import __version__
 from gmdesk.io.resources import bundle_path, demo_path
 
 DEMO_POSE = demo_path("demo_infant.h5")
 DEMO_VIDEO = demo_path("demo_infant.mp4")
 DEMO_MODEL = bundle_path()
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+LOG_MAX_BYTES = 1024 * 1024  # the log file is rotated at 1 MB ...
+LOG_BACKUPS = 3  # ... keeping the 3 before it (app.log.1 to app.log.3)
+
+log = logging.getLogger("gmdesk.app")
+_log_handlers: list[logging.Handler] = []  # the handlers configure_logging added (replaced when it is called again)
+
+
+def configure_logging(verbose: bool = False, folder: Path | None = None) -> Path | None:
+    """The application's logging (the gmdesk library only logs to its module loggers and adds no handlers):
+    INFO and above to ``folder/app.log`` (default ``~/.gmdesk/logs``, created; rotated at 1 MB, 3 old files
+    kept) and WARNING and above to stderr; ``verbose``: DEBUG and above to both. Returns the log file, or
+    None where it cannot be written (then a warning says why and only stderr gets the messages)."""
+    root = logging.getLogger()
+    for handler in _log_handlers:
+        root.removeHandler(handler)
+        handler.close()
+    _log_handlers.clear()
+    formatter = logging.Formatter(LOG_FORMAT)
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    _log_handlers.append(stderr)
+    path: Path | None = (Path.home() / ".gmdesk" / "logs" if folder is None else Path(folder)) / "app.log"
+    problem = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS,
+                                                       encoding="utf-8")
+    except OSError as exc:
+        path, problem = None, exc
+    else:
+        to_file.setLevel(logging.DEBUG if verbose else logging.INFO)
+        _log_handlers.append(to_file)
+    for handler in _log_handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if problem is not None:
+        log.warning("no log file (%s): messages go to stderr only", problem)
+    return path
 
 
 def demo_case(folder: Path | None = None) -> tuple[Path, Path | None]:
@@ -64,14 +106,14 @@ def smoke_test(folder: Path) -> int:
     if win.result is None:
         print(f"smoke test FAILED: {getattr(win, 'last_error', 'no assessment result')}")
         return 1
-    v = win.result["verdict"]
+    v = win.result.verdict
     win.play_snippet(0)
     win.toggle_play()
     win.tabs.setCurrentIndex(1)
     qapp.processEvents()
     shot = folder / "smoke.png"
     win.grab().save(str(shot))
-    print(f"verdict: {v['verdict'].upper()}: {v['basis']} (model {win.result['model_id']})")
+    print(f"verdict: {v.verdict.upper()}: {v.basis} (model {win.result.model_id})")
     win.close()  # a background job (a seek proxy) is cancelled first; the window closes once it stopped
     if not win.wait_closed(30):
         print("smoke test FAILED: the window did not close within 30 s")
@@ -89,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--demo", action="store_true", help="open the bundled SYNTHETIC demo case and model")
     ap.add_argument("--smoke-test", metavar="DIR",
                     help="installation check: open the demo in DIR, assess it, print the verdict, save a screenshot, quit")
+    ap.add_argument("--verbose", action="store_true", help="log DEBUG messages too (log file and stderr)")
     args = ap.parse_args(argv)
+    log_file = configure_logging(args.verbose)
+    log.info("gmdesk-app %s started (log file %s)", __version__, log_file)
     if args.smoke_test:
         return smoke_test(Path(args.smoke_test))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from PySide6 import QtWidgets
 
     from app.window import MainWindow

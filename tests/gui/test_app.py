@@ -169,6 +169,43 @@ def test_bad_file_shows_a_readable_error(qtbot, tmp_path):
     assert "broken.h5" in win.last_error
 
 
+def test_app_logs_to_a_rotating_file_and_warnings_to_stderr(tmp_path):
+    import logging
+    import logging.handlers
+
+    from app.main import configure_logging
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        path = configure_logging(folder=tmp_path / "logs")
+        assert path == tmp_path / "logs" / "app.log" and path.parent.is_dir()
+        added = [h for h in root.handlers if h not in before]
+        files = [h for h in added if isinstance(h, logging.handlers.RotatingFileHandler)]
+        streams = [h for h in added if type(h) is logging.StreamHandler]
+        assert len(added) == 2 and len(files) == 1 and len(streams) == 1
+        assert (files[0].maxBytes, files[0].backupCount, files[0].level) == (1024 * 1024, 3, logging.INFO)
+        assert streams[0].stream is sys.stderr and streams[0].level == logging.WARNING
+        logging.getLogger("gmdesk.app").debug("not in the file")
+        logging.getLogger("gmdesk.app").info("in the file")
+        files[0].flush()
+        text = path.read_text()
+        assert "gmdesk.app INFO in the file" in text and "not in the file" not in text
+
+        assert configure_logging(verbose=True, folder=tmp_path / "logs") == path  # replaces its handlers
+        added = [h for h in root.handlers if h not in before]
+        assert len(added) == 2 and root.level == logging.DEBUG and all(h.level == logging.DEBUG for h in added)
+        logging.getLogger("gmdesk.app").debug("verbose: in the file")
+        for h in added:
+            h.flush()
+        assert "gmdesk.app DEBUG verbose: in the file" in path.read_text()
+    finally:
+        for h in [h for h in root.handlers if h not in before]:
+            root.removeHandler(h)
+            h.close()
+        root.setLevel(level)
+
+
 def test_window_starts_without_tensorflow_or_torch():
     code = ("import os, sys, time; os.environ['QT_QPA_PLATFORM']='offscreen'; t=time.perf_counter();"
             "from PySide6 import QtWidgets; a=QtWidgets.QApplication([]); from app.window import MainWindow;"

@@ -210,7 +210,7 @@ def test_hover_names_the_landmark(win, qtbot):
 
 
 def test_points_are_coloured_by_side_and_ringed_by_status(win):
-    from app.views import SIDE_COLOURS, STATUS_COLOURS
+    from app.frame_view import SIDE_COLOURS, STATUS_COLOURS
 
     win.seek(100)
     s = win.session

@@ -128,6 +128,17 @@ def test_library_never_imports_qt() -> None:
             assert module.split(".")[0] not in ("PySide6", "pyqtgraph", "shiboken6"), f"{path}:{line} imports {module}"
 
 
+def test_library_adds_no_log_handlers() -> None:
+    """The library only logs to its module loggers; where messages go is the application's choice (app/main.py)."""
+    configuring = ("addHandler", "basicConfig", "dictConfig", "fileConfig")
+    bad = []
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in configuring:
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.func.attr}")
+    assert not bad, "logging configured in the library:\n" + "\n".join(bad)
+
+
 def test_imports_inside_functions_are_deferred_on_purpose() -> None:
     """An import inside a function is for start-up time or an optional install: heavy third-party packages, the
     commands' own work (the CLI builds its parser without loading the pipeline), or a line that says why."""
