@@ -34,6 +34,7 @@ from app.state import ViewState
 from app.views import SeriesPanel, captioned
 from app.window_actions import WindowActions
 from gmdesk.record.store import CaseLockedError
+from gmdesk.screening.result import AssessmentResult
 from gmdesk.video.reader import VIDEO_SUFFIXES
 
 log = logging.getLogger("gmdesk.app")
@@ -343,7 +344,7 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         """Score the current track (edits included) on a worker thread."""
         return self.assessment.run(block)
 
-    def _assessed(self, res: dict) -> None:
+    def _assessed(self, res: AssessmentResult) -> None:
         self.status.showMessage(f"assessment done: {res.verdict.basis}")
         self.tabs.setCurrentIndex(1)
 
