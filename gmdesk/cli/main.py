@@ -97,7 +97,9 @@ def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort, make_infant, render_video
+    from gmdesk.synthetic.cohorts import generate_cohort, make_infant
+    from gmdesk.synthetic.settings import SynthSettings
+    from gmdesk.synthetic.video import render_video
 
     base = SynthSettings()
     s = SynthSettings(
