@@ -54,7 +54,8 @@ from gmdesk.errors import GmdeskError
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.dlc import write_dlc
 from gmdesk.io.hashing import file_sha256
-from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.pipeline.cleaning import CleaningReport, clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.cohort import load_track
 from gmdesk.pipeline.review import report_document
 from gmdesk.record.patient import PATIENT_FIELDS, validate_patient_field
