@@ -31,9 +31,12 @@ import numpy as np
 
 from gmdesk.core.posetrack import PointStatus
 from gmdesk.io.skeletons import load_skeleton
-from gmdesk.pipeline.cleaning import CleaningSettings, clean_track
+from gmdesk.pipeline.cleaning import clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.snippets import snippet_starts
-from gmdesk.synthetic.cohorts import ARTEFACT_NAMES, DROPOUT, NOISE_ONLY, SIDE_SWAP, SWAP, SynthSettings, make_infant
+from gmdesk.synthetic.artefacts import ARTEFACT_NAMES, DROPOUT, NOISE_ONLY, SIDE_SWAP, SWAP
+from gmdesk.synthetic.cohorts import make_infant
+from gmdesk.synthetic.settings import SynthSettings
 
 TOL_PX = 15.0
 #: A 14-joint skeleton (origin at the neck, hips hung on the neck, no hands, feet or face points), as

@@ -42,7 +42,8 @@ def make_clips(folder: Path, frames: int) -> tuple[Path, dict[str, Path]]:
     """The pose file and the 1080p clips (made once; kept in ``folder``)."""
     from gmdesk.io.dlc import write_dlc
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
 
     sk = load_skeleton()
     folder.mkdir(parents=True, exist_ok=True)

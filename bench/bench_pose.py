@@ -27,7 +27,8 @@ def main() -> None:
 
     from gmdesk.io.skeletons import load_skeleton
     from gmdesk.pose.deeplabcut import estimate_pose, resolve_device
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
     from gmdesk.video.reader import VideoReader
     from tests.dlc_fixture import train_tiny_dlc_model
 

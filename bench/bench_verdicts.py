@@ -26,7 +26,8 @@ from gmdesk.io.skeletons import load_skeleton
 from gmdesk.learning.classifiers import make_classifier
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
-from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
+from gmdesk.synthetic.cohorts import generate_cohort
+from gmdesk.synthetic.settings import SynthSettings
 
 FAMILIES = ("kinematics", "kinematics-gb", "svm-rbf", "cnn1d-2", "lstm-2", "vit-2")
 

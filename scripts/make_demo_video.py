@@ -19,7 +19,8 @@ import numpy as np
 
 from gmdesk.io.resources import demo_path
 from gmdesk.io.skeletons import load_skeleton
-from gmdesk.synthetic.cohorts import FPS, render_video
+from gmdesk.synthetic.settings import FPS
+from gmdesk.synthetic.video import render_video
 
 DEMO = demo_path("demo_infant.h5").parent
 GOP = 30

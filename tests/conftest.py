@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gmdesk.io.skeletons import load_skeleton
-from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort, make_infant
+from gmdesk.synthetic.cohorts import generate_cohort, make_infant
+from gmdesk.synthetic.settings import SynthSettings
 
 REPO = Path(__file__).resolve().parent.parent
 

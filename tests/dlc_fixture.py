@@ -29,7 +29,8 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
     from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
     from deeplabcut.utils import auxiliaryfunctions
 
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
 
     inf = make_infant("T", 0, [77, 1], skeleton=skeleton, n_frames=200)
     xy = inf.truth_xy * SCALE
@@ -79,7 +80,8 @@ def train_tiny_dlc_model(root: Path, skeleton) -> Path:
 
 def unseen_video(path: Path, skeleton, n_frames: int = 90) -> tuple[Path, np.ndarray]:
     """A video of another synthetic infant and its true positions (in video pixels)."""
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
 
     inf = make_infant("U", 1, [78, 2], skeleton=skeleton, n_frames=n_frames)
     xy = inf.truth_xy * SCALE

@@ -59,7 +59,7 @@ def _skeleton(args: argparse.Namespace):
 
 
 def _cleaning_settings(args: argparse.Namespace):
-    from gmdesk.pipeline.cleaning import CleaningSettings
+    from gmdesk.pipeline.cleaning_settings import CleaningSettings
 
     kw = {f.name: getattr(args, f.name) for f in fields(CleaningSettings) if getattr(args, f.name, None) is not None}
     return CleaningSettings(**kw)
@@ -73,7 +73,7 @@ def _add_pose_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
-    from gmdesk.pipeline.cleaning import CleaningSettings
+    from gmdesk.pipeline.cleaning_settings import CleaningSettings
 
     d = CleaningSettings()
     g = p.add_argument_group("cleaning (defaults documented in gmdesk.pipeline.cleaning)")
@@ -97,7 +97,9 @@ def _add_cleaning_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort, make_infant, render_video
+    from gmdesk.synthetic.cohorts import generate_cohort, make_infant
+    from gmdesk.synthetic.settings import SynthSettings
+    from gmdesk.synthetic.video import render_video
 
     base = SynthSettings()
     s = SynthSettings(

@@ -75,12 +75,23 @@ class Skeleton:
 
     def __post_init__(self) -> None:
         where = f"skeleton {self.source or self.name!r}"
+        self._check_landmarks(where)
+        self._check_names_known(where)
+        self._check_edges_and_pairs(where)
+        self._check_angles(where)
+
+    # -- validation -----------------------------------------------------------------------
+    def _check_landmarks(self, where: str) -> None:
+        """At least two landmarks, each name once."""
         seen: set[str] = set()
         dups = sorted({n for n in self.landmarks if n in seen or seen.add(n)})
         if dups:
             raise SkeletonError(f"{where}: duplicate landmarks {dups}")
         if len(self.landmarks) < 2:
             raise SkeletonError(f"{where}: needs at least two landmarks")
+
+    def _check_names_known(self, where: str) -> None:
+        """Origin, axis, size segments, bones, mirror pairs and angles name only the skeleton's landmarks."""
         known = set(self.landmarks)
 
         def check(names: list[str], what: str) -> None:
@@ -96,6 +107,9 @@ class Skeleton:
         check([n for e in self.edges for n in e], "edges")
         check([n for p in self.mirror_pairs for n in p], "mirror_pairs")
         check([n for a in self.angles for n in a.points], "angles")
+
+    def _check_edges_and_pairs(self, where: str) -> None:
+        """No bone or mirror pair joins a landmark to itself; a landmark is in one mirror pair at most."""
         for a, b in self.edges:
             if a == b:
                 raise SkeletonError(f"{where}: edge [{a!r}, {b!r}] joins a landmark to itself")
@@ -105,6 +119,9 @@ class Skeleton:
         for a, b in self.mirror_pairs:
             if a == b:
                 raise SkeletonError(f"{where}: mirror pair [{a!r}, {b!r}] pairs a landmark with itself")
+
+    def _check_angles(self, where: str) -> None:
+        """Angle names are unique, each angle has three different points, and mirrors name each other."""
         by_name = {a.name: a for a in self.angles}
         if len(by_name) != len(self.angles):
             raise SkeletonError(f"{where}: duplicate angle names")
@@ -226,57 +243,70 @@ class Skeleton:
         if not isinstance(data, dict):
             raise SkeletonError(f"{where}: not a table of keys")
         where = f"skeleton {source or str(data.get('name', '?'))!r}"
-
-        def name(v: object, what: str) -> str:
-            if not isinstance(v, str) or not v.strip() or len(v) > 200:
-                raise SkeletonError(f"{where}: {what} must be a name (text of 1-200 characters), got {str(v)[:60]!r}")
-            return v
-
-        def names(v: object, what: str, n: int | None = None) -> tuple[str, ...]:
-            if not isinstance(v, list) or (n is not None and len(v) != n):
-                raise SkeletonError(f"{where}: {what} must be a list of {n if n else ''} names".replace("  ", " "))
-            return tuple(name(x, what) for x in v)
-
         for key in ("landmarks", "origin"):
             if key not in data:
                 raise SkeletonError(f"{where}: missing key {key!r}")
-        landmarks = names(data["landmarks"], "landmarks")
+        landmarks = _names(data["landmarks"], "landmarks", where)
         edges = data.get("edges", [])
         pairs = data.get("mirror_pairs", [])
         raw_angles = data.get("angles", [])
         for key, v in (("edges", edges), ("mirror_pairs", pairs), ("angles", raw_angles)):
             if not isinstance(v, list):
                 raise SkeletonError(f"{where}: {key} must be a list")
-        angles = []
-        for a in raw_angles:
-            if not isinstance(a, dict) or "name" not in a or "points" not in a:
-                raise SkeletonError(f"{where}: each angle needs a name and three points")
-            if len(a["points"]) != 3 if isinstance(a["points"], list) else True:
-                raise SkeletonError(f"{where}: angle {str(a['name'])[:60]!r} must list exactly three points")
-            mirror = a.get("mirror")
-            angles.append(JointAngle(name(a["name"], "an angle's name"), names(a["points"], "an angle's points", 3),  # type: ignore[arg-type]
-                                     None if mirror is None else name(mirror, "an angle's mirror")))
+        angles = [_angle(a, where) for a in raw_angles]
         for key in ("name", "description"):
             if key in data and not isinstance(data[key], str):
                 raise SkeletonError(f"{where}: {key} must be text")
-        norm = data.get("normalisation") or {}
-        if not isinstance(norm, dict):
-            raise SkeletonError(f"{where}: normalisation must be a table")
-        axis = names(norm["axis"], "normalisation.axis", 2) if norm.get("axis") is not None else None
-        size = norm.get("size", [])
-        if not isinstance(size, list):
-            raise SkeletonError(f"{where}: normalisation.size must be a list")
+        axis, size = _normalisation(data, where)
         return cls(
             name=str(data.get("name", Path(source).stem if source else "skeleton")),
             landmarks=landmarks,
-            edges=tuple(names(e, "each edge", 2) for e in edges),  # type: ignore[misc]
-            mirror_pairs=tuple(names(e, "each mirror pair", 2) for e in pairs),  # type: ignore[misc]
+            edges=tuple(_names(e, "each edge", where, 2) for e in edges),  # type: ignore[misc]
+            mirror_pairs=tuple(_names(e, "each mirror pair", where, 2) for e in pairs),  # type: ignore[misc]
             angles=tuple(angles),
-            origin=name(data["origin"], "origin"),
+            origin=_name(data["origin"], "origin", where),
             description=str(data.get("description", "")),
             source=source,
             axis=axis,  # type: ignore[arg-type]
-            size_segments=tuple(names(e, "each normalisation.size segment", 2) for e in size),  # type: ignore[misc]
+            size_segments=tuple(_names(e, "each normalisation.size segment", where, 2) for e in size),  # type: ignore[misc]
         )
 
 
+# -- reading a skeleton from plain data -------------------------------------------------------
+
+def _name(v: object, what: str, where: str) -> str:
+    """``v`` as a landmark or angle name: text of 1-200 characters."""
+    if not isinstance(v, str) or not v.strip() or len(v) > 200:
+        raise SkeletonError(f"{where}: {what} must be a name (text of 1-200 characters), got {str(v)[:60]!r}")
+    return v
+
+
+def _names(v: object, what: str, where: str, n: int | None = None) -> tuple[str, ...]:
+    """``v`` as a list of names (of exactly ``n`` where given)."""
+    if not isinstance(v, list) or (n is not None and len(v) != n):
+        raise SkeletonError(f"{where}: {what} must be a list of {n if n else ''} names".replace("  ", " "))
+    return tuple(_name(x, what, where) for x in v)
+
+
+def _angle(a: object, where: str) -> JointAngle:
+    """One entry of ``angles``: a table with a name, three points and an optional mirror."""
+    if not isinstance(a, dict) or "name" not in a or "points" not in a:
+        raise SkeletonError(f"{where}: each angle needs a name and three points")
+    if len(a["points"]) != 3 if isinstance(a["points"], list) else True:
+        raise SkeletonError(f"{where}: angle {str(a['name'])[:60]!r} must list exactly three points")
+    mirror = a.get("mirror")
+    return JointAngle(_name(a["name"], "an angle's name", where),
+                      _names(a["points"], "an angle's points", where, 3),  # type: ignore[arg-type]
+                      None if mirror is None else _name(mirror, "an angle's mirror", where))
+
+
+def _normalisation(data: dict, where: str) -> tuple[tuple[str, ...] | None, list]:
+    """The ``normalisation`` table's body axis (None when not given) and its list of size segments."""
+    norm = data.get("normalisation") or {}
+    if not isinstance(norm, dict):
+        raise SkeletonError(f"{where}: normalisation must be a table")
+    axis = _names(norm["axis"], "normalisation.axis", where, 2) if norm.get("axis") is not None else None
+    size = norm.get("size", [])
+    if not isinstance(size, list):
+        raise SkeletonError(f"{where}: normalisation.size must be a list")
+    return axis, size

@@ -21,7 +21,8 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError, PoseFileError
 from gmdesk.io.dlc import read_dlc
 from gmdesk.io.tracks import read_track
-from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.pipeline.cleaning import CleaningReport, clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.features import FeatureLayout, compute_features
 from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report

@@ -35,8 +35,9 @@ import numpy as np
 from gmdesk.constants import WINDOW
 from gmdesk.core.arrays import true_runs
 from gmdesk.core.posetrack import PointStatus, PoseTrack
-from gmdesk.pipeline.cleaning import CleaningReport, SwapEvent
+from gmdesk.pipeline.cleaning import CleaningReport
 from gmdesk.pipeline.snippets import window_coverage
+from gmdesk.pipeline.swaps import SwapEvent
 
 logger = logging.getLogger(__name__)
 

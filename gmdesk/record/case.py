@@ -42,7 +42,7 @@ from typing import Any
 from gmdesk import __version__
 from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
-from gmdesk.pipeline.cleaning import CleaningSettings
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.cohort import load_track
 from gmdesk.record.annotations import CaseAnnotations
 from gmdesk.record.export import CaseExport

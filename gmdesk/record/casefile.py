@@ -20,7 +20,8 @@ import numpy as np
 from gmdesk.core.posetrack import PoseTrack, check_pose_values
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
-from gmdesk.pipeline.cleaning import CleaningReport, CleaningSettings, clean_track
+from gmdesk.pipeline.cleaning import CleaningReport, clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.review import report_document
 from gmdesk.record.lock import remove_owner
 from gmdesk.record.store import STATUS_CODES, CaseError, is_write_failure, json_column, now, sha, to_blob, user

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmdesk.core.posetrack import PointStatus, PoseTrack
-from gmdesk.pipeline.cleaning import impute_gaps
+from gmdesk.pipeline.imputation import impute_gaps
 from gmdesk.record.casefile import CaseFile
 from gmdesk.record.store import STATUS_CODES, CaseError, json_column, now
 

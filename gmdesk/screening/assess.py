@@ -12,9 +12,11 @@ from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.bundle import ModelBundle, load_bundle
-from gmdesk.pipeline.cleaning import CleaningSettings, clean_track, impute_gaps
+from gmdesk.pipeline.cleaning import clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.cohort import is_cleaned, load_track
 from gmdesk.pipeline.features import compute_features
+from gmdesk.pipeline.imputation import impute_gaps
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
 from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix

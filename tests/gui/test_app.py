@@ -18,7 +18,8 @@ from app.shortcuts import SHORTCUTS  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gmdesk.core.posetrack import PointStatus, PoseTrack  # noqa: E402
 from gmdesk.io.dlc import write_dlc  # noqa: E402
-from gmdesk.synthetic.cohorts import make_infant, render_video  # noqa: E402
+from gmdesk.synthetic.cohorts import make_infant  # noqa: E402
+from gmdesk.synthetic.video import render_video  # noqa: E402
 from tests.conftest import decode_all_frames  # noqa: E402
 
 pg.setConfigOption("mouseRateLimit", 0)
@@ -41,7 +42,8 @@ def model(tmp_path_factory, skeleton):
     from gmdesk.learning.bundle import save_bundle
     from gmdesk.learning.classifiers import SnippetClassifier
     from gmdesk.pipeline.cohort import cohort_snippets, read_cohort
-    from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
+    from gmdesk.synthetic.cohorts import generate_cohort
+    from gmdesk.synthetic.settings import SynthSettings
 
     d = tmp_path_factory.mktemp("appmodel")
     table = generate_cohort(d / "c", 2, 2, 0, 0, seed=3, settings=SynthSettings(duration_s=(25, 30)))
@@ -217,7 +219,8 @@ def test_window_starts_without_tensorflow_or_torch():
 
 
 def test_training_runs_in_a_child_process_with_progress_and_cancel(qtbot, tmp_path):
-    from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
+    from gmdesk.synthetic.cohorts import generate_cohort
+    from gmdesk.synthetic.settings import SynthSettings
 
     table = generate_cohort(tmp_path / "c", 2, 2, 0, 0, seed=9, settings=SynthSettings(duration_s=(40, 45)))
     win = MainWindow()
@@ -254,7 +257,8 @@ def test_demo_opens_with_its_video_and_the_overlay_sits_on_the_figure(qtbot, tmp
     import cv2
 
     from app.main import DEMO_POSE, demo_case
-    from gmdesk.synthetic.cohorts import load_truth, render_video
+    from gmdesk.synthetic.cohorts import load_truth
+    from gmdesk.synthetic.video import render_video
 
     pose, video = demo_case(tmp_path / "demo")
     assert video is not None and video.name == "demo_infant.mp4"

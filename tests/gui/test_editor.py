@@ -24,7 +24,8 @@ from app.window import MainWindow  # noqa: E402
 from gmdesk.core.posetrack import PointStatus, PoseTrack  # noqa: E402
 from gmdesk.io.dlc import write_dlc  # noqa: E402
 from gmdesk.record.case import open_case  # noqa: E402
-from gmdesk.synthetic.cohorts import make_infant, render_video  # noqa: E402
+from gmdesk.synthetic.cohorts import make_infant  # noqa: E402
+from gmdesk.synthetic.video import render_video  # noqa: E402
 from tests.conftest import REPO, decode_all_frames  # noqa: E402
 
 pg.setConfigOption("mouseRateLimit", 0)

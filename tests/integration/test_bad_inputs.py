@@ -156,7 +156,8 @@ def video(data: bytes, name="v.mp4"):
 
 def short_video(d: Path) -> Path:
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
 
     h5()(d)
     inf = make_infant("V", 0, [1, 1], n_frames=62)

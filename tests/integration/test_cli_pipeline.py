@@ -140,7 +140,9 @@ def test_cli_clean_puts_planted_swaps_back_and_lists_them(tmp_path, capsys, skel
     import json
 
     from gmdesk.io.dlc import read_dlc, write_dlc
-    from gmdesk.synthetic.cohorts import SWAP, SynthSettings, make_infant
+    from gmdesk.synthetic.artefacts import SWAP
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.settings import SynthSettings
 
     inf = make_infant("S1", 1, [71, 3], SynthSettings(pair_swap_rate=4.0), skeleton, n_frames=2700)
     planted = (inf.artefact == SWAP) & (np.linalg.norm(inf.track.xy - inf.truth_xy, axis=-1) > 15)

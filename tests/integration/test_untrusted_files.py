@@ -329,7 +329,8 @@ def svm_bundle(tmp_path_factory, skeleton):
     from gmdesk.learning.bundle import save_bundle
     from gmdesk.learning.classifiers import SnippetClassifier
     from gmdesk.pipeline.cohort import cohort_snippets, read_cohort
-    from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
+    from gmdesk.synthetic.cohorts import generate_cohort
+    from gmdesk.synthetic.settings import SynthSettings
 
     d = tmp_path_factory.mktemp("bundle")
     table = generate_cohort(d / "c", 2, 2, 0, 0, seed=5, settings=SynthSettings(duration_s=(25, 30)))

@@ -15,7 +15,8 @@ from gmdesk.learning.classifiers import SnippetClassifier, augment_snippets, mak
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import compute_features, feature_layout
 from gmdesk.screening.intervals import wilson_interval
-from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort, make_infant
+from gmdesk.synthetic.cohorts import generate_cohort, make_infant
+from gmdesk.synthetic.settings import SynthSettings
 
 
 @pytest.fixture(scope="module")

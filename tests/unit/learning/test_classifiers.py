@@ -10,7 +10,8 @@ from gmdesk.learning.classifiers import ARCHITECTURES, SnippetClassifier, paper_
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
 from gmdesk.screening.verdict import infant_verdict
-from gmdesk.synthetic.cohorts import SynthSettings, generate_cohort
+from gmdesk.synthetic.cohorts import generate_cohort
+from gmdesk.synthetic.settings import SynthSettings
 
 pytest.importorskip("tensorflow")
 

@@ -4,18 +4,13 @@ from scipy.interpolate import Akima1DInterpolator
 
 from gmdesk.core.body import leaves, parents
 from gmdesk.core.posetrack import PointStatus, PoseTrack
-from gmdesk.pipeline.cleaning import CleaningSettings, clean_track, impute_gaps
+from gmdesk.pipeline.cleaning import clean_track
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
+from gmdesk.pipeline.imputation import impute_gaps
 from gmdesk.pipeline.snippets import snippet_starts
-from gmdesk.synthetic.cohorts import (
-    ARTEFACT_NAMES,
-    DROPOUT,
-    JUMP,
-    JUMP_OTHER_LIMB,
-    SIDE_SWAP,
-    SWAP,
-    SynthSettings,
-    make_infant,
-)
+from gmdesk.synthetic.artefacts import ARTEFACT_NAMES, DROPOUT, JUMP, JUMP_OTHER_LIMB, SIDE_SWAP, SWAP
+from gmdesk.synthetic.cohorts import make_infant
+from gmdesk.synthetic.settings import SynthSettings
 
 TOL = 15.0
 

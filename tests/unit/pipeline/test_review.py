@@ -7,7 +7,8 @@ from gmdesk.pipeline.features import compute_features
 from gmdesk.pipeline.review import ReviewItem, items_from_report, report_document, review_frames, review_queue
 from gmdesk.pipeline.snippets import cut_snippets, window_coverage
 from gmdesk.record.case import create_case
-from gmdesk.synthetic.cohorts import SynthSettings, make_infant
+from gmdesk.synthetic.cohorts import make_infant
+from gmdesk.synthetic.settings import SynthSettings
 
 
 def _planted(skeleton):

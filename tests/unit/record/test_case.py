@@ -164,7 +164,8 @@ def test_bad_files_are_refused_and_left_unchanged(tmp_path, track):
 
 def _clip(path, n, seed=0):
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.synthetic.cohorts import make_infant, render_video
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.video import render_video
 
     inf = make_infant("V", 0, [seed, 1], skeleton=load_skeleton(), n_frames=n)
     return render_video(inf.truth_xy * 0.1, load_skeleton(), path, size=(192, 108), codec="MJPG")

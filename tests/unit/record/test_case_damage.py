@@ -185,7 +185,7 @@ sys.exit(main(["case", "new", sys.argv[1], sys.argv[2], "--video", sys.argv[3], 
 
 
 def test_a_kill_while_case_new_hashes_a_large_video_leaves_nothing(tmp_path, skeleton):
-    from gmdesk.synthetic.cohorts import render_video
+    from gmdesk.synthetic.video import render_video
 
     inf = make_infant("K", 0, [3, 2], skeleton=skeleton, n_frames=400)
     pose = write_dlc(inf.track, tmp_path / "k.h5")

@@ -2,17 +2,11 @@ import numpy as np
 import pytest
 
 from gmdesk.pipeline.features import joint_angles
-from gmdesk.synthetic.cohorts import (
-    ARTEFACT_NAMES,
-    DROPOUT,
-    OCCLUSION,
-    SIDE_SWAP,
-    SWAP,
-    SynthSettings,
-    make_infant,
-    project,
-    render_video,
-)
+from gmdesk.synthetic.artefacts import ARTEFACT_NAMES, DROPOUT, OCCLUSION, SIDE_SWAP, SWAP
+from gmdesk.synthetic.bodies import project
+from gmdesk.synthetic.cohorts import make_infant
+from gmdesk.synthetic.settings import SynthSettings
+from gmdesk.synthetic.video import render_video
 
 
 def limb_sync(inf, skeleton):
@@ -60,7 +54,7 @@ def test_the_3d_infant_lifts_limbs_and_each_recording_has_its_own_camera(skeleto
 
 
 def test_projection_is_a_pinhole_camera():
-    from gmdesk.synthetic.cohorts import _camera
+    from gmdesk.synthetic.bodies import _camera
 
     rot, centre = _camera(100.0, 0.0, 0.0, 0.0, np.zeros(3))
     pts = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [10.0, 0.0, 20.0], [0.0, 10.0, 0.0]])

@@ -11,7 +11,8 @@ import pytest
 
 from gmdesk.errors import CancelledError
 from gmdesk.io.hashing import file_sha256
-from gmdesk.synthetic.cohorts import make_infant, render_video
+from gmdesk.synthetic.cohorts import make_infant
+from gmdesk.synthetic.video import render_video
 from gmdesk.video.proxy import ProxyError, SeekProxy, make_proxy, proxy_path, proxy_size, proxy_worth_making, seek_cost_ms
 from gmdesk.video.reader import PrefetchingReader
 from tests.conftest import decode_all_frames

@@ -5,7 +5,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from gmdesk.synthetic.cohorts import render_video
+from gmdesk.synthetic.video import render_video
 from gmdesk.video.reader import VideoError, VideoReader, probe_video
 from tests.conftest import decode_all_frames
 
