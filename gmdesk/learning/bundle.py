@@ -34,7 +34,9 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.io.hashing import file_sha256
 from gmdesk.io.jsonfile import json_safe
-from gmdesk.learning.classifiers import ARCHITECTURES, SnippetClassifier, register_custom_layers
+from gmdesk.learning.architectures import ARCHITECTURES
+from gmdesk.learning.base import SnippetClassifier
+from gmdesk.learning.classifiers import classifier_class
 from gmdesk.pipeline.features import feature_layout
 
 logger = logging.getLogger(__name__)
@@ -151,7 +153,7 @@ class ModelBundle:
         ica = self.ica()
         if ica is None:
             raise BundleError(f"model {self.path} has no ICA reference")
-        flat = self.classifier._scale(X).reshape(len(X), -1).astype("float64")
+        flat = self.classifier.standardise(X).reshape(len(X), -1).astype("float64")
         return (flat - ica["mean"]) @ ica["unmixing"].T
 
     def check_compatible(self, skeleton: Skeleton, feature_set: str | None = None) -> None:
@@ -228,7 +230,7 @@ def save_bundle(
     tmp = folder.with_name(folder.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    files = clf.save_weights(tmp)
+    files = clf.save(tmp)
     if reference is not None:
         files += _save_reference(tmp, clf, reference, n_reference, seed)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()}
@@ -283,7 +285,7 @@ def _save_reference(folder: Path, clf: SnippetClassifier, ref: Any, n: int, seed
     sel = np.concatenate(idx)
     np.savez(folder / "reference.npz", embeddings=clf.embed(ref.X[sel]).astype(np.float32), label=ref.label[sel],
              infant_id=ref.infant_id[sel].astype(str), start=ref.start[sel])
-    flat = clf._scale(ref.X).reshape(len(ref), -1).astype(np.float64)
+    flat = clf.standardise(ref.X).reshape(len(ref), -1).astype(np.float64)
     ica = FastICA(n_components=2, random_state=seed, max_iter=1000, whiten="unit-variance").fit(flat)
     comp = ica.transform(flat)
     sign = 1.0
@@ -436,16 +438,11 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
             raise BundleError(f"{folder}: file {name!r} listed in the manifest is missing")
         if file_sha256(p) != digest:
             raise BundleError(f"{folder}: {name} does not match its hash in the manifest (changed or damaged); refusing it")
-    params = dict(manifest["hyper_parameters"])
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["hyper_parameters"].items()}
     params.setdefault("architecture", manifest["classifier"])
-    for k in ("mirror_columns", "mirror_signs", "coord_columns", "angle_columns", "mirror_landmarks", "end_effectors"):
-        if params.get(k) is not None:
-            params[k] = tuple(params[k])
-    clf = SnippetClassifier(**params)
-    if clf.family not in ("svm", "kinematics"):
-        register_custom_layers()
+    clf = classifier_class(params["architecture"])(**params)
     try:
-        clf.load_weights(folder, int(manifest["n_frames"]), int(manifest["n_features"]))
+        clf.load(folder, int(manifest["n_frames"]), int(manifest["n_features"]))
     except Exception as exc:
         raise BundleError(f"{folder}: cannot load the model ({exc})") from exc
     bundle = ModelBundle(folder, clf, manifest)
