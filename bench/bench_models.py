@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gmdesk.evaluation.protocol import cross_validate, external_validation, write_table
 from gmdesk.io.skeletons import load_skeleton
-from gmdesk.learning.classifiers import SnippetClassifier
+from gmdesk.learning.classifiers import classifier_for
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
 from gmdesk.synthetic.cohorts import generate_cohort
@@ -51,8 +51,8 @@ def main() -> None:
         test = cut_cohort(cohort_features(external, sk, fs), sk, 300, args.overlap)
         lay = feature_layout(sk, fs)
         for m in args.models.split(","):
-            est = SnippetClassifier(m, epochs=args.epochs, mirror_columns=tuple(int(c) for c in lay.mirror_columns),
-                                    mirror_signs=tuple(float(v) for v in lay.mirror_signs))
+            est = classifier_for(m, epochs=args.epochs, mirror_columns=tuple(int(c) for c in lay.mirror_columns),
+                                 mirror_signs=tuple(float(v) for v in lay.mirror_signs))
             t0 = time.perf_counter()
             snip = cross_validate(train, est, "snippet")
             grp = cross_validate(train, est, "infant")

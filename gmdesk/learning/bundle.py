@@ -34,7 +34,10 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.io.hashing import file_sha256
 from gmdesk.io.jsonfile import json_safe
-from gmdesk.learning.classifiers import ARCHITECTURES, SnippetClassifier, register_custom_layers
+from gmdesk.learning.architectures import ARCHITECTURES
+from gmdesk.learning.base import SnippetClassifier
+from gmdesk.learning.classifiers import classifier_class
+from gmdesk.learning.params import ParameterError
 from gmdesk.pipeline.features import feature_layout
 
 logger = logging.getLogger(__name__)
@@ -151,7 +154,7 @@ class ModelBundle:
         ica = self.ica()
         if ica is None:
             raise BundleError(f"model {self.path} has no ICA reference")
-        flat = self.classifier._scale(X).reshape(len(X), -1).astype("float64")
+        flat = self.classifier.standardise(X).reshape(len(X), -1).astype("float64")
         return (flat - ica["mean"]) @ ica["unmixing"].T
 
     def check_compatible(self, skeleton: Skeleton, feature_set: str | None = None) -> None:
@@ -228,7 +231,7 @@ def save_bundle(
     tmp = folder.with_name(folder.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    files = clf.save_weights(tmp)
+    files = clf.save(tmp)
     if reference is not None:
         files += _save_reference(tmp, clf, reference, n_reference, seed)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()}
@@ -283,7 +286,7 @@ def _save_reference(folder: Path, clf: SnippetClassifier, ref: Any, n: int, seed
     sel = np.concatenate(idx)
     np.savez(folder / "reference.npz", embeddings=clf.embed(ref.X[sel]).astype(np.float32), label=ref.label[sel],
              infant_id=ref.infant_id[sel].astype(str), start=ref.start[sel])
-    flat = clf._scale(ref.X).reshape(len(ref), -1).astype(np.float64)
+    flat = clf.standardise(ref.X).reshape(len(ref), -1).astype(np.float64)
     ica = FastICA(n_components=2, random_state=seed, max_iter=1000, whiten="unit-variance").fit(flat)
     comp = ica.transform(flat)
     sign = 1.0
@@ -307,7 +310,7 @@ def _is_int(v: Any) -> bool:
 MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
     "format": (True, lambda v: None if v == BUNDLE_FORMAT else f"{BUNDLE_FORMAT!r}"),
     "model_id": (True, lambda v: None if isinstance(v, str) and 0 < len(v) <= 200 else "a name of 1-200 characters"),
-    "classifier": (True, lambda v: None if isinstance(v, str) else "a classifier name"),
+    "classifier": (True, lambda v: None if isinstance(v, str) and v in ARCHITECTURES else f"one of {sorted(ARCHITECTURES)}"),
     "hyper_parameters": (True, lambda v: None if isinstance(v, dict) else "a table of parameters"),
     "feature_set": (True, lambda v: None if v in ("coords", "angles", "both") else "coords, angles or both"),
     "feature_names": (True, lambda v: None if isinstance(v, list) and all(isinstance(x, str) for x in v) else "a list of names"),
@@ -334,47 +337,7 @@ MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
 }
 
 
-def _hyper_parameter_checks() -> dict[str, Any]:
-    """What each SnippetClassifier hyper-parameter must be (unknown names are refused)."""
-
-    def tup(v: Any) -> bool:
-        return v is None or (isinstance(v, list) and all(_finite(x) for x in v))
-
-    def ints(v: Any) -> str | None:
-        return None if v is None or (isinstance(v, list) and all(_is_int(x) and 0 <= x < 1_000_000 for x in v)) else \
-            "a list of column or landmark indices"
-
-    def rng(lo: float, hi: float) -> Any:
-        return lambda v: None if _finite(v) and lo <= v <= hi else f"a number in {lo:g}..{hi:g}"
-
-    return {
-        "architecture": lambda v: None if v in ARCHITECTURES else f"one of {sorted(ARCHITECTURES)}",
-        "epochs": lambda v: None if _is_int(v) and 1 <= v <= 100_000 else "a whole number 1-100000",
-        "batch_size": lambda v: None if _is_int(v) and 1 <= v <= 100_000 else "a whole number 1-100000",
-        "patience": lambda v: None if _is_int(v) and 0 <= v <= 100_000 else "a whole number 0-100000",
-        "dropout": lambda v: None if _finite(v) and 0 <= v < 1 else "a rate in [0, 1)",
-        "learning_rate": lambda v: None if _finite(v) and 0 < v < 10 else "a positive rate below 10",
-        "validation_fraction": lambda v: None if _finite(v) and 0 < v < 1 else "a share strictly between 0 and 1",
-        "mirror_columns": lambda v: None if tup(v) and (v is None or all(_is_int(x) and x >= 0 for x in v)) else "column indices",
-        "mirror_signs": lambda v: None if tup(v) and (v is None or all(x in (-1, 1, -1.0, 1.0) for x in v)) else "signs +-1",
-        "C": lambda v: None if v is None or (_finite(v) and v > 0) else "a positive number",
-        "coord_columns": ints, "angle_columns": ints, "mirror_landmarks": ints, "end_effectors": ints,
-        "fps": lambda v: None if _finite(v) and 0 < v <= 1000 else "a frame rate (0 < fps <= 1000)",
-        "aug_copies": lambda v: None if _is_int(v) and 0 <= v <= 20 else "a whole number 0-20",
-        "aug_scale": rng(0, 0.9), "aug_rotate_deg": rng(0, 180), "aug_time_warp": rng(0, 0.5), "aug_jitter": rng(0, 1),
-        "seed": lambda v: None if _is_int(v) else "a whole number",
-        "verbose": lambda v: None if _is_int(v) else "a whole number",
-    }
-
-
-def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
-    """Check a bundle manifest against :data:`MANIFEST_SCHEMA` and the classifier's parameters.
-
-    Raises
-    ------
-    BundleError
-        Naming the manifest and the first key at fault.
-    """
+def _check_schema(manifest: Any, where: str) -> None:
     if not isinstance(manifest, dict):
         raise BundleError(f"{where}: the manifest must be a JSON object, not {type(manifest).__name__}")
     for key, (required, check) in MANIFEST_SCHEMA.items():
@@ -385,20 +348,28 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
         why = check(manifest[key])
         if why:
             raise BundleError(f"{where}: {key!r} is {str(manifest[key])[:80]!r}; it must be {why}")
-    checks = _hyper_parameter_checks()
-    for key, value in manifest["hyper_parameters"].items():
-        if key not in checks:
-            raise BundleError(f"{where}: unknown hyper-parameter {key!r}")
-        why = checks[key](value)
-        if why:
-            raise BundleError(f"{where}: hyper-parameter {key!r} is {str(value)[:80]!r}; it must be {why}")
-    if manifest["hyper_parameters"].get("architecture", manifest["classifier"]) != manifest["classifier"]:
+
+
+def _check_hyper_parameters(manifest: dict[str, Any], where: str) -> None:
+    """The hyper-parameters against the constraints of the classifier's class."""
+    params = manifest["hyper_parameters"]
+    try:
+        classifier_class(manifest["classifier"]).validate_parameters(params)
+    except ParameterError as exc:
+        raise BundleError(f"{where}: {exc}") from None
+    if params.get("architecture", manifest["classifier"]) != manifest["classifier"]:
         raise BundleError(f"{where}: classifier {manifest['classifier']!r} differs from its hyper-parameters")
+
+
+def _check_shapes(manifest: dict[str, Any], where: str) -> None:
     if manifest["overlap"] >= manifest["window"] or manifest["n_frames"] != manifest["window"]:
         raise BundleError(f"{where}: window {manifest['window']}, overlap {manifest['overlap']} and n_frames "
                           f"{manifest['n_frames']} do not fit together (0 <= overlap < window = n_frames)")
     if manifest["n_features"] != len(manifest["feature_names"]):
         raise BundleError(f"{where}: n_features {manifest['n_features']} but {len(manifest['feature_names'])} feature names")
+
+
+def _check_skeleton_and_features(manifest: dict[str, Any], where: str) -> None:
     try:
         sk = Skeleton.from_dict({k: v for k, v in manifest["skeleton"].items() if k != "fingerprint"}, source=f"{where} skeleton")
     except GmdeskError as exc:
@@ -411,6 +382,21 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
     mc = manifest["hyper_parameters"].get("mirror_columns")
     if mc is not None and (len(mc) != manifest["n_features"] or max(mc) >= manifest["n_features"]):
         raise BundleError(f"{where}: mirror columns do not fit {manifest['n_features']} features")
+
+
+def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """Check a bundle manifest against :data:`MANIFEST_SCHEMA`, its classifier's parameter constraints
+    (:meth:`~gmdesk.learning.base.SnippetClassifier.validate_parameters`) and itself.
+
+    Raises
+    ------
+    BundleError
+        Naming the manifest and the first key at fault.
+    """
+    _check_schema(manifest, where)
+    _check_hyper_parameters(manifest, where)
+    _check_shapes(manifest, where)
+    _check_skeleton_and_features(manifest, where)
     return manifest
 
 
@@ -436,16 +422,11 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
             raise BundleError(f"{folder}: file {name!r} listed in the manifest is missing")
         if file_sha256(p) != digest:
             raise BundleError(f"{folder}: {name} does not match its hash in the manifest (changed or damaged); refusing it")
-    params = dict(manifest["hyper_parameters"])
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["hyper_parameters"].items()}
     params.setdefault("architecture", manifest["classifier"])
-    for k in ("mirror_columns", "mirror_signs", "coord_columns", "angle_columns", "mirror_landmarks", "end_effectors"):
-        if params.get(k) is not None:
-            params[k] = tuple(params[k])
-    clf = SnippetClassifier(**params)
-    if clf.family not in ("svm", "kinematics"):
-        register_custom_layers()
+    clf = classifier_class(manifest["classifier"])(**params)
     try:
-        clf.load_weights(folder, int(manifest["n_frames"]), int(manifest["n_features"]))
+        clf.load(folder, int(manifest["n_frames"]), int(manifest["n_features"]))
     except Exception as exc:
         raise BundleError(f"{folder}: cannot load the model ({exc})") from exc
     bundle = ModelBundle(folder, clf, manifest)

@@ -40,7 +40,7 @@ def recording(tmp_path_factory, skeleton):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, skeleton):
     from gmdesk.learning.bundle import save_bundle
-    from gmdesk.learning.classifiers import SnippetClassifier
+    from gmdesk.learning.classifiers import classifier_for
     from gmdesk.pipeline.cohort import cohort_snippets, read_cohort
     from gmdesk.synthetic.cohorts import generate_cohort
     from gmdesk.synthetic.settings import SynthSettings
@@ -48,7 +48,7 @@ def model(tmp_path_factory, skeleton):
     d = tmp_path_factory.mktemp("appmodel")
     table = generate_cohort(d / "c", 2, 2, 0, 0, seed=3, settings=SynthSettings(duration_s=(25, 30)))
     snips = cohort_snippets(read_cohort(table), skeleton, "both", overlap=150)
-    clf = SnippetClassifier("svm-rbf").fit(snips.X, snips.label)
+    clf = classifier_for("svm-rbf").fit(snips.X, snips.label)
     return save_bundle(d / "svm", clf, skeleton, "both", 300, 150, "gui-test-svm", reference=snips, n_reference=20)
 
 

@@ -327,7 +327,7 @@ def test_a_skeleton_with_60k_angles_loads_in_linear_time(tmp_path):
 @pytest.fixture(scope="module")
 def svm_bundle(tmp_path_factory, skeleton):
     from gmdesk.learning.bundle import save_bundle
-    from gmdesk.learning.classifiers import SnippetClassifier
+    from gmdesk.learning.classifiers import classifier_for
     from gmdesk.pipeline.cohort import cohort_snippets, read_cohort
     from gmdesk.synthetic.cohorts import generate_cohort
     from gmdesk.synthetic.settings import SynthSettings
@@ -335,7 +335,7 @@ def svm_bundle(tmp_path_factory, skeleton):
     d = tmp_path_factory.mktemp("bundle")
     table = generate_cohort(d / "c", 2, 2, 0, 0, seed=5, settings=SynthSettings(duration_s=(25, 30)))
     snips = cohort_snippets(read_cohort(table), skeleton, "angles", overlap=150)
-    clf = SnippetClassifier("svm-rbf").fit(snips.X, snips.label)
+    clf = classifier_for("svm-rbf").fit(snips.X, snips.label)
     return save_bundle(d / "svm", clf, skeleton, "angles", 300, 150, "svm-test")
 
 

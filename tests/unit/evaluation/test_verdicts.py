@@ -10,8 +10,9 @@ from sklearn.base import clone
 from gmdesk.core.posetrack import PoseTrack
 from gmdesk.evaluation.metrics import infant_level
 from gmdesk.evaluation.protocol import cross_validate
+from gmdesk.learning.base import augment_snippets
 from gmdesk.learning.bundle import calibrate, fit_platt, load_bundle, save_bundle
-from gmdesk.learning.classifiers import SnippetClassifier, augment_snippets, make_classifier
+from gmdesk.learning.classifiers import classifier_for, make_classifier
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import compute_features, feature_layout
 from gmdesk.screening.intervals import wilson_interval
@@ -94,8 +95,8 @@ def test_body_features_do_not_change_with_the_camera(skeleton, scale, deg):
 def test_the_same_infant_under_another_camera_gets_the_same_scores(snips_both, skeleton):
     s = snips_both["body"]
     layout = feature_layout(skeleton, "both", "body")
-    clf = SnippetClassifier("svm-rbf", seed=1, mirror_columns=tuple(int(c) for c in layout.mirror_columns),
-                            mirror_signs=tuple(float(v) for v in layout.mirror_signs)).fit(s.X, s.label)
+    clf = classifier_for("svm-rbf", seed=1, mirror_columns=tuple(int(c) for c in layout.mirror_columns),
+                         mirror_signs=tuple(float(v) for v in layout.mirror_signs)).fit(s.X, s.label)
     inf = make_infant("D", 0, [9, 5], SynthSettings(artefacts=False), skeleton, n_frames=900)
     scores = []
     for scale, deg in ((1.0, 0.0), (0.6, -35.0), (1.8, 25.0)):
@@ -163,17 +164,15 @@ def test_the_boosted_trees_are_predicted_exactly_without_scikit_learn():
     """The bundle stores trees as plain arrays; NumPy's walk through them equals scikit-learn's."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from gmdesk.learning.classifiers import _export_trees
+    from gmdesk.learning.kinematics_gb import export_trees, trees_decision
 
     rng = np.random.default_rng(3)
     D = rng.normal(size=(400, 12))
     y = (D[:, 0] + 0.5 * D[:, 3] ** 2 + rng.normal(0, 0.5, 400) > 0.5).astype(int)
     gb = GradientBoostingClassifier(n_estimators=150, max_depth=2, learning_rate=0.05, subsample=0.8, min_samples_leaf=5,
                                     random_state=4).fit(D, y)
-    clf = SnippetClassifier("kinematics-gb")
-    clf.kin_ = _export_trees(gb)
     new = rng.normal(size=(300, 12))
-    assert np.allclose(clf._kinematics_decision(new), gb.decision_function(new), atol=1e-10)
+    assert np.allclose(trees_decision(export_trees(gb), new), gb.decision_function(new), atol=1e-10)
 
 
 def test_calibration_makes_probabilities_mean_what_they_say():

@@ -5,8 +5,10 @@ import pytest
 from sklearn.base import clone
 
 from gmdesk.evaluation.protocol import cross_validate
+from gmdesk.learning.architectures import ARCHITECTURES
+from gmdesk.learning.base import paper_validation_split
 from gmdesk.learning.bundle import BundleError, load_bundle, save_bundle
-from gmdesk.learning.classifiers import ARCHITECTURES, SnippetClassifier, paper_validation_split
+from gmdesk.learning.classifiers import classifier_for
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
 from gmdesk.screening.verdict import infant_verdict
@@ -42,7 +44,7 @@ FAST = {"svm-rbf": {}, "svm-poly": {}, "cnn1d-2": {"epochs": 25}, "lstm-2": {"ep
 def test_each_family_learns_unseen_infants_above_chance(separable, skeleton, arch):
     test_ids = {"N01", "A08"}
     te = np.isin(separable.infant_id, list(test_ids))
-    clf = SnippetClassifier(arch, seed=1, **FAST[arch], **_mirror(skeleton)).fit(separable.X[~te], separable.label[~te])
+    clf = classifier_for(arch, seed=1, **FAST[arch], **_mirror(skeleton)).fit(separable.X[~te], separable.label[~te])
     p = clf.score_snippets(separable.X[te])
     acc = float(((p >= 0.5) == separable.label[te]).mean())
     print(f"\n{arch}: accuracy {acc:.2f} on {te.sum()} snippets of unseen infants {sorted(test_ids)}")
@@ -54,7 +56,7 @@ def test_each_family_learns_unseen_infants_above_chance(separable, skeleton, arc
 
 
 def test_sklearn_clone_and_params():
-    c = SnippetClassifier("lstm-3", epochs=7, seed=3)
+    c = classifier_for("lstm-3", epochs=7, seed=3)
     d = clone(c)
     assert d.get_params() == c.get_params() and d is not c
     d.set_params(epochs=9)
@@ -72,7 +74,7 @@ def test_paper_validation_split_is_ten_percent_half_per_class():
 
 
 def test_grouped_cv_never_shares_an_infant_snippet_cv_does(separable):
-    svm = SnippetClassifier("svm-rbf")
+    svm = classifier_for("svm-rbf")
     grouped = cross_validate(separable, svm, "infant", n_splits=4)
     assert all(f["shared_infants"] == [] for f in grouped.folds)
     snippet = cross_validate(separable, svm, "snippet", n_splits=5)
@@ -122,16 +124,16 @@ def test_indeterminate_when_the_interval_straddles_the_threshold_or_too_few_snip
 
 def test_same_seed_same_numbers(separable, skeleton):
     X, y = separable.X[:60], separable.label[:60]
-    a = SnippetClassifier("cnn1d-2", epochs=4, seed=7, **_mirror(skeleton)).fit(X, y).score_snippets(X)
-    b = SnippetClassifier("cnn1d-2", epochs=4, seed=7, **_mirror(skeleton)).fit(X, y).score_snippets(X)
-    c = SnippetClassifier("cnn1d-2", epochs=4, seed=8, **_mirror(skeleton)).fit(X, y).score_snippets(X)
+    a = classifier_for("cnn1d-2", epochs=4, seed=7, **_mirror(skeleton)).fit(X, y).score_snippets(X)
+    b = classifier_for("cnn1d-2", epochs=4, seed=7, **_mirror(skeleton)).fit(X, y).score_snippets(X)
+    c = classifier_for("cnn1d-2", epochs=4, seed=8, **_mirror(skeleton)).fit(X, y).score_snippets(X)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 @pytest.mark.parametrize("arch", ["svm-poly", "cnn1d-2", "vit-2"])
 def test_bundle_round_trip_gives_identical_scores(tmp_path, separable, skeleton, arch):
-    clf = SnippetClassifier(arch, epochs=3, seed=2).fit(separable.X, separable.label)
+    clf = classifier_for(arch, epochs=3, seed=2).fit(separable.X, separable.label)
     folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "test-model", {"infants": 8})
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["feature_set"] == "both" and manifest["skeleton"]["name"] == "infant24"
@@ -142,7 +144,7 @@ def test_bundle_round_trip_gives_identical_scores(tmp_path, separable, skeleton,
 
 
 def test_bundle_reference_embeddings_and_ica(tmp_path, separable, skeleton):
-    clf = SnippetClassifier("cnn1d-2", epochs=2).fit(separable.X, separable.label)
+    clf = classifier_for("cnn1d-2", epochs=2).fit(separable.X, separable.label)
     folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "ref", reference=separable, n_reference=30)
     b = load_bundle(folder, skeleton)
     ref = b.reference()
@@ -155,7 +157,7 @@ def test_bundle_reference_embeddings_and_ica(tmp_path, separable, skeleton):
 
 
 def test_tampered_and_mismatched_bundles_are_refused(tmp_path, separable, skeleton):
-    clf = SnippetClassifier("svm-rbf").fit(separable.X, separable.label)
+    clf = classifier_for("svm-rbf").fit(separable.X, separable.label)
     folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "svm")
     from gmdesk.core.skeleton import Skeleton
 
@@ -178,7 +180,7 @@ def test_bundle_with_code_in_the_network_is_refused_by_safe_mode(tmp_path, separ
 
     import keras
 
-    clf = SnippetClassifier("cnn1d-2", epochs=1).fit(separable.X, separable.label)
+    clf = classifier_for("cnn1d-2", epochs=1).fit(separable.X, separable.label)
     folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "cnn")
     inp = keras.Input((300, 60))
     out = keras.layers.Dense(1)(keras.layers.Lambda(lambda t: t[:, 0, :] * 2)(inp))
