@@ -28,7 +28,7 @@ from gmdesk.constants import DEFAULT_DECISION, DEFAULT_THRESHOLD
 from gmdesk.errors import GmdeskError
 from gmdesk.evaluation.metrics import infant_level
 from gmdesk.io.atomic import atomic_path
-from gmdesk.learning.classifiers import SnippetClassifier
+from gmdesk.learning.base import SnippetClassifier
 from gmdesk.pipeline.snippets import SnippetSet
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 from gmdesk.screening.verdict import verdicts_by_infant
