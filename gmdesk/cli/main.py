@@ -599,7 +599,8 @@ def _split_list(text: str, what: str, allowed: tuple[str, ...] | None = None) ->
 def cmd_train(args: argparse.Namespace) -> int:
     from gmdesk.evaluation.metrics import headline, infant_level
     from gmdesk.evaluation.protocol import CV_SCHEMES
-    from gmdesk.learning.bundle import calibrate, fit_platt, save_bundle
+    from gmdesk.learning.bundle import save_bundle
+    from gmdesk.learning.calibration import calibrate, fit_platt
     from gmdesk.learning.classifiers import resolve_architecture
     from gmdesk.pipeline.cohort import cohort_snippets
     from gmdesk.pipeline.features import feature_layout
@@ -654,7 +655,7 @@ def _external_validation(args: argparse.Namespace, sk, est, entries, calibration
     """Infant-level figures of the trained model on the cohort's ``external`` infants (none trained on),
     when training used another set; ``None`` when there are none."""
     from gmdesk.evaluation.metrics import headline, infant_level
-    from gmdesk.learning.bundle import calibrate
+    from gmdesk.learning.calibration import calibrate
     from gmdesk.pipeline.cohort import cohort_snippets, read_cohort
 
     if not args.subset or args.subset == "external":
