@@ -17,6 +17,7 @@ import numpy as np
 from gmdesk import __version__
 from gmdesk.errors import GmdeskError
 from gmdesk.io.tracks import write_track
+from gmdesk.learning.model_card import percent_mean_sd
 
 logger = logging.getLogger(__name__)
 
@@ -556,13 +557,6 @@ def _cohort_summary(entries, snips) -> dict:
             "synthetic": all(e.synthetic for e in entries)}
 
 
-def _fmt(mu_sd) -> str:
-    import math
-
-    mu, sd = mu_sd
-    return "   n/a   " if mu is None or not math.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
-
-
 def _cross_validate_shown(snips, est, scheme: str, args: argparse.Namespace, label: str):
     """Cross-validate with a fold progress bar, then print the figures."""
     from gmdesk.evaluation.protocol import cross_validate
@@ -582,8 +576,9 @@ def _print_cv(res) -> None:
     name = f"{res.architecture} {res.feature_set} ({res.normalisation}) o{res.overlap}"
     if res.scheme == "snippet":
         s = res.summary
-        print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s: snippet accuracy {_fmt(s['accuracy'])} %, "
-              f"AUC {_fmt(s['roc_auc'])} % — leaks infants; not an estimate for new infants")
+        print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s: snippet accuracy "
+              f"{percent_mean_sd(s['accuracy'])} %, AUC {percent_mean_sd(s['roc_auc'])} % — leaks infants; not an estimate "
+              "for new infants")
     else:
         print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s:\n    {headline(res.infant_level)}")
 
@@ -602,6 +597,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from gmdesk.learning.bundle import save_bundle
     from gmdesk.learning.calibration import calibrate, fit_platt
     from gmdesk.learning.classifiers import resolve_architecture
+    from gmdesk.learning.model_card import model_card
     from gmdesk.pipeline.cohort import cohort_snippets
     from gmdesk.pipeline.features import feature_layout
 
@@ -642,7 +638,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if external:
         metrics["external"] = external
     model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
-    card = _model_card(model_id, arch, args, summary, metrics, calibration)
+    card = model_card(model_id, arch, feature_set=args.features, normalisation=args.normalise, overlap=args.overlap,
+                      threshold=args.threshold, min_snippets=args.min_snippets, seed=args.seed, flip=not args.no_flip,
+                      augment=getattr(args, "augment", 0), epochs=args.epochs, patience=args.patience, cohort=summary,
+                      metrics=metrics, calibrated=bool(calibration))
     out = save_bundle(args.output, est, sk, args.features, 300, args.overlap, model_id, summary, metrics,
                       threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips,
                       normalisation=args.normalise, calibration=calibration, min_snippets=args.min_snippets)
@@ -672,72 +671,6 @@ def _external_validation(args: argparse.Namespace, sk, est, entries, calibration
     lvl = infant_level(p, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
     print(f"external validation ({len(ext)} infants never trained on):\n    {headline(lvl)}")
     return {k: v for k, v in lvl.items() if k != "per_infant"} | {"scheme": "external set of the cohort"}
-
-
-def _model_card(model_id, arch, args, summary, metrics, calibration) -> str:
-    from gmdesk.evaluation.metrics import Proportion
-    from gmdesk.learning.architectures import ARCHITECTURES
-
-    synthetic = summary.get("synthetic")
-    lines = [f"# Model card: {model_id}", ""]
-    if synthetic:
-        lines += ["**Trained on SYNTHETIC data (simulated infants from `gmdesk synth`). Not for clinical use.** "
-                  "It exists to demonstrate and test gmdesk.", ""]
-    lines += [
-        "## What it is",
-        f"- classifier: `{arch}`; feature set `{args.features}`; normalisation `{args.normalise}`; 300-frame snippets, "
-        f"overlap {args.overlap}",
-        f"- output: P(abnormal) per snippet{' (Platt-calibrated on out-of-fold scores)' if calibration else ''}; infant "
-        f"verdict normal if more than {100 * args.threshold:.0f} % of snippets are classified normal (P < 0.5), else "
-        f"abnormal; **indeterminate — review** when the 95 % interval of that share straddles the threshold or fewer "
-        f"than {args.min_snippets} valid snippets exist",
-        f"- seed {args.seed}; flip augmentation {'off' if args.no_flip else 'on'}; extra augmented copies "
-        f"{getattr(args, 'augment', 0)}"
-        + (f"; up to {args.epochs} epochs, early stopping patience {args.patience}"
-           if ARCHITECTURES[arch]["family"] in ("lstm", "cnn1d", "vit") else ""),
-        "", "## Training data",
-        f"- {summary['infants']} infants ({summary['normal_infants']} normal, {summary['abnormal_infants']} abnormal); "
-        f"{summary['snippets']} snippets ({summary['normal_snippets']} normal, {summary['abnormal_snippets']} abnormal)",
-        "", "## Validation on infants outside training (headline)",
-    ]
-    def figures(lvl: dict) -> None:
-        for key, name in (("accuracy", "infant verdict accuracy"), ("sensitivity", "sensitivity (abnormal found)"),
-                          ("specificity", "specificity"), ("npv", "NPV"), ("ppv", "PPV")):
-            d = lvl[key]
-            lines.append(f"- {name}: {Proportion(d['k'], d['n']).text()}")
-        for key, name in (("auc", "infant-level AUC (share of abnormal snippets)"), ("snippet_auc", "pooled snippet AUC")):
-            d = lvl[key]
-            if d.get("value") is not None:
-                ci = d.get("ci") or [None, None]
-                lines.append(f"- {name}: {d['value']:.2f}" + (f" (95 % CI {ci[0]:.2f}-{ci[1]:.2f})" if ci[0] is not None else ""))
-
-    lvl = metrics.get("infant_level")
-    if not lvl:
-        lines.append("- none run at training time (`--cv infant` or `gmdesk evaluate`)")
-    else:
-        lines.append(f"- {lvl['scheme']}, out-of-fold predictions pooled over folds, {lvl['infants']} infants, "
-                     f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)"
-                     + ("; scores calibrated as the bundle applies them" if lvl.get("calibrated") else ""))
-        figures(lvl)
-    ext = metrics.get("external")
-    if ext:
-        lines += ["", "## External validation (the cohort's external set: infants never trained on)",
-                  f"- the final model on {ext['infants']} infants, {ext['snippets']} snippets"]
-        figures(ext)
-    snip = metrics.get("snippet_cv")
-    if snip:
-        s = snip["summary"]
-        lines += ["", "## The paper's protocol, for comparison",
-                  f"- snippet CV (snippets of one infant in train and test: leaks infants, not an estimate for new "
-                  f"infants): snippet accuracy {_fmt(s['accuracy'])} %, ROC AUC {_fmt(s['roc_auc'])} %"]
-    lines += ["", "## Limits", "- Screening aid only; every result is reviewed by a GMA-certified clinician. "
-              "Not a medical device.",
-              *(["- Figures on simulated infants overstate what real recordings give: the simulator's abnormal "
-                 "pattern is cleaner than real cramped-synchronised or absent fidgety movements."] if synthetic else []),
-              "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
-              "fidgety movements.",
-              "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]
-    return "\n".join(lines) + "\n"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
