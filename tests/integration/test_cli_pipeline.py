@@ -223,9 +223,9 @@ def test_bad_numbers_and_file_names_are_usage_errors(argv, message, capsys):
 
 
 def test_old_option_names_still_work_and_missing_files_are_data_errors(tmp_path, capsys):
-    from gmdesk.cli.main import _demo_model
+    from gmdesk.io.resources import bundle_path
 
-    model = str(_demo_model())
+    model = str(bundle_path())
     missing = str(tmp_path / "none.h5")
     for argv in (["assess", missing, "--model", model], ["assess", missing, "--bundle", model],
                  ["pose", str(tmp_path / "none.mp4"), "--model", str(tmp_path / "none.pt")]):
