@@ -45,16 +45,38 @@ COMMANDS = (synth, clean, features, snippets, train, evaluate, assess, analyse, 
 #: Exit codes (also in ``gmdesk --help``): success, bad data or input, bad command line, cancelled.
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
+#: How ``--verbose`` (and warnings without it) are logged on stderr.
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``gmdesk`` (imports nothing heavier than NumPy: ``gmdesk --help`` is fast)."""
     ap = argparse.ArgumentParser(prog="gmdesk", description="General Movements screening from infant pose.",
                                  epilog=EXIT_CODES_HELP, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"gmdesk {__version__}")
     ap.add_argument("--progress-json", action="store_true", help="report progress as JSON lines on stderr")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log debug messages on stderr (without it: warnings)")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub).set_defaults(func=command.run)
     return ap
+
+
+def _log_to_stderr(verbose: bool) -> Callable[[], None]:
+    """Log to stderr, everything with ``verbose``, else warnings and errors; returns what undoes it (the
+    library never adds handlers: the command line, or a program embedding gmdesk, chooses where logs go)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+    return undo
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -120,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     ProgressBar.json_lines = args.progress_json
     if argv is None:  # a real command line: SIGTERM (the app's Cancel) unwinds like Ctrl+C, so
         signal.signal(signal.SIGTERM, _interrupt)  # atomic writes remove their temporary files
-    return _run(args)
+    undo_logging = _log_to_stderr(args.verbose)
+    logger.debug("gmdesk %s, Python %s: %s", __version__, sys.version.split()[0], args)
+    try:
+        return _run(args)
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":

@@ -192,6 +192,19 @@ def test_every_option_of_every_command_says_what_it_does():
     assert "exit codes: 0 success; 1 bad data" in text
 
 
+def test_verbose_logs_debug_messages_on_stderr_and_leaves_logging_as_it_was(capsys):
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    assert main(["-v", "skeleton"]) == 0
+    err = capsys.readouterr().err
+    assert "DEBUG gmdesk.cli.main: gmdesk " in err
+    assert (root.level, list(root.handlers)) == before
+    assert main(["skeleton"]) == 0
+    assert "DEBUG" not in capsys.readouterr().err
+
+
 def test_building_the_parser_imports_no_heavy_stack():
     import subprocess
     import sys
