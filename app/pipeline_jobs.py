@@ -43,7 +43,7 @@ class PipelineJobs:
             w.status.showMessage(f"trained {output}: {last}")
 
         w.tabs.setCurrentIndex(1)
-        return self.run(["train", cohort, "--model", architecture, "-o", output, *(extra or [])],
+        return self.run(["train", cohort, "--classifier", architecture, "-o", output, *(extra or [])],
                         f"training {architecture}", finished)
 
     def pose_dialog(self, video: str | Path | None = None) -> None:

@@ -36,6 +36,7 @@ from gmdesk.io.hashing import file_sha256
 from gmdesk.io.jsonfile import json_safe
 from gmdesk.learning.architectures import ARCHITECTURES
 from gmdesk.learning.base import SnippetClassifier
+from gmdesk.learning.calibration import calibrate
 from gmdesk.learning.classifiers import classifier_class
 from gmdesk.learning.params import ParameterError
 from gmdesk.pipeline.features import feature_layout
@@ -168,27 +169,6 @@ class ModelBundle:
             )
         if feature_set is not None and feature_set != self.feature_set:
             raise BundleError(f"model {self.path} uses feature set {self.feature_set!r}, not {feature_set!r}")
-
-
-def fit_platt(scores: Any, labels: Any) -> dict[str, Any]:
-    """Platt calibration ``P' = 1 / (1 + exp(-(a * logit(P) + b)))`` fitted on out-of-fold scores."""
-    from sklearn.linear_model import LogisticRegression
-
-    p = np.clip(np.asarray(scores, dtype=float), 1e-6, 1 - 1e-6)
-    z = np.log(p / (1 - p)).reshape(-1, 1)
-    lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(labels).astype(int))
-    return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]), "n": int(len(p))}
-
-
-def calibrate(scores: Any, calibration: dict[str, Any] | None) -> Any:
-    """Apply a stored calibration to P(abnormal) scores (identity when there is none)."""
-
-    scores = np.asarray(scores, dtype=float)
-    if not calibration:
-        return scores
-    p = np.clip(scores, 1e-6, 1 - 1e-6)
-    z = calibration["a"] * np.log(p / (1 - p)) + calibration["b"]
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def save_bundle(

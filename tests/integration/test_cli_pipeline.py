@@ -194,6 +194,19 @@ def test_every_option_of_every_command_says_what_it_does():
     assert "exit codes: 0 success; 1 bad data" in text
 
 
+def test_verbose_logs_debug_messages_on_stderr_and_leaves_logging_as_it_was(capsys):
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    assert main(["-v", "skeleton"]) == 0
+    err = capsys.readouterr().err
+    assert "DEBUG gmdesk.cli.main: gmdesk " in err
+    assert (root.level, list(root.handlers)) == before
+    assert main(["skeleton"]) == 0
+    assert "DEBUG" not in capsys.readouterr().err
+
+
 def test_building_the_parser_imports_no_heavy_stack():
     import subprocess
     import sys
@@ -225,9 +238,9 @@ def test_bad_numbers_and_file_names_are_usage_errors(argv, message, capsys):
 
 
 def test_old_option_names_still_work_and_missing_files_are_data_errors(tmp_path, capsys):
-    from gmdesk.cli.main import _demo_model
+    from gmdesk.io.resources import bundle_path
 
-    model = str(_demo_model())
+    model = str(bundle_path())
     missing = str(tmp_path / "none.h5")
     for argv in (["assess", missing, "--model", model], ["assess", missing, "--bundle", model],
                  ["pose", str(tmp_path / "none.mp4"), "--model", str(tmp_path / "none.pt")]):

@@ -11,7 +11,8 @@ from gmdesk.core.posetrack import PoseTrack
 from gmdesk.evaluation.metrics import infant_level
 from gmdesk.evaluation.protocol import cross_validate
 from gmdesk.learning.base import augment_snippets
-from gmdesk.learning.bundle import calibrate, fit_platt, load_bundle, save_bundle
+from gmdesk.learning.bundle import load_bundle, save_bundle
+from gmdesk.learning.calibration import calibrate, fit_platt
 from gmdesk.learning.classifiers import classifier_for, make_classifier
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import compute_features, feature_layout

@@ -1,0 +1,40 @@
+"""``gmdesk report``: the assessment report for the clinical record (PDF, A4) from a case file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from gmdesk.cli.args import POSITIVE_INT, command_parser, output
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = command_parser(subparsers, "report", "the assessment report for the clinical record (PDF, A4) from a case file")
+    p.add_argument("case", help="case file (.gmcase) with a stored assessment")
+    p.add_argument("-o", "--output", type=output(".pdf"), help="report to write (default CASE.report.pdf)")
+    p.add_argument("--bundle", help="the model bundle (default: what the result stored about its model)")
+    p.add_argument("--result", type=POSITIVE_INT, help="result id (default the latest)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from gmdesk.record.case import open_case
+    from gmdesk.record.report import collect_report, render_report
+
+    manifest = None
+    if args.bundle:
+        from gmdesk.learning.bundle import load_bundle
+
+        manifest = load_bundle(args.bundle).manifest
+    with open_case(args.case, read_only=True) as c:
+        content = collect_report(c, manifest, args.result)
+    out = args.output or Path(args.case).with_suffix(".report.pdf")
+    render_report(content, out)
+    v = content.result.verdict
+    print(f"wrote {out}: infant {content.infant_id}, {v.verdict.upper()} — {v.basis}")
+    if content.age and content.age.get("warning"):
+        print(f"  warning: {content.age['warning']}")
+    return 0

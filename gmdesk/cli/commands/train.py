@@ -1,0 +1,154 @@
+"""``gmdesk train``: train a classifier on a cohort and write a model bundle (with its model card).
+
+Before the final fit the recipe is cross-validated (``--cv``): the first infant-level scheme gives the
+card's headline figures, and its out-of-fold scores calibrate the model (:mod:`gmdesk.learning.calibration`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from gmdesk.cli.args import OVERLAP, ProgressBar, add_pose_args, classifier, cohort_entries, command_parser, number, skeleton_of
+from gmdesk.cli.training import add_training_args, cross_validate_shown, estimator, split_list
+from gmdesk.constants import DEFAULT_MIN_SNIPPETS, DEFAULT_OVERLAP, WINDOW
+from gmdesk.learning.architectures import DEFAULT_CLASSIFIER, DEFAULT_FEATURE_SET, DEFAULT_NORMALISATION
+from gmdesk.pipeline.features import FEATURE_SETS, NORMALISATIONS
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = command_parser(subparsers, "train", "train a classifier on a cohort and write a model bundle")
+    p.add_argument("cohort", help="cohort table (.csv)")
+    p.add_argument("--classifier", "--model", dest="model", default=DEFAULT_CLASSIFIER, metavar="CLASSIFIER",
+                   type=classifier,
+                   help="kinematics, kinematics-gb, svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 "
+                        "(old name: --model; the default is the recipe with the best infant-level figures on unseen "
+                        "infants, see the README)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
+    p.add_argument("--features", choices=FEATURE_SETS, default=DEFAULT_FEATURE_SET, help="feature set")
+    p.add_argument("--overlap", type=OVERLAP, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
+    p.add_argument("--normalise", choices=NORMALISATIONS, default=DEFAULT_NORMALISATION,
+                   help="coordinates: paper (sternum translation), body (turned and scaled to the body: camera-invariant), "
+                        "body-frame (turned every frame)")
+    p.add_argument("--cv", default="infant",
+                   help="cross-validate first (comma-separated snippet, infant, loio; 'none' to skip): the infant-level "
+                        "figures go into the model card, and the out-of-fold scores calibrate the model")
+    p.add_argument("--no-calibration", action="store_true", help="do not calibrate snippet probabilities")
+    p.add_argument("--min-snippets", type=number(int, 1, 10_000), default=DEFAULT_MIN_SNIPPETS,
+                   help="fewest valid snippets for a normal/abnormal verdict (fewer: indeterminate)")
+    p.add_argument("--model-id", help="the bundle's name (default: classifier-features-normalisation-overlap-seed)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
+    add_training_args(p)
+    add_pose_args(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from gmdesk.evaluation.protocol import CV_SCHEMES
+    from gmdesk.learning.bundle import save_bundle
+    from gmdesk.learning.classifiers import resolve_architecture
+    from gmdesk.learning.model_card import model_card
+    from gmdesk.pipeline.features import feature_layout
+
+    sk = skeleton_of(args)
+    arch = resolve_architecture(args.model)
+    entries = cohort_entries(args.cohort, args.subset)
+    snips = _snippets(entries, sk, args)
+    est = estimator(arch, args, sk, feature_layout(sk, args.features, args.normalise))
+    print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, {args.normalise} "
+          f"normalisation, overlap {args.overlap})")
+    schemes = [] if args.cv == "none" else split_list(args.cv, "--cv", CV_SCHEMES)
+    metrics, calibration = _cross_validate(snips, est, schemes, args)
+    with ProgressBar("train", "epoch") as bar:
+        est.fit(snips.X, snips.label, progress=bar)
+    summary = _cohort_summary(entries, snips)
+    external = _external_validation(args, sk, est, entries, calibration)
+    if external:
+        metrics["external"] = external
+    model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
+    card = model_card(model_id, arch, feature_set=args.features, normalisation=args.normalise, overlap=args.overlap,
+                      threshold=args.threshold, min_snippets=args.min_snippets, seed=args.seed, flip=not args.no_flip,
+                      augment=getattr(args, "augment", 0), epochs=args.epochs, patience=args.patience, cohort=summary,
+                      metrics=metrics, calibrated=bool(calibration))
+    out = save_bundle(args.output, est, sk, args.features, WINDOW, args.overlap, model_id, summary, metrics,
+                      threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips,
+                      normalisation=args.normalise, calibration=calibration, min_snippets=args.min_snippets)
+    print(f"wrote model bundle {out} ({est.train_info_['seconds']:.1f} s, "
+          f"{len(est.history_.get('loss', [])) or '-'} epochs)")
+    return 0
+
+
+def _snippets(entries, sk, args: argparse.Namespace):
+    """The snippets of cohort entries as the recipe cuts them."""
+    from gmdesk.pipeline.cohort import cohort_snippets
+
+    return cohort_snippets(entries, sk, args.features, overlap=args.overlap, mapping=args.mapping, fps=args.fps,
+                           individual=args.individual, normalisation=args.normalise)
+
+
+def _figures(lvl: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Infant-level figures as a bundle's metrics keep them: without the per-infant table, with ``extra``."""
+    return {k: v for k, v in lvl.items() if k != "per_infant"} | extra
+
+
+def _cross_validate(snips, est, schemes: list[str], args: argparse.Namespace) -> tuple[dict, dict | None]:
+    """Cross-validate the recipe with each scheme; the metrics for the bundle, and the calibration fitted on
+    the first infant-level scheme's out-of-fold scores (None with --no-calibration or no such scheme)."""
+    metrics: dict = {}
+    calibration = None
+    for scheme in schemes:
+        res = cross_validate_shown(snips, est, scheme, args, f"{scheme} CV")
+        metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds, "label": res.label}
+        if scheme != "snippet" and "infant_level" not in metrics:
+            lvl = _figures(res.infant_level, scheme=res.label)
+            if not args.no_calibration:
+                metrics["uncalibrated_infant_level"] = lvl
+                calibration, lvl = _calibrated(res, snips, args)
+            metrics["infant_level"] = lvl
+    return metrics, calibration
+
+
+def _calibrated(res, snips, args: argparse.Namespace) -> tuple[dict, dict]:
+    """The calibration fitted on a cross-validation's out-of-fold scores, and the infant-level figures of the
+    calibrated scores: the bundle decides on calibrated scores, so these are the card's figures."""
+    from gmdesk.evaluation.metrics import headline, infant_level
+    from gmdesk.learning.calibration import calibrate_out_of_fold
+
+    calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label, f"out-of-fold scores of {res.label}")
+    cal = infant_level(scores, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
+    print(f"    calibrated (as the bundle decides): {headline(cal)}")
+    return calibration, _figures(cal, scheme=res.label, calibrated=True)
+
+
+def _cohort_summary(entries, snips) -> dict:
+    return {"infants": len(entries), "normal_infants": sum(e.label == 0 for e in entries),
+            "abnormal_infants": sum(e.label == 1 for e in entries), "snippets": int(len(snips)),
+            "normal_snippets": int((snips.label == 0).sum()), "abnormal_snippets": int((snips.label == 1).sum()),
+            "infant_ids": [e.infant_id for e in entries],
+            "synthetic": all(e.synthetic for e in entries)}
+
+
+def _external_validation(args: argparse.Namespace, sk, est, entries, calibration) -> dict | None:
+    """Infant-level figures of the trained model on the cohort's ``external`` infants (none trained on),
+    when training used another set; ``None`` when there are none."""
+    from gmdesk.evaluation.metrics import headline, infant_level
+    from gmdesk.learning.calibration import calibrate
+    from gmdesk.pipeline.cohort import read_cohort
+
+    if not args.subset or args.subset == "external":
+        return None
+    trained = {e.infant_id for e in entries}
+    ext = [e for e in read_cohort(args.cohort) if e.set == "external" and e.infant_id not in trained]
+    if not ext:
+        return None
+    snips = _snippets(ext, sk, args)
+    p = est.score_snippets(snips.X)
+    if calibration:
+        p = calibrate(p, calibration)
+    lvl = infant_level(p, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
+    print(f"external validation ({len(ext)} infants never trained on):\n    {headline(lvl)}")
+    return _figures(lvl, scheme="external set of the cohort")

@@ -1,0 +1,112 @@
+"""The model card of a bundle (``MODEL_CARD.md``): what the model is, what it was trained on, how it did
+on infants outside training, and its limits, in Markdown for people."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from gmdesk.constants import WINDOW
+from gmdesk.learning.architectures import ARCHITECTURES
+
+logger = logging.getLogger(__name__)
+
+#: The proportions of infant-level figures, in the card's order, with their names.
+PROPORTIONS = (("accuracy", "infant verdict accuracy"), ("sensitivity", "sensitivity (abnormal found)"),
+               ("specificity", "specificity"), ("npv", "NPV"), ("ppv", "PPV"))
+#: The AUCs of infant-level figures, with their names.
+AUCS = (("auc", "infant-level AUC (share of abnormal snippets)"), ("snippet_auc", "pooled snippet AUC"))
+
+
+def percent_mean_sd(mu_sd: tuple[float | None, float]) -> str:
+    """A share's mean ± sd over folds, in per cent, 9 characters wide (``   n/a   `` without a mean)."""
+    mu, sd = mu_sd
+    return "   n/a   " if mu is None or not math.isfinite(mu) else f"{100 * mu:5.1f}±{100 * sd:4.1f}"
+
+
+def proportion_text(d: dict[str, Any]) -> str:
+    """A proportion of infant-level figures (``{value, ci, k, n}``) as ``75 % (3/4; 95 % CI 30-95)``."""
+    if not d["n"]:
+        return "n/a"
+    lo, hi = d["ci"]
+    return f"{100 * d['k'] / d['n']:.0f} % ({d['k']}/{d['n']}; 95 % CI {100 * lo:.0f}-{100 * hi:.0f})"
+
+
+def figure_lines(lvl: dict[str, Any]) -> list[str]:
+    """Markdown list items of infant-level figures: the proportions, then the AUCs that could be computed."""
+    lines = [f"- {name}: {proportion_text(lvl[key])}" for key, name in PROPORTIONS]
+    for key, name in AUCS:
+        d = lvl[key]
+        if d.get("value") is not None:
+            ci = d.get("ci") or [None, None]
+            lines.append(f"- {name}: {d['value']:.2f}" + (f" (95 % CI {ci[0]:.2f}-{ci[1]:.2f})" if ci[0] is not None else ""))
+    return lines
+
+
+def model_card(model_id: str, classifier: str, *, feature_set: str, normalisation: str, overlap: int, threshold: float,
+               min_snippets: int, seed: int, flip: bool, augment: int, epochs: int, patience: int,
+               cohort: dict[str, Any], metrics: dict[str, Any], calibrated: bool, window: int = WINDOW) -> str:
+    """The Markdown of a model card.
+
+    ``cohort`` is the training cohort's summary (infants and snippets by label, ``synthetic``);
+    ``metrics`` holds the figures of training time: ``infant_level`` (the headline, from a cross-validation
+    on infants outside training), ``external`` (the cohort's external set) and ``snippet_cv`` (the paper's
+    protocol), each optional; ``calibrated``: snippet scores are Platt-calibrated on out-of-fold scores.
+    """
+    synthetic = cohort.get("synthetic")
+    lines = [f"# Model card: {model_id}", ""]
+    if synthetic:
+        lines += ["**Trained on SYNTHETIC data (simulated infants from `gmdesk synth`). Not for clinical use.** "
+                  "It exists to demonstrate and test gmdesk.", ""]
+    lines += [
+        "## What it is",
+        f"- classifier: `{classifier}`; feature set `{feature_set}`; normalisation `{normalisation}`; {window}-frame "
+        f"snippets, overlap {overlap}",
+        f"- output: P(abnormal) per snippet{' (Platt-calibrated on out-of-fold scores)' if calibrated else ''}; infant "
+        f"verdict normal if more than {100 * threshold:.0f} % of snippets are classified normal (P < 0.5), else "
+        f"abnormal; **indeterminate — review** when the 95 % interval of that share straddles the threshold or fewer "
+        f"than {min_snippets} valid snippets exist",
+        f"- seed {seed}; flip augmentation {'on' if flip else 'off'}; extra augmented copies {augment}"
+        + (f"; up to {epochs} epochs, early stopping patience {patience}"
+           if ARCHITECTURES[classifier]["family"] in ("lstm", "cnn1d", "vit") else ""),
+        "", "## Training data",
+        f"- {cohort['infants']} infants ({cohort['normal_infants']} normal, {cohort['abnormal_infants']} abnormal); "
+        f"{cohort['snippets']} snippets ({cohort['normal_snippets']} normal, {cohort['abnormal_snippets']} abnormal)",
+        "", "## Validation on infants outside training (headline)",
+    ]
+    lines += _validation(metrics) + _limits(bool(synthetic))
+    return "\n".join(lines) + "\n"
+
+
+def _validation(metrics: dict[str, Any]) -> list[str]:
+    """The card's figures: the headline cross-validation, the external set, the paper's protocol."""
+    lvl = metrics.get("infant_level")
+    if not lvl:
+        lines = ["- none run at training time (`--cv infant` or `gmdesk evaluate`)"]
+    else:
+        lines = [f"- {lvl['scheme']}, out-of-fold predictions pooled over folds, {lvl['infants']} infants, "
+                 f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)"
+                 + ("; scores calibrated as the bundle applies them" if lvl.get("calibrated") else ""),
+                 *figure_lines(lvl)]
+    ext = metrics.get("external")
+    if ext:
+        lines += ["", "## External validation (the cohort's external set: infants never trained on)",
+                  f"- the final model on {ext['infants']} infants, {ext['snippets']} snippets", *figure_lines(ext)]
+    snip = metrics.get("snippet_cv")
+    if snip:
+        s = snip["summary"]
+        lines += ["", "## The paper's protocol, for comparison",
+                  f"- snippet CV (snippets of one infant in train and test: leaks infants, not an estimate for new "
+                  f"infants): snippet accuracy {percent_mean_sd(s['accuracy'])} %, ROC AUC {percent_mean_sd(s['roc_auc'])} %"]
+    return lines
+
+
+def _limits(synthetic: bool) -> list[str]:
+    return ["", "## Limits", "- Screening aid only; every result is reviewed by a GMA-certified clinician. "
+            "Not a medical device.",
+            *(["- Figures on simulated infants overstate what real recordings give: the simulator's abnormal "
+               "pattern is cleaner than real cramped-synchronised or absent fidgety movements."] if synthetic else []),
+            "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
+            "fidgety movements.",
+            "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]
