@@ -14,27 +14,17 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 pypdf = pytest.importorskip("pypdf")
 
-import pyqtgraph as pg  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from app.main import DEMO_MODEL, demo_case  # noqa: E402
-from app.window import MainWindow  # noqa: E402
 from gmdesk.cli.main import main as gmdesk_main  # noqa: E402
-
-pg.setConfigOption("mouseRateLimit", 0)
-LEFT = QtCore.Qt.MouseButton.LeftButton
-CTRL = QtCore.Qt.KeyboardModifier.ControlModifier
+from tests.gui.editor_support import CTRL, LEFT  # noqa: E402
+from tests.gui.editor_support import make_window as make_editor_window  # noqa: E402
 
 
-def make_window(qtbot, tmp_path, size=(1366, 768)):
-    win = MainWindow(settings_file=tmp_path / "settings.ini")
-    qtbot.addWidget(win)
-    win.resize(*size)
-    win.show()
-    if QtWidgets.QApplication.activeWindow() is not win:
-        win.activateWindow()
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is win, timeout=3000)
-    return win
+def make_window(qtbot, tmp_path):
+    """A window at the clinician's 1366x768 screen."""
+    return make_editor_window(qtbot, tmp_path, size=(1366, 768))
 
 
 def close(win):
