@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  epilog=EXIT_CODES_HELP, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"gmdesk {__version__}")
     ap.add_argument("--progress-json", action="store_true", help="report progress as JSON lines on stderr")
-    ap.add_argument("-v", "--verbose", action="store_true", help="log debug messages on stderr (without it: warnings)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log gmdesk's debug messages on stderr (without it: warnings)")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub).set_defaults(func=command.run)
@@ -63,18 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _log_to_stderr(verbose: bool) -> Callable[[], None]:
-    """Log to stderr, everything with ``verbose``, else warnings and errors; returns what undoes it (the
-    library never adds handlers: the command line, or a program embedding gmdesk, chooses where logs go)."""
-    root = logging.getLogger()
+    """Log warnings and errors to stderr, and with ``verbose`` gmdesk's own debug messages too (other libraries
+    stay at warnings); returns what undoes it (the library never adds handlers: the command line, or a program
+    embedding gmdesk, chooses where logs go)."""
+    root, ours = logging.getLogger(), logging.getLogger("gmdesk")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    level = root.level
+    levels = root.level, ours.level
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING)
+    ours.setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
     def undo() -> None:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(levels[0])
+        ours.setLevel(levels[1])
 
     return undo
 

@@ -197,12 +197,12 @@ def test_every_option_of_every_command_says_what_it_does():
 def test_verbose_logs_debug_messages_on_stderr_and_leaves_logging_as_it_was(capsys):
     import logging
 
-    root = logging.getLogger()
-    before = (root.level, list(root.handlers))
+    root, ours = logging.getLogger(), logging.getLogger("gmdesk")
+    before = (root.level, ours.level, list(root.handlers))
     assert main(["-v", "skeleton"]) == 0
     err = capsys.readouterr().err
     assert "DEBUG gmdesk.cli.main: gmdesk " in err
-    assert (root.level, list(root.handlers)) == before
+    assert (root.level, ours.level, list(root.handlers)) == before
     assert main(["skeleton"]) == 0
     assert "DEBUG" not in capsys.readouterr().err
 
