@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from gmdesk import __version__
+from gmdesk.constants import DEFAULT_DECISION, DEFAULT_THRESHOLD
 from gmdesk.core.posetrack import PointStatus
 from gmdesk.record.patient import (
     ReportError,
@@ -143,8 +144,8 @@ def _model(result: AssessmentResult, bundle_manifest: dict[str, Any] | None) -> 
             "gmdesk": (m.get("library_versions") or {}).get("gmdesk", "?"),
             "cohort": f"{cohort.get('infants', '?')} infants ({cohort.get('normal_infants', '?')} normal, "
                       f"{cohort.get('abnormal_infants', '?')} abnormal)" if cohort else "not recorded",
-            "synthetic": bool(cohort.get("synthetic")), "threshold": m.get("threshold", 0.6),
-            "decision": m.get("decision", 0.5), "validation": validation,
+            "synthetic": bool(cohort.get("synthetic")), "threshold": m.get("threshold", DEFAULT_THRESHOLD),
+            "decision": m.get("decision", DEFAULT_DECISION), "validation": validation,
             "intended_use": m.get("intended_use") or ("Screening support for General Movements Assessment of infants "
                                                       "9-20 weeks post-term, reviewed by a GMA-certified clinician"),
             "medical_device": bool(m.get("medical_device", False))}
