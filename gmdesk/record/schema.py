@@ -140,6 +140,8 @@ def _inspect(path: Path) -> int:
     try:
         try:
             objects = conn.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
+        except UnicodeDecodeError as exc:  # scribbled schema page: names that are not text
+            raise CaseError(f"case file {path} is damaged (its schema is not readable text: {exc})") from None
         except sqlite3.DatabaseError as exc:
             msg = str(exc).lower()
             if "locked" in msg or "busy" in msg:
@@ -151,7 +153,7 @@ def _inspect(path: Path) -> int:
         if bad != "ok":
             raise CaseError(f"case file {path} is damaged ({bad})")
         return version
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise CaseError(f"case file {path} is damaged ({exc})") from None
     finally:
         conn.close()

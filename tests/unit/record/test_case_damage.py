@@ -114,6 +114,23 @@ def test_flipped_bytes_in_the_schema_pages(good, tmp_path, capsys):
     assert sha(p) == before
 
 
+def test_schema_names_that_are_not_text(good, tmp_path, capsys):
+    """A scribbled schema page can leave object names that are not UTF-8 (SQLite then names them in its error, which
+    Python cannot decode): a damaged case, never a decode error."""
+    p = tmp_path / "damaged.gmcase"
+    shutil.copy(good, p)
+    con = sqlite3.connect(p)
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute("UPDATE sqlite_master SET name = CAST(x'c328ff' AS TEXT) WHERE name = 'meta'")
+    con.commit()
+    con.close()
+    before = sha(p)
+    with pytest.raises(CaseError, match=r"damaged\.gmcase is damaged \(its schema is not readable text"):
+        open_case(p)
+    assert main(["case", "info", str(p)]) == 1 and "Traceback" not in capsys.readouterr().err
+    assert sha(p) == before
+
+
 def test_read_only_case_can_be_read_but_not_changed(good, tmp_path, monkeypatch):
     p = damaged(good, tmp_path)
     before = sha(p)
