@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,12 +33,9 @@ from gmdesk.constants import DEFAULT_FPS
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.architectures import ARCHITECTURES, resolve_architecture
 from gmdesk.learning.params import Constraint, Indices, Interval, OneOf, Signs, validate_parameters
+from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
-
 
 def paper_validation_split(y: np.ndarray, fraction: float = 0.1, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, validation)``: the validation part is ``fraction`` of the snippets, half

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gmdesk.errors import GmdeskError
-from gmdesk.learning.base import CancelFn, ProgressFn, SnippetClassifier, load_parts, save_parts
+from gmdesk.learning.base import SnippetClassifier, load_parts, save_parts
 from gmdesk.pipeline.kinematics import snippet_descriptors
+from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
 

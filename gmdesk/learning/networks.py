@@ -30,8 +30,9 @@ import numpy as np
 
 from gmdesk.errors import CancelledError, GmdeskError
 from gmdesk.learning.architectures import ARCHITECTURES, resolve_architecture
-from gmdesk.learning.base import CancelFn, ProgressFn, SnippetClassifier
+from gmdesk.learning.base import SnippetClassifier
 from gmdesk.learning.params import Constraint, OneOf
+from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
 
