@@ -6,28 +6,10 @@ import logging
 from dataclasses import dataclass, fields
 from typing import Any
 
-from gmdesk.constants import DEFAULT_MIN_SNIPPETS, WINDOW
+from gmdesk.constants import WINDOW
 from gmdesk.screening.verdict import InfantVerdict
 
 logger = logging.getLogger(__name__)
-
-#: Keys of a stored verdict that are not :class:`InfantVerdict` fields (what the timeline needs again on reopening).
-_STORED_VERDICT_EXTRAS = ("window", "fps", "dropped", "track_sha256")
-
-
-def verdict_from_dict(d: dict[str, Any]) -> InfantVerdict:
-    """An :class:`InfantVerdict` from its plain form (``InfantVerdict.to_dict``, as results store it)."""
-    lo, hi = (list(d.get("interval") or []) + [None, None])[:2]
-    nan = float("nan")
-    return InfantVerdict(
-        infant_id=str(d.get("infant_id", "")), verdict=str(d.get("verdict", "indeterminate")),
-        n_snippets=int(d.get("n_snippets", 0)), n_normal=int(d.get("n_normal", 0)),
-        fraction_normal=float(d.get("fraction_normal", nan)), threshold=float(d.get("threshold", nan)),
-        decision=float(d.get("decision", nan)),
-        interval=(nan if lo is None else float(lo), nan if hi is None else float(hi)),
-        effective_n=nan if d.get("effective_n") is None else float(d["effective_n"]),
-        reason=str(d.get("reason", "")), min_snippets=int(d.get("min_snippets", DEFAULT_MIN_SNIPPETS)),
-    )
 
 
 @dataclass
@@ -106,7 +88,7 @@ class AssessmentResult:
             feature_set=model.get("feature_set"), normalisation=model.get("normalisation"),
             calibrated=bool(model.get("calibration")), window=int(v.get("window") or WINDOW), overlap=None,
             fps=float(v.get("fps") or fps), frames=None, synthetic_model=bool(cohort.get("synthetic")),
-            verdict=verdict_from_dict({k: x for k, x in v.items() if k not in _STORED_VERDICT_EXTRAS}),
+            verdict=InfantVerdict.from_dict(v),
             snippets=list(stored["snippets"]), dropped=list(v.get("dropped") or []), flags=[],
             result_id=stored["id"], stored=True, track_sha256=v.get("track_sha256"),
             edit_seq=stored.get("edit_seq") or 0, time=stored.get("time"), author=stored.get("author"),

@@ -75,6 +75,22 @@ class InfantVerdict:
         d["effective_n"] = None if not np.isfinite(self.effective_n) else round(float(self.effective_n), 2)
         return d | {"basis": self.basis, "binary_verdict": self.binary_verdict}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> InfantVerdict:
+        """The verdict back from its plain form (:meth:`to_dict`, as results store it); keys that are not
+        fields (the basis sentence, the binary verdict, what a stored result adds) are derived or not its own."""
+        nan = float("nan")
+        lo, hi = (list(d.get("interval") or []) + [None, None])[:2]
+        return cls(
+            infant_id=str(d.get("infant_id", "")), verdict=str(d.get("verdict", "indeterminate")),
+            n_snippets=int(d.get("n_snippets", 0)), n_normal=int(d.get("n_normal", 0)),
+            fraction_normal=float(d.get("fraction_normal", nan)), threshold=float(d.get("threshold", nan)),
+            decision=float(d.get("decision", nan)),
+            interval=(nan if lo is None else float(lo), nan if hi is None else float(hi)),
+            effective_n=nan if d.get("effective_n") is None else float(d["effective_n"]),
+            reason=str(d.get("reason", "")), min_snippets=int(d.get("min_snippets", DEFAULT_MIN_SNIPPETS)),
+        )
+
 
 def infant_verdict(scores: np.ndarray, infant_id: str = "", threshold: float = DEFAULT_THRESHOLD,
                    decision: float = DEFAULT_DECISION, window: int = WINDOW, overlap: int = 0,
