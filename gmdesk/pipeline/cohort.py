@@ -2,7 +2,9 @@
 
 A cohort table is a CSV with one row per infant: ``infant_id``, ``label`` (``normal`` /
 ``abnormal`` or 0 / 1), ``pose_file`` (DLC ``.h5``/``.csv`` or a gmdesk ``.npz`` track,
-relative to the table), and optionally ``set`` (internal / external) and ``fps``.
+relative to the table), and optionally ``set`` (internal / external), ``fps`` and ``phenotype`` (the
+movement finding behind the label, e.g. ``normal-fm``, ``absent-fm``, ``sporadic-fm``, ``abnormal-fm``,
+``cramped-synchronised``: leave-one-phenotype-out validation holds each abnormal phenotype out in turn).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class CohortEntry:
     set: str = "internal"
     fps: float | None = None
     synthetic: bool = False
+    phenotype: str = ""  #: the movement finding behind the label (optional; any text, compared as lower case)
 
 
 def parse_label(value: str, where: str = "") -> int:
@@ -113,7 +116,8 @@ def read_cohort(path: str | Path) -> list[CohortEntry]:
             if not (math.isfinite(fps) and 0 < fps <= 1000):
                 raise GmdeskError(f"{where}fps {r['fps']!r} is not a frame rate (0 < fps <= 1000)")
         synthetic = (r.get("synthetic") or "").lower() in ("yes", "true", "1")
-        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, r.get("set") or "internal", fps, synthetic))
+        out.append(CohortEntry(iid, parse_label(r["label"], where), pose, r.get("set") or "internal", fps, synthetic,
+                               (r.get("phenotype") or "").lower()))
     return out
 
 
