@@ -39,11 +39,85 @@ def split_list(text: str, what: str, allowed: tuple[str, ...] | None = None) -> 
 
 
 def cohort_features(args: argparse.Namespace, entries, sk, fs: str, normalisation: str = "paper"):
-    """Cleaned per-frame features of cohort entries with the command's mapping, fps and individual."""
+    """Cleaned per-frame features of cohort entries with the command's mapping, fps and individual (each
+    track is cleaned once per command, whatever the number of feature sets)."""
     from gmdesk.pipeline.cohort import cohort_features as features
 
+    cache = vars(args).setdefault("_cleaned_tracks", {})
     return features(entries, sk, fs, mapping=args.mapping, fps=args.fps, individual=args.individual,
-                    normalisation=normalisation)
+                    normalisation=normalisation, cleaned=cache)
+
+
+def add_selection_args(q: argparse.ArgumentParser) -> None:
+    """How recipes are chosen and tested against chance."""
+    q.add_argument("--inner", choices=("auto", "infant", "loio", "lopo"), default="auto",
+                   help="inner cross-validation of the selection: auto = leave-one-phenotype-out when the training "
+                        "infants hold two or more abnormal phenotypes (cohort column 'phenotype'), else infant-grouped")
+    q.add_argument("--permutations", type=number(int, 0, 10_000), default=0,
+                   help="also test against chance by rerunning the whole procedure with labels permuted across "
+                        "infants this many times (in parallel); 0: the exact rank test on the pooled out-of-fold "
+                        "infant scores only")
+
+
+def phenotypes_of(entries) -> dict[str, str] | None:
+    """Phenotype of each infant from the cohort's ``phenotype`` column (None when no row has one)."""
+    ph = {e.infant_id: e.phenotype for e in entries}
+    return ph if any(ph.values()) else None
+
+
+def recipe_grid(classifiers: list[str], feature_sets: list[str], normalisations: list[str], overlaps: list[int]):
+    """Every combination as :class:`gmdesk.evaluation.protocol.Recipe`."""
+    from gmdesk.evaluation.protocol import Recipe
+    from gmdesk.learning.architectures import resolve_architecture
+
+    return [Recipe(resolve_architecture(m), fs, norm, ov) for m in classifiers for fs in feature_sets
+            for norm in normalisations for ov in overlaps]
+
+
+def recipe_data(args: argparse.Namespace, entries, sk, recipes) -> dict:
+    """Snippets of the cohort for each (feature set, normalisation, overlap) the recipes use."""
+    from gmdesk.constants import WINDOW
+    from gmdesk.pipeline.cohort import cut_cohort
+
+    data: dict = {}
+    for fs, norm in dict.fromkeys((r.feature_set, r.normalisation) for r in recipes):
+        recs = cohort_features(args, entries, sk, fs, norm)
+        for ov in dict.fromkeys(r.overlap for r in recipes):
+            data[(fs, norm, ov)] = cut_cohort(recs, sk, WINDOW, ov)
+    return data
+
+
+def recipe_maker(args: argparse.Namespace, sk):
+    """``make(recipe)``: the unfitted classifier of a recipe with the command's training options."""
+    from gmdesk.pipeline.features import feature_layout
+
+    def make(r):
+        return estimator(r.classifier, args, sk, feature_layout(sk, r.feature_set, r.normalisation))
+
+    return make
+
+
+def significance_of(args: argparse.Namespace, scores, labels, infant_ids, procedure=None) -> dict:
+    """The infant-level test against chance of out-of-fold scores: the exact rank test, or with
+    ``--permutations`` and a ``procedure`` the permutation test of the whole procedure."""
+    from gmdesk.evaluation.significance import infant_rank_test, permutation_test
+
+    if getattr(args, "permutations", 0) and procedure is not None:
+        labels_by = {str(i): int(labels[infant_ids == i][0]) for i in dict.fromkeys(infant_ids.tolist())}
+        with ProgressBar("permutation test", "relabelling") as bar:
+            res = permutation_test(procedure, labels_by, args.permutations, seed=args.seed, progress=bar)
+        res.pop("null", None)
+        return res
+    return infant_rank_test(scores, labels, infant_ids, seed=args.seed)
+
+
+def print_significance(sig: dict, lvl: dict) -> None:
+    """The test against chance and whether the figures show a model better than chance."""
+    from gmdesk.learning.validity import status_text, validation_status
+
+    p = sig.get("p_value")
+    print(f"    against chance: p = {'n/a' if p is None else f'{p:.3g}'} ({sig.get('test')})")
+    print(f"    {status_text(validation_status(lvl, sig, None))}")
 
 
 def estimator(arch: str, args: argparse.Namespace, sk, layout):
@@ -55,13 +129,22 @@ def estimator(arch: str, args: argparse.Namespace, sk, layout):
                            seed=args.seed)
 
 
-def cross_validate_shown(snips, est, scheme: str, args: argparse.Namespace, label: str):
-    """Cross-validate with a fold progress bar, then print the figures."""
+def cross_validate_shown(snips, est, scheme: str, args: argparse.Namespace, label: str, phenotypes=None):
+    """Cross-validate with a fold progress bar, then print the figures; an infant-level scheme also gets its
+    figures per phenotype (when known) and the test against chance (``res.significance``)."""
+    from gmdesk.evaluation.metrics import phenotype_lines
     from gmdesk.evaluation.protocol import cross_validate
 
     with ProgressBar(label, "fold") as bar:
-        res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar)
+        res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar,
+                             phenotypes=phenotypes)
     print_cv(res)
+    res.significance = None
+    if scheme != "snippet":
+        for line in phenotype_lines(res.infant_level["per_infant"]) if phenotypes else []:
+            print(f"    {line}")
+        res.significance = significance_of(args, res.oof_scores, snips.label, snips.infant_id)
+        print_significance(res.significance, res.infant_level)
     return res
 
 
@@ -77,3 +160,49 @@ def print_cv(res) -> None:
               "for new infants")
     else:
         print(f"{name}: {res.label}, {len(res.folds)} folds, {res.seconds:.0f} s:\n    {headline(res.infant_level)}")
+
+
+def nested_shown(args: argparse.Namespace, data: dict, recipes, sk, scheme: str, phenotypes) -> dict:
+    """Nested selection under one outer scheme, shown as it runs: the recipe chosen in each outer fold, the
+    outer infant-level figures, per phenotype when known, and the test against chance (``significance``)."""
+    from functools import partial
+
+    from gmdesk.evaluation.metrics import headline, phenotype_lines
+    from gmdesk.evaluation.protocol import SCHEME_LABELS, nested_selection
+
+    make = recipe_maker(args, sk)
+    with ProgressBar(f"nested selection ({scheme})", "fold") as bar:
+        sel = nested_selection(data, recipes, make, seed=args.seed, threshold=args.threshold, progress=bar,
+                               scheme=scheme, phenotypes=phenotypes, inner=args.inner)
+    print(f"nested selection over {len(recipes)} recipes, outer {SCHEME_LABELS[scheme]}:")
+    for r in sel["per_fold"]:
+        print(f"  {r['held_out']}: chose {r['chosen']} (inner {r['inner_scheme']} balanced accuracy "
+              f"{r['inner_balanced_accuracy']:.2f}, AUC {r['inner_auc']:.2f})")
+    lvl = sel["infant_level"]
+    print(f"    {headline(lvl)}")
+    if phenotypes:
+        for line in phenotype_lines(lvl["per_infant"]):
+            print(f"    {line}")
+    # Relabelling infants would tear labels from their phenotypes, so leave-one-phenotype-out folds are tested
+    # by the rank test only.
+    procedure = None if scheme == "lopo" else partial(_nested_statistic, data, recipes, make, scheme, phenotypes,
+                                                      args.inner, args.seed, args.threshold)
+    sel["significance"] = significance_of(args, sel["oof_scores"], sel["labels"], sel["infant_ids"], procedure)
+    print_significance(sel["significance"], lvl)
+    return sel
+
+
+def _nested_statistic(data, recipes, make, scheme, phenotypes, inner, seed, threshold, labels_by_infant) -> float:
+    """The outer infant AUC of nested selection with the infants relabelled (the permutation test's procedure)."""
+    import numpy as np
+
+    from gmdesk.evaluation.protocol import nested_selection
+
+    relabelled = {}
+    for key, s in data.items():
+        t = s.subset(np.arange(len(s)))
+        t.label = np.array([labels_by_infant[str(i)] for i in t.infant_id], dtype=s.label.dtype)
+        relabelled[key] = t
+    sel = nested_selection(relabelled, recipes, make, seed=seed, threshold=threshold, scheme=scheme,
+                           phenotypes=phenotypes, inner=inner)
+    return sel["infant_level"]["auc"]["value"] or float("nan")

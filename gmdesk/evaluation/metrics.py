@@ -140,6 +140,31 @@ def infant_level(scores: np.ndarray, labels: np.ndarray, infant_ids: np.ndarray,
     return out
 
 
+def per_phenotype(per_infant: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Infant verdict accuracy per phenotype (rows of :func:`infant_table` with a ``phenotype``; rows without
+    one count under their label's name): ``{phenotype: {label, accuracy {value, ci, k, n}, called_abnormal}}``
+    in order of first appearance. For an abnormal phenotype the accuracy is its sensitivity; for normal
+    infants, the specificity."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(r.get("phenotype") or ("normal" if r["label"] == 0 else "abnormal") for r in per_infant):
+        rows = [r for r in per_infant if (r.get("phenotype") or ("normal" if r["label"] == 0 else "abnormal")) == name]
+        out[name] = {"label": int(rows[0]["label"]),
+                     "accuracy": Proportion(sum(bool(r["correct"]) for r in rows), len(rows)).to_dict(),
+                     "called_abnormal": sum(r["verdict"] == 1 for r in rows)}
+    return out
+
+
+def phenotype_lines(per_infant: list[dict[str, Any]]) -> list[str]:
+    """One line per phenotype: ``absent-fm (abnormal): 5/6 right, 83 % [44-97]``."""
+    lines = []
+    for name, d in per_phenotype(per_infant).items():
+        a = d["accuracy"]
+        lo, hi = a["ci"]
+        lines.append(f"{name} ({['normal', 'abnormal'][d['label']]}): {a['k']}/{a['n']} right, "
+                     f"{100 * (a['value'] or 0):.0f} % [{100 * (lo or 0):.0f}-{100 * (hi or 0):.0f}]")
+    return lines
+
+
 def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
     """Calibration table: for each probability bin, the mean predicted P(abnormal), the observed share
     of abnormal-labelled snippets and the count."""

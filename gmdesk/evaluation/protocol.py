@@ -5,6 +5,10 @@
   infants' movements (it leaks infants).
 * **Infant-grouped CV**: ``StratifiedGroupKFold`` (or leave-one-infant-out) — no infant is in
   both training and test. Reported beside the paper's.
+* **Leave-one-phenotype-out** (``lopo``): when the cohort says which movement finding lies behind each
+  abnormal label (``phenotype``), each abnormal phenotype is held out in turn — the model is trained on
+  the other phenotypes and tested on one it never saw (with a share of the normal infants, each tested
+  once). A recipe that holds only on the phenotypes it was trained on is a recipe for those phenotypes.
 * Within each round the classifier's own ``fit`` splits 90 % train / 10 % validation (half per
   class), augments the training part with right–left flips and fits the z-score on it.
 * **Overlap sweep** (paper Fig. 2) and **external validation** on unseen infants.
@@ -29,13 +33,16 @@ from gmdesk.errors import GmdeskError
 from gmdesk.evaluation.metrics import infant_level
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.base import SnippetClassifier
+from gmdesk.learning.calibration import calibrate, fit_platt
 from gmdesk.pipeline.snippets import SnippetSet
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 from gmdesk.screening.verdict import verdicts_by_infant
 
 logger = logging.getLogger(__name__)
 
-CV_SCHEMES = ("snippet", "infant", "loio")
+CV_SCHEMES = ("snippet", "infant", "loio", "lopo")
+#: Schemes whose folds never share an infant between training and test.
+INFANT_SCHEMES = ("infant", "loio", "lopo")
 METRICS = ("accuracy", "balanced_accuracy", "sensitivity", "specificity", "roc_auc", "infant_accuracy")
 
 
@@ -53,7 +60,56 @@ def snippet_metrics(y: np.ndarray, p: np.ndarray, decision: float = DEFAULT_DECI
             "specificity": spec, "roc_auc": auc}
 
 
-def _splits(snips: SnippetSet, scheme: str, n_splits: int, seed: int):
+def phenotype_folds(infants: list[str], labels: dict[str, int], phenotypes: dict[str, str],
+                    seed: int = 42) -> list[tuple[list[str], list[str], str]]:
+    """Leave-one-phenotype-out folds: ``(train infants, test infants, held-out phenotype)``.
+
+    Each abnormal phenotype is one fold's test set together with a share of the normal infants (the normal
+    infants are dealt out over the folds, shuffled with ``seed``, so each is tested once); the training set
+    is everyone else. Needs at least two abnormal phenotypes (a model must learn from another one).
+    """
+    abnormal = sorted({phenotypes.get(i, "") or "unspecified" for i in infants if labels[i] == 1})
+    if len(abnormal) < 2:
+        raise GmdeskError(f"leave-one-phenotype-out needs at least two abnormal phenotypes in the cohort's "
+                          f"phenotype column; it has {abnormal or 'none'}")
+    normals = [i for i in infants if labels[i] == 0]
+    order = np.random.default_rng(seed).permutation(len(normals))
+    share = {normals[j]: r % len(abnormal) for r, j in enumerate(order)}
+    folds = []
+    for k, ph in enumerate(abnormal):
+        test = [i for i in infants if (labels[i] == 1 and (phenotypes.get(i, "") or "unspecified") == ph)
+                or (labels[i] == 0 and share[i] == k)]
+        folds.append(([i for i in infants if i not in set(test)], test, ph))
+    return folds
+
+
+def infant_folds(infants: list[str], labels: dict[str, int], scheme: str, n_splits: int = 5, seed: int = 42,
+                 phenotypes: dict[str, str] | None = None) -> list[tuple[list[str], list[str], str]]:
+    """Folds over infants for an infant-level scheme: ``(train infants, test infants, fold name)``.
+
+    ``infant``: stratified k-fold (``n_splits``, at most one fold per infant of the smaller class);
+    ``loio``: leave one infant out; ``lopo``: :func:`phenotype_folds`.
+    """
+    names = np.array(infants)
+    y = np.array([labels[i] for i in infants])
+    if scheme == "lopo":
+        if not phenotypes:
+            raise GmdeskError("leave-one-phenotype-out needs the cohort's phenotype column")
+        return phenotype_folds(list(infants), labels, phenotypes, seed)
+    if scheme == "loio":
+        return [([str(j) for j in names if j != i], [str(i)], str(i)) for i in names]
+    if scheme == "infant":
+        k = max(2, min(n_splits, len(names), int(min(np.sum(y == 0), np.sum(y == 1))) or len(names)))
+        split = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(names, y, names)
+        return [(names[tr].tolist(), names[te].tolist(), f"fold {f + 1}") for f, (tr, te) in enumerate(split)]
+    raise GmdeskError(f"unknown infant-level scheme {scheme!r}; choose one of {INFANT_SCHEMES}")
+
+
+def _labels_by_infant(snips: SnippetSet) -> dict[str, int]:
+    return {str(i): int(snips.label[snips.infant_id == i][0]) for i in snips.infants}
+
+
+def _splits(snips: SnippetSet, scheme: str, n_splits: int, seed: int, phenotypes: dict[str, str] | None = None):
     y, groups = snips.label, snips.infant_id
     if scheme == "snippet":
         return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(snips.X, y))
@@ -62,7 +118,17 @@ def _splits(snips: SnippetSet, scheme: str, n_splits: int, seed: int):
         return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(snips.X, y, groups))
     if scheme == "loio":
         return list(LeaveOneGroupOut().split(snips.X, y, groups))
+    if scheme == "lopo":
+        folds = infant_folds([str(i) for i in snips.infants], _labels_by_infant(snips), scheme, n_splits, seed, phenotypes)
+        return [(np.flatnonzero(np.isin(groups, tr)), np.flatnonzero(np.isin(groups, te))) for tr, te, _ in folds]
     raise GmdeskError(f"unknown CV scheme {scheme!r}; choose one of {CV_SCHEMES}")
+
+
+#: What each scheme measures, for tables and plots.
+SCHEME_LABELS = {"snippet": "snippet CV (snippets of one infant in train and test)",
+                 "infant": "infant-grouped CV (no infant in train and test)",
+                 "loio": "leave-one-infant-out CV",
+                 "lopo": "leave-one-phenotype-out CV (each abnormal phenotype held out in turn)"}
 
 
 @dataclass
@@ -80,13 +146,13 @@ class CVResult:
     #: Infant-level figures with 95 % intervals from the pooled out-of-fold scores (:mod:`gmdesk.evaluation.metrics`).
     infant_level: dict[str, Any] = field(default_factory=dict)
     normalisation: str = "paper"
+    #: The infant-level test against chance (:mod:`gmdesk.evaluation.significance`), when one was run.
+    significance: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
         """What the scheme measures, for tables and plots."""
-        return {"snippet": "snippet CV (snippets of one infant in train and test)",
-                "infant": "infant-grouped CV (no infant in train and test)",
-                "loio": "leave-one-infant-out CV"}.get(self.scheme, self.scheme)
+        return SCHEME_LABELS.get(self.scheme, self.scheme)
 
     def __post_init__(self) -> None:
         for m in METRICS:
@@ -118,6 +184,8 @@ def cross_validate(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     fit_progress: ProgressFn | None = None,
+    phenotypes: dict[str, str] | None = None,
+    bootstrap: int = 2000,
 ) -> CVResult:
     """Cross-validate a classifier on labelled snippets.
 
@@ -127,14 +195,18 @@ def cross_validate(
         Labelled snippets (label 0/1).
     estimator : SnippetClassifier
         Unfitted template; cloned for every fold.
-    scheme : {"snippet", "infant", "loio"}
-        Paper's snippet-level stratified folds, infant-grouped stratified folds, or leave one
-        infant out.
+    scheme : {"snippet", "infant", "loio", "lopo"}
+        Paper's snippet-level stratified folds, infant-grouped stratified folds, leave one infant out,
+        or leave one (abnormal) phenotype out.
+    phenotypes : dict, optional
+        Phenotype of each infant (``lopo`` needs it; the per-infant table gets it).
+    bootstrap : int
+        Bootstrap resamples of the AUC intervals (0: none, as inner selection loops use).
     """
     if np.any(snips.label < 0):
         raise GmdeskError("cross-validation needs every snippet labelled normal or abnormal")
     t0 = time.perf_counter()
-    splits = _splits(snips, scheme, n_splits, seed)
+    splits = _splits(snips, scheme, n_splits, seed, phenotypes)
     oof = np.full(len(snips), np.nan)
     folds = []
     for k, (tr, te) in enumerate(splits):
@@ -157,7 +229,10 @@ def cross_validate(
 
     res = CVResult(scheme, estimator.architecture, snips.feature_set, snips.overlap, folds, oof,
                    time.perf_counter() - t0, normalisation=getattr(snips, "normalisation", "paper"))
-    res.infant_level = infant_level(oof, snips.label, snips.infant_id, threshold, seed=seed)
+    res.infant_level = infant_level(oof, snips.label, snips.infant_id, threshold, seed=seed, n_boot=bootstrap)
+    if phenotypes:
+        for r in res.infant_level["per_infant"]:
+            r["phenotype"] = phenotypes.get(str(r["infant_id"]), "")
     return res
 
 
@@ -207,6 +282,66 @@ class Recipe:
         return f"{self.classifier}/{self.feature_set}/{self.normalisation}/o{self.overlap}"
 
 
+def _inner_scheme(inner: str, train: list[str], labels: dict[str, int], phenotypes: dict[str, str] | None) -> str:
+    """``auto``: leave-one-phenotype-out when the training infants hold two or more abnormal phenotypes, else
+    infant-grouped folds."""
+    if inner != "auto":
+        return inner
+    kinds = {(phenotypes or {}).get(i, "") for i in train if labels[i] == 1}
+    return "lopo" if phenotypes and len(kinds - {""}) >= 2 and "" not in kinds else "infant"
+
+
+def _calibration_or_none(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any] | None:
+    """Platt calibration of out-of-fold scores, or None (identity) when its slope is not positive: scores
+    that ran against the labels are not turned round."""
+    if len(set(np.asarray(labels).astype(int).tolist())) < 2:
+        return None
+    cal = fit_platt(scores, labels)
+    return cal if cal["a"] > 0 else None
+
+
+@dataclass
+class Selection:
+    """The recipe an inner cross-validation chose on some infants, with its out-of-fold result there."""
+
+    recipe: Recipe
+    key: tuple[float, float]
+    result: CVResult
+    scheme: str
+    scores: dict[str, tuple[float, float]]
+    calibration: dict[str, Any] | None
+
+
+def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Recipe], make: Any, infants: list[str],
+                  n_splits: int = 4, seed: int = 42, threshold: float = DEFAULT_THRESHOLD,
+                  phenotypes: dict[str, str] | None = None, scheme: str = "auto",
+                  cancel: CancelFn | None = None) -> Selection:
+    """Choose the recipe with the best pooled infant-level balanced accuracy (ties: infant AUC) in a
+    cross-validation on ``infants`` only (``scheme`` ``auto``: leave-one-phenotype-out when they hold two or
+    more abnormal phenotypes, else infant-grouped ``n_splits`` folds); the chosen recipe's out-of-fold scores
+    there give its Platt calibration (none when the slope is not positive)."""
+    first = next(iter(data.values()))
+    labels = _labels_by_infant(first)
+    scheme = _inner_scheme(scheme, infants, labels, phenotypes)
+    best: Selection | None = None
+    scores = {}
+    for r in recipes:
+        check_cancel(cancel, "model selection")
+        s = data[(r.feature_set, r.normalisation, r.overlap)]
+        sub = s.subset(np.isin(s.infant_id, list(infants)))
+        res = cross_validate(sub, make(r), scheme, n_splits, seed, threshold, phenotypes=phenotypes, bootstrap=0,
+                             cancel=cancel)
+        key = (res.infant_level["balanced_accuracy"]["value"] or 0.0, res.infant_level["auc"]["value"] or 0.0)
+        scores[r.name()] = key
+        if best is None or key > best.key:
+            best = Selection(r, key, res, scheme, scores, None)
+    assert best is not None
+    chosen = data[(best.recipe.feature_set, best.recipe.normalisation, best.recipe.overlap)]
+    best.calibration = _calibration_or_none(best.result.oof_scores,
+                                            chosen.subset(np.isin(chosen.infant_id, list(infants))).label)
+    return best
+
+
 def nested_selection(
     data: dict[tuple[str, str, int], SnippetSet],
     recipes: list[Recipe],
@@ -217,13 +352,17 @@ def nested_selection(
     threshold: float = DEFAULT_THRESHOLD,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    scheme: str = "infant",
+    phenotypes: dict[str, str] | None = None,
+    inner: str = "auto",
 ) -> dict[str, Any]:
-    """Infant-grouped CV whose model selection happens inside each outer training fold.
+    """Cross-validation whose model selection happens inside each outer training fold.
 
-    For every outer fold, each recipe is scored by an inner infant-grouped CV on the outer training
-    infants only (the inner pooled infant-level balanced accuracy, ties broken by the infant AUC); the
-    best recipe is refitted on all outer training infants and scores the outer test infants, which
-    no choice ever looked at.
+    For every outer fold (``scheme``: infant-grouped ``n_splits`` folds, leave-one-infant-out or
+    leave-one-phenotype-out), :func:`select_recipe` scores each recipe by an inner cross-validation on the
+    outer training infants only; the best recipe is refitted on all outer training infants, calibrated on its
+    inner out-of-fold scores (as :func:`select_recipe` does for a final model) and scores the outer test
+    infants, which no choice ever looked at.
 
     Parameters
     ----------
@@ -231,45 +370,46 @@ def nested_selection(
         Snippets of the same infants for each (feature set, normalisation, overlap) a recipe uses.
     make : callable
         ``make(recipe) -> SnippetClassifier`` (unfitted).
+    phenotypes : dict, optional
+        Phenotype of each infant (``lopo`` needs it; ``inner="auto"`` uses it).
 
     Returns
     -------
     dict
-        ``chosen`` (the recipe per outer fold), ``infant_level`` (pooled outer out-of-fold figures),
-        ``per_fold`` rows.
+        ``chosen`` (the recipe per outer fold), ``infant_level`` (pooled calibrated outer out-of-fold
+        figures), ``uncalibrated_infant_level``, ``per_fold`` rows, ``oof_scores`` (calibrated),
+        ``labels``, ``infant_ids``, ``inner_scores``, ``scheme``.
     """
-
     first = next(iter(data.values()))
-    infants = np.array(first.infants)
-    labels = np.array([int(first.label[first.infant_id == i][0]) for i in infants])
-    outer = StratifiedGroupKFold(min(n_splits, len(infants)), shuffle=True, random_state=seed)
+    labels = _labels_by_infant(first)
+    infants = [str(i) for i in first.infants]
+    folds = infant_folds(infants, labels, scheme, n_splits, seed, phenotypes)
     scores: dict[str, float] = {}
     chosen, rows = [], []
-    pooled_p, pooled_y, pooled_id = [], [], []
-    for k, (tr_i, te_i) in enumerate(outer.split(infants, labels, infants)):
+    pooled_p, pooled_raw, pooled_y, pooled_id = [], [], [], []
+    for k, (train_inf, test_inf, name) in enumerate(folds):
         check_cancel(cancel, "nested selection")
-        train_inf, test_inf = set(infants[tr_i]), set(infants[te_i])
-        best, best_key = None, (-1.0, -1.0)
-        for r in recipes:
-            s = data[(r.feature_set, r.normalisation, r.overlap)]
-            sub = s.subset(np.isin(s.infant_id, list(train_inf)))
-            res = cross_validate(sub, make(r), "infant", inner_splits, seed, threshold)
-            key = (res.infant_level["balanced_accuracy"]["value"] or 0.0, res.infant_level["auc"]["value"] or 0.0)
-            scores[f"{k}:{r.name()}"] = key[0]
-            if key > best_key:
-                best, best_key = r, key
-        assert best is not None
+        sel = select_recipe(data, recipes, make, train_inf, inner_splits, seed, threshold, phenotypes, inner, cancel)
+        scores |= {f"{k}:{n}": v[0] for n, v in sel.scores.items()}
+        best = sel.recipe
         s = data[(best.feature_set, best.normalisation, best.overlap)]
-        tr, te = np.isin(s.infant_id, list(train_inf)), np.isin(s.infant_id, list(test_inf))
+        tr, te = np.isin(s.infant_id, train_inf), np.isin(s.infant_id, test_inf)
         est = clone(make(best)).fit(s.X[tr], s.label[tr])
-        p = est.score_snippets(s.X[te])
-        pooled_p.append(p)
+        raw = est.score_snippets(s.X[te])
+        pooled_raw.append(raw)
+        pooled_p.append(calibrate(raw, sel.calibration))
         pooled_y.append(s.label[te])
         pooled_id.append(s.infant_id[te])
         chosen.append(best.name())
-        rows.append({"fold": k + 1, "chosen": best.name(), "inner_balanced_accuracy": best_key[0],
-                     "test_infants": " ".join(sorted(test_inf))})
-        report(progress, k + 1, outer.get_n_splits(), f"fold {k + 1}: {best.name()}")
-    p, y, ids = np.concatenate(pooled_p), np.concatenate(pooled_y), np.concatenate(pooled_id)
-    return {"chosen": chosen, "per_fold": rows, "infant_level": infant_level(p, y, ids, threshold, seed=seed),
+        rows.append({"fold": k + 1, "held_out": name, "chosen": best.name(), "inner_scheme": sel.scheme,
+                     "inner_balanced_accuracy": sel.key[0], "inner_auc": sel.key[1],
+                     "calibrated": sel.calibration is not None, "test_infants": " ".join(sorted(test_inf))})
+        report(progress, k + 1, len(folds), f"{name}: {best.name()}")
+    p, raw, y, ids = (np.concatenate(a) for a in (pooled_p, pooled_raw, pooled_y, pooled_id))
+    lvl = infant_level(p, y, ids, threshold, seed=seed)
+    if phenotypes:
+        for r in lvl["per_infant"]:
+            r["phenotype"] = phenotypes.get(str(r["infant_id"]), "")
+    return {"chosen": chosen, "per_fold": rows, "infant_level": lvl, "scheme": scheme,
+            "uncalibrated_infant_level": infant_level(raw, y, ids, threshold, seed=seed, n_boot=0),
             "oof_scores": p, "labels": y, "infant_ids": ids, "inner_scores": scores}

@@ -43,3 +43,10 @@ def resolve_architecture(name: str) -> str:
 DEFAULT_CLASSIFIER = "kinematics"
 DEFAULT_FEATURE_SET = "both"
 DEFAULT_NORMALISATION = "body"
+
+#: What ``gmdesk train`` and ``gmdesk evaluate`` choose among when no recipe is given (nested selection by
+#: an inner infant-grouped CV inside each outer training fold): fast descriptor families only; networks and
+#: SVMs join when asked (``--classifiers``).
+SELECTION_CLASSIFIERS: tuple[str, ...] = ("kinematics", "kinematics-gb")
+SELECTION_FEATURE_SETS: tuple[str, ...] = ("both",)
+SELECTION_NORMALISATIONS: tuple[str, ...] = ("body", "paper")

@@ -188,19 +188,26 @@ def cohort_features(
     fps: float | None = None,
     individual: str | None = None,
     normalisation: str = "paper",
+    cleaned: dict[str, PoseTrack] | None = None,
 ) -> list[RecordingFeatures]:
     """Load, clean (unless already cleaned) and compute features for every infant of a cohort.
 
     ``fps`` is the frame rate of rows without an ``fps`` cell (DLC files do not store it; default
     29.97); ``individual`` chooses the individual of multi-animal DLC files; ``normalisation`` of the
-    coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.pipeline.features`).
+    coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.pipeline.features`). ``cleaned``, when
+    given, keeps each infant's cleaned track between calls (several feature sets of one cohort are
+    cleaned once).
     """
     out = []
     for i, e in enumerate(entries):
         check_cancel(cancel, "feature extraction")
-        track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
-        if not is_cleaned(track):
-            track, _ = clean_track(track, skeleton, cleaning)
+        track = None if cleaned is None else cleaned.get(e.infant_id)
+        if track is None:
+            track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
+            if not is_cleaned(track):
+                track, _ = clean_track(track, skeleton, cleaning)
+            if cleaned is not None:
+                cleaned[e.infant_id] = track
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)
         out.append(RecordingFeatures(e, feats, layout, track))
         report(progress, i + 1, len(entries), e.infant_id)

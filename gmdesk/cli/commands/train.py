@@ -1,7 +1,12 @@
 """``gmdesk train``: train a classifier on a cohort and write a model bundle (with its model card).
 
-Before the final fit the recipe is cross-validated (``--cv``): the first infant-level scheme gives the
-card's headline figures, and its out-of-fold scores calibrate the model (:mod:`gmdesk.learning.calibration`).
+Without a recipe (no ``--classifier``, ``--features`` or ``--normalise``) the recipe is **chosen on the site's
+own infants**: the card's headline figures come from a nested selection (the recipe chosen by an inner
+cross-validation inside each outer training fold of the first infant-level scheme of ``--cv``), and the
+final recipe is the one the same inner cross-validation chooses on all infants; its out-of-fold scores there
+calibrate the model. With a recipe, that recipe is cross-validated (``--cv``): the first infant-level scheme
+gives the card's figures and its out-of-fold scores calibrate the model (:mod:`gmdesk.learning.calibration`).
+Either way the out-of-fold infant scores are tested against chance (:mod:`gmdesk.evaluation.significance`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from gmdesk.cli.args import OVERLAP, ProgressBar, add_pose_args, classifier, cohort_entries, command_parser, number, skeleton_of
-from gmdesk.cli.training import add_training_args, cross_validate_shown, estimator, split_list
+from gmdesk.cli.training import (
+    add_selection_args,
+    add_training_args,
+    cross_validate_shown,
+    estimator,
+    nested_shown,
+    phenotypes_of,
+    recipe_data,
+    recipe_grid,
+    recipe_maker,
+    split_list,
+)
 from gmdesk.constants import DEFAULT_MIN_SNIPPETS, DEFAULT_OVERLAP, WINDOW
-from gmdesk.learning.architectures import DEFAULT_CLASSIFIER, DEFAULT_FEATURE_SET, DEFAULT_NORMALISATION
+from gmdesk.learning.architectures import DEFAULT_CLASSIFIER as DEFAULT_CLASSIFIER_FIXED
+from gmdesk.learning.architectures import (
+    DEFAULT_FEATURE_SET,
+    DEFAULT_NORMALISATION,
+    SELECTION_CLASSIFIERS,
+    SELECTION_FEATURE_SETS,
+    SELECTION_NORMALISATIONS,
+)
 from gmdesk.pipeline.features import FEATURE_SETS, NORMALISATIONS
 
 logger = logging.getLogger(__name__)
@@ -23,17 +46,20 @@ logger = logging.getLogger(__name__)
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "train", "train a classifier on a cohort and write a model bundle")
     p.add_argument("cohort", help="cohort table (.csv)")
-    p.add_argument("--classifier", "--model", dest="model", default=DEFAULT_CLASSIFIER, metavar="CLASSIFIER",
+    p.add_argument("--classifier", "--model", dest="model", default=None, metavar="CLASSIFIER",
                    type=classifier,
-                   help="kinematics, kinematics-gb, svm-rbf, svm-poly, lstm-2, lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4 "
-                        "(old name: --model; the default is the recipe with the best infant-level figures on unseen "
-                        "infants, see the README)")
+                   help="a fixed classifier (old name: --model): kinematics, kinematics-gb, svm-rbf, svm-poly, lstm-2, "
+                        "lstm-3, cnn1d-2, cnn1d-3, vit-2, vit-4, ...; without it (and without --features/--normalise) "
+                        f"the recipe is chosen on the cohort's own infants among {','.join(SELECTION_CLASSIFIERS)} "
+                        "by nested selection")
     p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
-    p.add_argument("--features", choices=FEATURE_SETS, default=DEFAULT_FEATURE_SET, help="feature set")
+    p.add_argument("--features", choices=FEATURE_SETS, default=None,
+                   help=f"feature set (fixed recipe: {DEFAULT_FEATURE_SET}; selection: {','.join(SELECTION_FEATURE_SETS)})")
     p.add_argument("--overlap", type=OVERLAP, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
-    p.add_argument("--normalise", choices=NORMALISATIONS, default=DEFAULT_NORMALISATION,
+    p.add_argument("--normalise", choices=NORMALISATIONS, default=None,
                    help="coordinates: paper (sternum translation), body (turned and scaled to the body: camera-invariant), "
-                        "body-frame (turned every frame)")
+                        f"body-frame (turned every frame); fixed recipe: {DEFAULT_NORMALISATION}; selection: "
+                        f"{','.join(SELECTION_NORMALISATIONS)}")
     p.add_argument("--cv", default="infant",
                    help="cross-validate first (comma-separated snippet, infant, loio; 'none' to skip): the infant-level "
                         "figures go into the model card, and the out-of-fold scores calibrate the model")
@@ -43,6 +69,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model-id", help="the bundle's name (default: classifier-features-normalisation-overlap-seed)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     add_training_args(p)
+    add_selection_args(p)
     add_pose_args(p)
     return p
 
@@ -50,19 +77,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from gmdesk.evaluation.protocol import CV_SCHEMES
     from gmdesk.learning.bundle import save_bundle
-    from gmdesk.learning.classifiers import resolve_architecture
     from gmdesk.learning.model_card import model_card
     from gmdesk.pipeline.features import feature_layout
 
     sk = skeleton_of(args)
-    arch = resolve_architecture(args.model)
     entries = cohort_entries(args.cohort, args.subset)
-    snips = _snippets(entries, sk, args)
-    est = estimator(arch, args, sk, feature_layout(sk, args.features, args.normalise))
-    print(f"training {arch} on {len(entries)} infants, {len(snips)} snippets ({args.features}, {args.normalise} "
-          f"normalisation, overlap {args.overlap})")
     schemes = [] if args.cv == "none" else split_list(args.cv, "--cv", CV_SCHEMES)
-    metrics, calibration = _cross_validate(snips, est, schemes, args)
+    if args.model is None and args.features is None and args.normalise is None:
+        snips, metrics, calibration = _select(args, sk, entries, schemes)
+    else:
+        args.model = args.model or DEFAULT_CLASSIFIER_FIXED
+        args.features, args.normalise = args.features or DEFAULT_FEATURE_SET, args.normalise or DEFAULT_NORMALISATION
+        snips = _snippets(entries, sk, args)
+        print(f"training {args.model} on {len(entries)} infants, {len(snips)} snippets ({args.features}, "
+              f"{args.normalise} normalisation, overlap {args.overlap})")
+        metrics, calibration = _cross_validate(snips, estimator(args.model, args, sk, feature_layout(
+            sk, args.features, args.normalise)), schemes, args, phenotypes_of(entries))
+    arch = args.model
+    est = estimator(arch, args, sk, feature_layout(sk, args.features, args.normalise))
     with ProgressBar("train", "epoch") as bar:
         est.fit(snips.X, snips.label, progress=bar)
     summary = _cohort_summary(entries, snips)
@@ -82,6 +114,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select(args: argparse.Namespace, sk, entries, schemes: list[str]) -> tuple[Any, dict, dict | None]:
+    """Choose the recipe on the cohort's own infants: the nested figures of the first infant-level scheme for
+    the card, then the recipe the inner cross-validation chooses on all infants (set on ``args``), its snippets
+    and its calibration."""
+    from gmdesk.evaluation.metrics import headline
+    from gmdesk.evaluation.protocol import INFANT_SCHEMES, select_recipe
+
+    recipes = recipe_grid(list(SELECTION_CLASSIFIERS), list(SELECTION_FEATURE_SETS), list(SELECTION_NORMALISATIONS),
+                          [args.overlap])
+    phenotypes = phenotypes_of(entries)
+    print(f"choosing among {len(recipes)} recipes on {len(entries)} infants (nested selection)")
+    data = recipe_data(args, entries, sk, recipes)
+    metrics: dict = {}
+    scheme = next((s for s in schemes if s in INFANT_SCHEMES), None)
+    if scheme:
+        sel = nested_shown(args, data, recipes, sk, scheme, phenotypes)
+        metrics["infant_level"] = _figures(sel["infant_level"], scheme=f"nested selection, outer {sel['scheme']} CV",
+                                           calibrated=True)
+        metrics["uncalibrated_infant_level"] = _figures(sel["uncalibrated_infant_level"])
+        metrics["significance"] = sel["significance"]
+        metrics["selection"] = {"per_fold": sel["per_fold"], "recipes": [r.name() for r in recipes]}
+    final = select_recipe(data, recipes, recipe_maker(args, sk), [e.infant_id for e in entries], seed=args.seed,
+                          threshold=args.threshold, phenotypes=phenotypes, scheme=args.inner)
+    r = final.recipe
+    args.model, args.features, args.normalise = r.classifier, r.feature_set, r.normalisation
+    metrics.setdefault("selection", {})["final"] = {"recipe": r.name(), "scheme": final.scheme,
+                                                   "scores": {k: list(v) for k, v in final.scores.items()}}
+    print(f"chosen on all {len(entries)} infants: {r.name()} (inner {final.scheme} balanced accuracy "
+          f"{final.key[0]:.2f}, AUC {final.key[1]:.2f}; its out-of-fold figures there, optimistic: "
+          f"{headline(final.result.infant_level)})")
+    calibration = None
+    if not args.no_calibration and final.calibration:
+        calibration = final.calibration | {"fitted_on": f"out-of-fold scores of the selection's {final.scheme} CV"}
+    return data[(r.feature_set, r.normalisation, r.overlap)], metrics, calibration
+
+
 def _snippets(entries, sk, args: argparse.Namespace):
     """The snippets of cohort entries as the recipe cuts them."""
     from gmdesk.pipeline.cohort import cohort_snippets
@@ -95,13 +163,16 @@ def _figures(lvl: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in lvl.items() if k != "per_infant"} | extra
 
 
-def _cross_validate(snips, est, schemes: list[str], args: argparse.Namespace) -> tuple[dict, dict | None]:
+def _cross_validate(snips, est, schemes: list[str], args: argparse.Namespace,
+                    phenotypes: dict | None = None) -> tuple[dict, dict | None]:
     """Cross-validate the recipe with each scheme; the metrics for the bundle, and the calibration fitted on
     the first infant-level scheme's out-of-fold scores (None with --no-calibration or no such scheme)."""
     metrics: dict = {}
     calibration = None
     for scheme in schemes:
-        res = cross_validate_shown(snips, est, scheme, args, f"{scheme} CV")
+        res = cross_validate_shown(snips, est, scheme, args, f"{scheme} CV", phenotypes)
+        if res.significance and "significance" not in metrics:
+            metrics["significance"] = res.significance
         metrics[f"{scheme}_cv"] = {"summary": res.summary, "folds": res.folds, "label": res.label}
         if scheme != "snippet" and "infant_level" not in metrics:
             lvl = _figures(res.infant_level, scheme=res.label)

@@ -218,7 +218,7 @@ def test_nested_selection_never_looks_at_test_infants(tmp_path, cohort3d, capsys
     assert main(["evaluate", str(table), "-o", str(tmp_path / "sel"), "--classifiers", "kinematics,svm-rbf",
                  "--feature-sets", "angles", "--normalise", "paper", "--select"]) == 0
     text = capsys.readouterr().out
-    assert text.count("outer fold") == 5 and "nested selection over 2 recipes" in text
+    assert text.count(": chose ") == 5 and "nested selection over 2 recipes" in text
     import csv
 
     rows = list(csv.DictReader(open(tmp_path / "sel" / "nested_selection.csv")))
