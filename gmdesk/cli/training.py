@@ -23,9 +23,9 @@ def add_training_args(q: argparse.ArgumentParser, threshold: bool = True) -> Non
         q.add_argument("--threshold", type=SHARE, default=DEFAULT_THRESHOLD,
                        help="infant verdict: normal if more than this share of snippets is normal")
     q.add_argument("--no-flip", action="store_true", help="no right-left flip augmentation")
-    q.add_argument("--augment", type=number(int, 0, 20), default=0,
+    q.add_argument("--augment", type=number(int, 0, 20), default=None,
                    help="augmented copies of each training snippet (random scale, rotation, time warp, jitter) "
-                        "beside the flip; 0: none")
+                        "beside the flip; 0: none (default: 2 for networks, 0 for the others)")
     q.add_argument("--subset", default="internal", help="cohort set to use ('' for all)")
 
 
@@ -122,10 +122,13 @@ def print_significance(sig: dict, lvl: dict) -> None:
 
 def estimator(arch: str, args: argparse.Namespace, sk, layout):
     """An unfitted classifier of architecture ``arch`` with the command's training options."""
+    from gmdesk.learning.architectures import default_augment
     from gmdesk.learning.classifiers import make_classifier
 
+    augment = getattr(args, "augment", None)
     return make_classifier(arch, sk, layout, fps=getattr(args, "fps", None) or DEFAULT_FPS, flip=not args.no_flip,
-                           augment=getattr(args, "augment", 0), epochs=args.epochs, patience=args.patience,
+                           augment=default_augment(arch) if augment is None else augment, epochs=args.epochs,
+                           patience=args.patience,
                            seed=args.seed)
 
 

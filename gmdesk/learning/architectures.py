@@ -28,6 +28,17 @@ ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d
            "kin": "kinematics", "kinematics-lr": "kinematics"}
 
 
+#: Augmented copies of each training snippet a family gets unless told otherwise: the networks learn from raw
+#: coordinates, so random scale, rotation, time warp and jitter stand in for the cameras and infants a small
+#: cohort lacks; descriptor families are built to be invariant already.
+NETWORK_AUGMENT = 2
+
+
+def default_augment(name: str) -> int:
+    """Augmented copies per training snippet for ``name`` when ``--augment`` is not given."""
+    return NETWORK_AUGMENT if ARCHITECTURES[resolve_architecture(name)]["family"] in ("lstm", "cnn1d", "vit") else 0
+
+
 def resolve_architecture(name: str) -> str:
     """Full architecture name from a name or alias (``cnn1d`` → ``cnn1d-2``)."""
     name = ALIASES.get(name, name)

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
     card = model_card(model_id, arch, feature_set=args.features, normalisation=args.normalise, overlap=args.overlap,
                       threshold=args.threshold, min_snippets=args.min_snippets, seed=args.seed, flip=not args.no_flip,
-                      augment=getattr(args, "augment", 0), epochs=args.epochs, patience=args.patience, cohort=summary,
+                      augment=est.aug_copies, epochs=args.epochs, patience=args.patience, cohort=summary,
                       metrics=metrics, calibrated=bool(calibration))
     out = save_bundle(args.output, est, sk, args.features, WINDOW, args.overlap, model_id, summary, metrics,
                       threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips,
