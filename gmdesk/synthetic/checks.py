@@ -3,7 +3,7 @@
 distance and body size drop out.
 
 Used by ``bench/bench_phenotypes.py`` and the generator's tests: distal speed, the small-amplitude 0.5–3 Hz
-movement of hands and feet (median over 2-s windows, so sparse large movements do not count), a 5–12 Hz jerk
+movement of wrists and ankles (median over 1-s windows, per landmark, so sparse large movements do not count), a 5–12 Hz jerk
 proxy, inter-limb speed correlation, the variability of the centroid of motion [Stø17] and trajectory curvature
 [Kan17, Kan19].
 """
@@ -52,8 +52,10 @@ def movement_stats(xy: np.ndarray, skeleton: Skeleton, fps: float) -> dict[str, 
     Returns
     -------
     dict
-        ``speed`` mean distal speed (BL/s); ``fm_band`` median over 2-s windows of the 0.5–3 Hz rms
-        displacement of wrists and ankles (BL); ``band_power`` overall 0.5–3 Hz rms of the same (BL);
+        ``speed`` mean distal speed (BL/s); ``fm_band`` median over 1-s windows of the 0.5–3 Hz rms
+        displacement of each wrist and ankle, averaged over the four (BL); ``fm_capped`` the mean of those
+        window values capped at 0.03 BL (so short bouts of small movements count, large movements little);
+        ``band_power`` overall 0.5–3 Hz rms of the same (BL);
         ``jerk`` 5–12 Hz rms (BL); ``sync`` mean correlation of the four distal speeds (0.5-s smoothed);
         ``csd`` sd of the speed-weighted centroid of motion (BL) [Stø17]; ``curvature`` median curvature of
         distal paths while moving (1/BL) [Kan17].
@@ -65,8 +67,8 @@ def movement_stats(xy: np.ndarray, skeleton: Skeleton, fps: float) -> dict[str, 
     vel = np.diff(d, axis=0) * fps
     speed = np.linalg.norm(vel, axis=-1)  # (n-1, 4)
     fm = _band(d, 0.5, 3.0, fps)
-    w = int(2 * fps)
-    windows = [np.sqrt((fm[a : a + w] ** 2).sum(-1).mean()) for a in range(0, len(fm) - w + 1, w)]
+    w = int(fps)
+    windows = [np.sqrt((fm[a : a + w] ** 2).sum(-1).mean(0)) for a in range(0, len(fm) - w + 1, w)]  # (4,) each
     jerk = _band(d, 5.0, 12.0, fps)
     k = max(1, int(0.5 * fps))
     sm = np.apply_along_axis(lambda v: np.convolve(v, np.ones(k) / k, mode="same"), 0, speed)
@@ -83,7 +85,8 @@ def movement_stats(xy: np.ndarray, skeleton: Skeleton, fps: float) -> dict[str, 
     sp = np.linalg.norm(v1, axis=-1)
     curv = np.abs(v1[..., 0] * a1[..., 1] - v1[..., 1] * a1[..., 0]) / np.maximum(sp, 1e-9) ** 3
     fast = sp > np.quantile(sp, 0.5, axis=0)
-    return {"speed": float(speed.mean()), "fm_band": float(np.median(windows)) if windows else float("nan"),
+    return {"speed": float(speed.mean()), "fm_band": float(np.median(windows, axis=0).mean()) if windows else float("nan"),
+            "fm_capped": float(np.minimum(windows, 0.03).mean()) if windows else float("nan"),
             "band_power": float(np.sqrt((fm**2).sum(-1).mean())), "jerk": float(np.sqrt((jerk**2).sum(-1).mean())),
             "sync": float(c[np.triu_indices(len(idx), 1)].mean()),
             "csd": float(centroid[moving].std(axis=0).mean()), "curvature": float(np.median(curv[fast]))}

@@ -328,7 +328,7 @@ def simulate_movement(rng: np.random.Generator, n: int, phenotype: str, s: Synth
     fm = np.zeros(n)
     stream = None
     if fm_info["fm_gain"] > 0:
-        fm = bouts(rng, n, fm_info["fm_duty"], tuple(fm_info["fm_bout_s"]), fps) * (1 - fussy)
+        fm = bouts(rng, n, fm_info["fm_duty"], tuple(fm_info["fm_bout_s"]), fps) * np.clip(1 - 2 * fussy, 0, 1)
         band, jerk = tuple(fm_info["fm_band_hz"]), fm_info["fm_jerk"]
         # FMs wax and wane together over the whole body (arousal), each body part with its own detail
         common = np.exp(0.4 * bandlimited(rng, n, 1, 0.05, 0.5, fps)[:, 0])
