@@ -122,3 +122,20 @@ def test_no_single_simple_statistic_separates_normal_from_absent_fms(skeleton):
         assert 0.05 < a < 0.95, (key, a)
         lo, hi = max(normal[key].min(), absent[key].min()), min(normal[key].max(), absent[key].max())
         assert lo < hi, key  # the ranges overlap
+
+
+def test_cli_synth_phenotype_options(tmp_path, capsys):
+    from gmdesk.cli.main import main
+
+    out = tmp_path / "c"
+    assert main(["synth", str(out), "--duration", "5", "6", "--n-normal", "1", "--n-external-normal", "0",
+                 "--n-external-abnormal", "0", "--phenotype-counts", "absent-fm=2,abnormal-fm=1"]) == 0
+    assert sorted(e.phenotype for e in read_cohort(out / "cohort.csv")) == ["abnormal-fm", "absent-fm", "absent-fm",
+                                                                            "normal-fm"]
+    assert "absent-fm 2" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path / "d"), "--duration", "5", "6", "--n-normal", "0", "--n-abnormal", "2",
+                 "--n-external-normal", "0", "--n-external-abnormal", "0", "--phenotypes", "sporadic-fm"]) == 0
+    assert {e.phenotype for e in read_cohort(tmp_path / "d" / "cohort.csv")} == {"sporadic-fm"}
+    for bad in (["--phenotypes", "normal-fm"], ["--phenotype-mix", "absent-fm=x"], ["--phenotype-counts", "absent-fm=1.5"],
+                ["--phenotypes", "absent-fm", "--phenotype-mix", "absent-fm=1"]):
+        assert main(["synth", str(tmp_path / "e"), *bad]) == 2, bad
