@@ -31,7 +31,7 @@ Phenotypes (:data:`PHENOTYPES`; label 0 for ``normal-fm``, 1 for the others):
   (×``absent_gross_gain``), so the centroid of motion varies more without FMs [Stø17]; trajectories are less
   curved because the circular small movements are missing [Kan17, Kan19].
 * ``sporadic-fm`` (F±) — FMs in short sporadic bouts only (duty ``fm_duty_sporadic`` 0.05–0.25) [Ein16].
-* ``abnormal-fm`` (AF) — the fidgety stream with amplitude ×``af_gain`` (1.8–3), higher frequencies (1–4.5 Hz)
+* ``abnormal-fm`` (AF) — the fidgety stream with amplitude ×``af_gain`` (1.8–3), higher frequencies (0.8–3.5 Hz)
   and abrupt changes of speed and radius (jerky), duty as in normal infants [Ein16, Her17].
 * ``cramped-synchronised`` (CS) — all limbs contract and relax together (one shared slow driver), held flexed,
   rigid, the head stiffer; ``severity`` sets its strength and ``normal_share`` the share of normal-looking
@@ -155,8 +155,11 @@ def circular(rng: np.random.Generator, n: int, channels: int, band: tuple[float,
     freq = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
     radius = np.exp(0.35 * bandlimited(rng, n, channels, 0.1, 1.0, fps))
     if jerk > 0:
-        freq = np.clip(freq * _steps(rng, n, channels, 2 * jerk, 0.45, fps), 0.5 * lo, 2 * hi)
-        radius = radius * _steps(rng, n, channels, 2 * jerk, 0.4, fps)
+        freq = np.clip(freq * _steps(rng, n, channels, 2 * jerk, 0.45, fps), 0.5 * lo, 1.3 * hi)
+        k = max(1, int(0.12 * fps))  # abrupt, yet continuous: a change of radius takes ~0.12 s
+        steps = _steps(rng, n, channels, 2 * jerk, 0.4, fps)
+        radius = radius * np.apply_along_axis(lambda v: np.convolve(v, np.ones(k) / k, mode="same"), 0,
+                                              np.pad(steps, ((k, k), (0, 0)), mode="edge"))[k:-k]
     phase = 2 * np.pi * np.cumsum(freq, axis=0) / fps + rng.uniform(0, 2 * np.pi, channels)
     sense = np.tanh(2.0 * bandlimited(rng, n, channels, 0.03, 0.3, fps))  # ellipticity and sense of rotation
     orient = rng.uniform(0, np.pi, channels) + 1.5 * bandlimited(rng, n, channels, 0.02, 0.3, fps)
