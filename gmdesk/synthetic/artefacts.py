@@ -1,6 +1,11 @@
 """The errors pose estimators make, planted in a synthetic infant's clean positions with ground truth.
 **Synthetic data, not recordings of infants.**
 
+Detector noise is scaled to the body (shares of the crown–mid-hip length): white per-frame noise plus temporally
+correlated jitter (0.1–4 Hz), larger at the hips (the worst-found joints) and a little at hands and feet
+[Pas24, Jah25, NYCU in PHENOTYPES.md; the published 3.7±5.2 % of infant length is mostly the large-error tail,
+which the planted errors below supply].
+
 Each kind has its own ground-truth code (:data:`ARTEFACT_NAMES`): detector noise, low-likelihood
 stretches, dropouts (NaN), confident jumps (some onto the mirror limb), confident left/right swaps of
 3–90 frames (one pair, a limb chain, or the whole side) and occlusion runs (a hand or foot behind the
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmdesk.core.skeleton import Skeleton
+from gmdesk.synthetic.movements import bandlimited
 from gmdesk.synthetic.settings import SynthSettings
 
 logger = logging.getLogger(__name__)
@@ -27,11 +33,35 @@ ARTEFACT_NAMES = {CLEAN: "clean", NOISE_ONLY: "noise", LOW_LIKELIHOOD: "low_like
                   OCCLUSION: "occlusion"}
 
 
-def _observe(rng: np.random.Generator, truth: np.ndarray,
-             s: SynthSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Detector noise on every point and ordinary likelihoods: (xy, likelihood, code NOISE_ONLY)."""
+def body_length_px(truth: np.ndarray, skeleton: Skeleton) -> float:
+    """Median crown–mid-hip length in pixels (four median bone lengths without those landmarks)."""
+    try:
+        top, lh, rh = (skeleton.index(q) for q in ("head_top", "left_hip", "right_hip"))
+    except Exception:
+        e = skeleton.edge_index
+        return 4.0 * float(np.nanmedian(np.linalg.norm(truth[:, e[:, 0]] - truth[:, e[:, 1]], axis=-1)))
+    return float(np.nanmedian(np.linalg.norm(truth[:, top] - (truth[:, lh] + truth[:, rh]) / 2, axis=-1)))
+
+
+def _observe(rng: np.random.Generator, truth: np.ndarray, s: SynthSettings,
+             skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Detector noise on every point and ordinary likelihoods: (xy, likelihood, code NOISE_ONLY).
+
+    White noise and correlated jitter scaled to the crown–mid-hip length, larger at the hips."""
     n, L, _ = truth.shape
-    xy = truth + rng.normal(0, rng.uniform(*s.noise_px), truth.shape)
+    body = body_length_px(truth, skeleton)
+    factor = np.ones(L)
+    for j, name in enumerate(skeleton.landmarks):
+        if name.endswith("_hip"):
+            factor[j] = s.hip_noise_factor
+        elif name.endswith(("_hand", "_foot", "_wrist", "_ankle")):
+            factor[j] = s.distal_noise_factor
+    white = rng.uniform(*s.noise_body) * body
+    jitter = rng.uniform(*s.jitter_body) * body
+    noise = white * rng.standard_normal(truth.shape)
+    if n >= 8 and jitter > 0:
+        noise += jitter * bandlimited(rng, n, 2 * L, 0.1, 4.0, s.fps).reshape(n, L, 2)
+    xy = truth + noise * factor[None, :, None]
     lik = np.clip(1 - rng.beta(1.2, 30, (n, L)), 0, 1)
     code = np.full((n, L), NOISE_ONLY, np.int8)
     return xy, lik, code
@@ -106,7 +136,7 @@ def add_artefacts(rng: np.random.Generator, truth: np.ndarray, s: SynthSettings,
 
     The 2-D model's artefacts (short distal swaps, jumps); the 3-D model uses :func:`add_artefacts_3d`.
     """
-    xy, lik, code = _observe(rng, truth, s)
+    xy, lik, code = _observe(rng, truth, s, skeleton)
     if not s.artefacts:
         return xy, lik, code
     p = _Planting.start(rng, truth, (xy, lik, code), s, skeleton)
@@ -217,7 +247,7 @@ def add_artefacts_3d(rng: np.random.Generator, truth: np.ndarray, s: SynthSettin
     low-likelihood stretches, confident jumps (some to the mirror limb), confident left/right swaps of
     one pair or a limb chain (``swap_frames`` long), whole-side swaps, occlusion runs (a hand or foot
     behind the body, placed at the body's edge with middling likelihood) and dropouts (NaN)."""
-    xy, lik, code = _observe(rng, truth, s)
+    xy, lik, code = _observe(rng, truth, s, skeleton)
     if not s.artefacts:
         return xy, lik, code
     p = _Planting.start(rng, truth, (xy, lik, code), s, skeleton)

@@ -1,20 +1,29 @@
-"""Movement and body models of a synthetic infant: joint angles over time, a supine body, a camera.
-**Synthetic data, not recordings of infants.**
+"""Body models of a synthetic infant: a supine body, its limb chains, a camera. **Synthetic data, not recordings
+of infants.**
 
 A kinematic model of a supine infant seen from above (24 landmarks of ``infant24``) with plausible body
-proportions, driven by joint-angle time series. The default model is **3-D** (:func:`simulate_body_3d`):
-limbs lift off the mat towards the camera (a lifted limb looks shorter: foreshortening; a limb near the
-camera looks larger: perspective), the head turns, hips and shoulders flex, and a pinhole camera whose
-distance, tilt (up to 25° off vertical), roll and aim vary per recording projects the joints to pixels.
-The earlier planar model stays available (:func:`simulate_body`). Movement character:
+proportions, driven by the joint-angle time series of :mod:`gmdesk.synthetic.movements`. The default model is
+**3-D** (:func:`simulate_body_3d`): limbs lift off the mat towards the camera (a lifted limb looks shorter:
+foreshortening; a limb near the camera looks larger: perspective), the head turns, hips and shoulders flex, and a
+pinhole camera whose distance, tilt (up to 25° off vertical), roll and aim vary per recording projects the joints
+to pixels. The earlier planar model stays available (:func:`simulate_body`).
 
-* **normal** — fidgety movements: small, circular, fluent, moderate speed, variable
-  acceleration; each limb moves independently (band-limited noise per joint with a slowly
-  varying amplitude envelope).
-* **abnormal** — cramped-synchronised: all limbs contract and relax together (one shared
-  slow driver), held more flexed, rigid, with little independent variability; a tunable
-  share (``normal_share``) of normal-like (fidgety) periods inside the recording, as
-  clinicians observe in infants with abnormal GMs.
+Movement character comes from the infant's **phenotype** (see :mod:`gmdesk.synthetic.movements` for what each
+changes and its published source):
+
+* ``normal-fm`` — large movements (kicks, swipes, wiggling, calm and fussy periods) plus a continual or
+  intermittent stream of small, circular fidgety movements of every limb joint, the head and the trunk [Pre97,
+  EP05, HAP92].
+* ``absent-fm`` (F−) — the same large movements, a little larger and more variable [Stø17], no fidgety stream
+  (less curved trajectories [Kan17, Kan19]).
+* ``sporadic-fm`` (F±) — fidgety movements in short sporadic bouts only [Ein16].
+* ``abnormal-fm`` (AF) — the fidgety stream exaggerated in amplitude, speed and jerkiness [Ein16].
+* ``cramped-synchronised`` (CS) — all limbs contract and relax together (one shared slow driver), held more
+  flexed, rigid, head stiffer; a share (``normal_share``) of normal-looking periods without fidgety movements
+  [EP05, Yan12].
+
+In the planar model a joint's elevation (towards the camera) shows as foreshortening of the limb and as a bend of
+the next joint, so the small circular movements stay two-dimensional in the image.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import logging
 import numpy as np
 
 from gmdesk.core.skeleton import Skeleton
+from gmdesk.synthetic.movements import Movement, bandlimited, simulate_movement
 from gmdesk.synthetic.settings import SynthSettings
 
 logger = logging.getLogger(__name__)
@@ -37,80 +47,19 @@ _PELVIS_Y = -17.0
 _HIP_X = 4.0
 _ARM = (9.0, 8.0, 4.0)  # upper arm, forearm, hand
 _LEG = (10.0, 9.0, 6.0)  # thigh, shank, foot
-# Rest posture (degrees): limb chain directions measured from straight down (-y) towards the
-# outside (+x on the left side); each next segment adds its bend.
-_REST = {"shoulder": 60.0, "elbow": 75.0, "wrist": 10.0, "hip": 25.0, "knee": -45.0, "ankle": 70.0}
-_NORMAL_AMP = {"shoulder": 9.0, "elbow": 10.0, "wrist": 12.0, "hip": 6.0, "knee": 8.0, "ankle": 10.0}
-# Cramped-synchronised: extra flexion held, and the shared contraction's amplitude.
-_CRAMP_POSTURE = {"shoulder": -20.0, "elbow": 25.0, "wrist": 10.0, "hip": -10.0, "knee": -20.0, "ankle": 10.0}
-_CRAMP_AMP = {"shoulder": -22.0, "elbow": 35.0, "wrist": 12.0, "hip": -14.0, "knee": -30.0, "ankle": 15.0}
-_JOINTS = tuple(_REST)
+_LIFT_CHILD = {"shoulder": "elbow", "elbow": "wrist", "wrist": "elbow", "hip": "knee", "knee": "ankle", "ankle": "knee"}
 
 
-def _bandlimited(rng: np.random.Generator, n: int, channels: int, f_lo: float, f_hi: float, fps: float) -> np.ndarray:
-    """Unit-variance noise with power only between ``f_lo`` and ``f_hi`` Hz, shape (n, channels)."""
-    spec = np.fft.rfft(rng.standard_normal((n, channels)), axis=0)
-    f = np.fft.rfftfreq(n, 1.0 / fps)
-    spec[(f < f_lo) | (f > f_hi)] = 0
-    x = np.fft.irfft(spec, n=n, axis=0)
-    return x / (x.std(axis=0, keepdims=True) + 1e-12)
-
-
-def _smooth_mask(rng: np.random.Generator, n: int, share: float, fps: float) -> np.ndarray:
-    """1 inside randomly placed periods (8–25 s) covering about ``share`` of the time, else 0,
-    with 1-s ramps."""
-    m = np.zeros(n)
-    if share <= 0:
-        return m
-    target = share * n
-    tries = 0
-    while m.sum() < target and tries < 200:
-        length = int(rng.uniform(8, 25) * fps)
-        start = int(rng.integers(0, max(1, n - length)))
-        m[start : start + length] = 1.0
-        tries += 1
-    ramp = max(1, int(fps))
-    kernel = np.ones(ramp) / ramp
-    return np.clip(np.convolve(m, kernel, mode="same"), 0, 1)
-
-
-def _joint_series(rng: np.random.Generator, n: int, abnormal: bool,
-                  s: SynthSettings) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Joint-angle time series (degrees) per side (keys like ``left_elbow``) and the share of
-    normal-like movement per frame (1 = fidgety, 0 = cramped-synchronised)."""
-    ang, m, _, _ = _movement(rng, n, abnormal, s)
-    return ang, m
-
-
-def _movement(rng: np.random.Generator, n: int, abnormal: bool,
-              s: SynthSettings) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None, float]:
-    """:func:`_joint_series` plus the abnormal infant's shared contraction driver and severity."""
-    fps = s.fps
-    # Normal: independent fidgety movement on every joint and side.
-    env = 0.6 + 0.8 * (0.5 + 0.5 * _bandlimited(rng, n, 1, 0.02, 0.12, fps).clip(-1, 1))
-    fid = _bandlimited(rng, n, 2 * len(_JOINTS), 0.3, 1.6, fps) * env
-    normal = {}
-    for k, j in enumerate(_JOINTS):
-        for side_i, side in enumerate(("left", "right")):
-            base = _REST[j] + rng.normal(0, 4)
-            normal[f"{side}_{j}"] = base + _NORMAL_AMP[j] * fid[:, 2 * k + side_i]
-    if not abnormal:
-        return normal, np.ones(n), None, 0.0
-    severity = rng.uniform(*s.severity)
-    # Shared slow contraction/relaxation driver in [0, 1], with some cycle-to-cycle jitter.
-    f0 = rng.uniform(0.2, 0.4)
-    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.15 * _bandlimited(rng, n, 1, 0.01, 0.1, fps)[:, 0])) / fps
-    drive = 1 / (1 + np.exp(-3.0 * np.sin(phase)))
-    rigid = _bandlimited(rng, n, 2 * len(_JOINTS), 0.3, 2.0, fps) * 0.2
-    cramped = {}
-    for k, j in enumerate(_JOINTS):
-        for side_i, side in enumerate(("left", "right")):
-            base = _REST[j] + severity * _CRAMP_POSTURE[j] + rng.normal(0, 3)
-            cramped[f"{side}_{j}"] = (
-                base + severity * _CRAMP_AMP[j] * drive + _NORMAL_AMP[j] * rigid[:, 2 * k + side_i]
-            )
-    m = _smooth_mask(rng, n, s.normal_share, fps)
-    return {key: m * normal[key] + (1 - m) * cramped[key] for key in normal}, m, drive, float(severity)
+def _movement_for(rng: np.random.Generator, n: int, phenotype: str | bool, s: SynthSettings,
+                  movement: Movement | None) -> Movement:
+    """The given movement, or a new one of ``phenotype`` (``False``/``True``: normal-fm/cramped-synchronised)."""
+    if movement is not None:
+        if len(movement.fm) != n:
+            raise ValueError(f"the movement has {len(movement.fm)} frames, not {n}")
+        return movement
+    if isinstance(phenotype, (bool, np.bool_)):
+        phenotype = "cramped-synchronised" if phenotype else "normal-fm"
+    return simulate_movement(rng, n, phenotype, s)
 
 
 def _chain(start: np.ndarray, lengths: tuple[float, ...], bends: list[np.ndarray], side: float,
@@ -127,26 +76,34 @@ def _chain(start: np.ndarray, lengths: tuple[float, ...], bends: list[np.ndarray
     return pts
 
 
-def simulate_body(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSettings,
-                  skeleton: Skeleton) -> tuple[np.ndarray, dict]:
-    """Clean landmark positions in pixels, shape (n, 24, 2), and the infant's body parameters."""
+def simulate_body(rng: np.random.Generator, n: int, phenotype: str | bool, s: SynthSettings,
+                  skeleton: Skeleton, movement: Movement | None = None) -> tuple[np.ndarray, dict]:
+    """Clean landmark positions in pixels, shape (n, 24, 2), and the infant's body parameters (planar model).
+
+    ``phenotype``: one of :data:`~gmdesk.synthetic.settings.PHENOTYPES` (``False``/``True``: normal-fm /
+    cramped-synchronised); ``movement``: a movement already simulated (then ``phenotype`` is not used).
+    """
     size = rng.normal(1.0, s.body_size_sd)
     ppcm = rng.uniform(*s.px_per_cm)
-    ang, normal_like = _joint_series(rng, n, abnormal, s)
-    rigid = 0.3 + 0.7 * normal_like  # head movement is rigid only while movements are cramped
+    mv = _movement_for(rng, n, phenotype, s, movement)
+    ang = dict(mv.azimuth)
+    for key, el in mv.elevation.items():  # a lift shows in the plane as a bend of the next joint
+        side, j = key.split("_", 1)
+        ang[f"{side}_{_LIFT_CHILD[j]}"] = ang[f"{side}_{_LIFT_CHILD[j]}"] + 0.5 * (el - np.median(el))
+    rigid = 0.3 + 0.7 * mv.normal_like  # head movement is rigid only while movements are cramped
     pos: dict[str, np.ndarray] = {}
     zero = np.zeros((n, 2))
     pos["sternum"] = zero
     pos["pelvis"] = zero + np.array([0.0, _PELVIS_Y * size])
-    head_rot = np.radians(rigid * 10 * _bandlimited(rng, n, 1, 0.05, 0.8, s.fps)[:, 0])
+    head_rot = np.radians(rigid * 10 * bandlimited(rng, n, 1, 0.05, 0.5, s.fps)[:, 0] + mv.head[:, 0] + mv.head[:, 2])
     c, si = np.cos(head_rot), np.sin(head_rot)
     for name, (hx, hy) in _HEAD.items():
         v = np.array([hx, hy]) * size - _NECK * size
         pos[name] = _NECK * size + np.stack([c * v[0] - si * v[1], si * v[0] + c * v[1]], axis=1)
     lift = {}
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        lift_arm = 0.12 * (0.5 + 0.5 * _bandlimited(rng, n, 1, 0.1, 1.0, s.fps)[:, 0].clip(-1, 1))
-        lift_leg = 0.10 * (0.5 + 0.5 * _bandlimited(rng, n, 1, 0.1, 1.0, s.fps)[:, 0].clip(-1, 1))
+        lift_arm = np.clip(1 - np.cos(np.radians(mv.elevation[f"{side}_shoulder"])), 0, 0.5)
+        lift_leg = np.clip(1 - np.cos(np.radians(mv.elevation[f"{side}_hip"] - 20.0)), 0, 0.5)
         lift[side] = (lift_arm, lift_leg)
         sh = zero + np.array([sign * _SHOULDER[0], _SHOULDER[1]]) * size
         hip = zero + np.array([sign * _HIP_X, _PELVIS_Y]) * size
@@ -162,7 +119,8 @@ def simulate_body(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSett
         raise ValueError(f"the synthetic body model has no landmarks {missing}; use the infant24 skeleton")
     body = np.stack([pos[lm] for lm in skeleton.landmarks], axis=1)  # (n, L, 2) cm, +y to head
     # Whole-body sway, orientation and placement in the image (pixels, y down).
-    sway = _bandlimited(rng, n, 3, 0.02, 0.3, s.fps) * np.array([0.6, 0.6, np.radians(2.0)])
+    sway = bandlimited(rng, n, 3, 0.02, 0.3, s.fps) * np.array([0.6, 0.6, np.radians(2.0)])
+    sway = sway + mv.trunk * np.array([1.0, 1.0, np.radians(1.0)])
     theta = np.radians(rng.normal(0, 8)) + sway[:, 2]
     ct, st = np.cos(theta)[:, None], np.sin(theta)[:, None]
     bx, by = body[..., 0], -body[..., 1]
@@ -196,39 +154,6 @@ _HEAD_3D = {"head_top": (0.0, 4.0, -0.5), "nose": (0.0, -0.5, 5.0), "left_eye": 
 _SHOULDER_3D = (6.5, -1.0, -3.0)
 _HIP_3D = (4.0, -17.0, -3.5)
 _PELVIS_3D = (0.0, -17.0, -1.0)
-# Elevation of each segment (degrees, towards the camera), added along the chain: the upper arm's and
-# thigh's own lift, then the forearm/shank and hand/foot relative to them.
-#                 (normal base, normal slow amplitude, fidgety amplitude, cramped base, cramped amplitude)
-_ELEVATION = {"shoulder": (12.0, 16.0, 6.0, 18.0, 25.0), "elbow": (8.0, 14.0, 8.0, 12.0, 20.0),
-              "wrist": (0.0, 6.0, 8.0, 0.0, 5.0), "hip": (35.0, 20.0, 6.0, 45.0, 30.0),
-              "knee": (-40.0, 16.0, 8.0, -55.0, -25.0), "ankle": (20.0, 6.0, 8.0, 20.0, 5.0)}
-_ELEVATION_LIMITS = {"shoulder": (0.0, 75.0), "hip": (0.0, 85.0)}
-
-
-def _elevation_series(rng: np.random.Generator, n: int, normal_like: np.ndarray, drive: np.ndarray | None,
-                      severity: float, fps: float) -> dict[str, np.ndarray]:
-    """Segment elevations (degrees) per side: independent slow lifts with fidgety detail in normal
-    movement; one shared contraction (the cramped-synchronised driver) while movement is abnormal."""
-    slow = _bandlimited(rng, n, 2 * len(_JOINTS), 0.03, 0.3, fps).clip(-2.5, 2.5)
-    env = 0.6 + 0.8 * (0.5 + 0.5 * _bandlimited(rng, n, 1, 0.02, 0.12, fps).clip(-1, 1))
-    fid = _bandlimited(rng, n, 2 * len(_JOINTS), 0.3, 1.6, fps) * env
-    rigid = _bandlimited(rng, n, 2 * len(_JOINTS), 0.3, 2.0, fps) * 0.2
-    out = {}
-    for k, j in enumerate(_JOINTS):
-        base, amp_slow, amp_fid, cramp_base, cramp_amp = _ELEVATION[j]
-        for side_i, side in enumerate(("left", "right")):
-            c = 2 * k + side_i
-            normal = base + rng.normal(0, 4) + amp_slow * slow[:, c] + amp_fid * fid[:, c]
-            if drive is None:
-                e = normal
-            else:
-                cramped = cramp_base + rng.normal(0, 3) + severity * cramp_amp * drive + amp_fid * rigid[:, c]
-                e = normal_like * normal + (1 - normal_like) * cramped
-            lo, hi = _ELEVATION_LIMITS.get(j, (-80.0, 80.0))
-            out[f"{side}_{j}"] = np.clip(e, lo, hi)
-    return out
-
-
 def _chain_3d(start: np.ndarray, lengths: tuple[float, ...], bends: list[np.ndarray], elevations: list[np.ndarray],
               side: float, floor: float) -> list[np.ndarray]:
     """Positions (n, 3) of a limb chain from ``start`` with cumulative in-plane bends and elevations
@@ -285,19 +210,22 @@ def project(points: np.ndarray, rotation: np.ndarray, centre: np.ndarray, focal_
     return focal_px * pc[..., :2] / pc[..., 2:3] + principal
 
 
-def simulate_body_3d(rng: np.random.Generator, n: int, abnormal: bool, s: SynthSettings,
-                     skeleton: Skeleton) -> tuple[np.ndarray, dict, np.ndarray]:
+def simulate_body_3d(rng: np.random.Generator, n: int, phenotype: str | bool, s: SynthSettings,
+                     skeleton: Skeleton, movement: Movement | None = None) -> tuple[np.ndarray, dict, np.ndarray]:
     """Clean landmark positions in pixels ``(n, 24, 2)`` of a 3-D infant filmed by a pinhole camera,
-    the recording's body and camera parameters, and the world positions ``(n, 24, 3)`` in cm."""
+    the recording's body and camera parameters, and the world positions ``(n, 24, 3)`` in cm.
+
+    ``phenotype``: one of :data:`~gmdesk.synthetic.settings.PHENOTYPES` (``False``/``True``: normal-fm /
+    cramped-synchronised); ``movement``: a movement already simulated (then ``phenotype`` is not used).
+    """
     size = rng.normal(1.0, s.body_size_sd)
-    ang, normal_like, drive, severity = _movement(rng, n, abnormal, s)
-    elev = _elevation_series(rng, n, normal_like, drive, severity, s.fps)
-    rigid = 0.3 + 0.7 * normal_like  # the head moves less while movements are cramped
-    head = _bandlimited(rng, n, 3, 0.02, 0.25, s.fps).clip(-2.5, 2.5)
-    head_fid = _bandlimited(rng, n, 3, 0.3, 1.2, s.fps)
-    yaw = np.radians(rigid * (30 * head[:, 0] + 4 * head_fid[:, 0]))  # turning the head to a side
-    pitch = np.radians(rigid * (6 * head[:, 1] + 2 * head_fid[:, 1]))
-    roll_head = np.radians(rigid * (8 * head[:, 2] + 2 * head_fid[:, 2]))
+    mv = _movement_for(rng, n, phenotype, s, movement)
+    ang, elev = mv.azimuth, mv.elevation
+    rigid = 0.3 + 0.7 * mv.normal_like  # the head moves less while movements are cramped
+    head = bandlimited(rng, n, 3, 0.02, 0.25, s.fps).clip(-2.5, 2.5)
+    yaw = np.radians(rigid * 30 * head[:, 0] + mv.head[:, 0])  # turning the head to a side
+    pitch = np.radians(rigid * 6 * head[:, 1] + mv.head[:, 1])
+    roll_head = np.radians(rigid * 8 * head[:, 2] + mv.head[:, 2])
     r_head = _rotation("z", roll_head) @ _rotation("x", pitch) @ _rotation("y", yaw)
     pos: dict[str, np.ndarray] = {}
     zero = np.zeros((n, 3))
@@ -321,12 +249,13 @@ def simulate_body_3d(rng: np.random.Generator, n: int, abnormal: bool, s: SynthS
         raise ValueError(f"the synthetic body model has no landmarks {missing}; use the infant24 skeleton")
     body = np.stack([pos[lm] for lm in skeleton.landmarks], axis=1)  # (n, L, 3) cm, body frame
     # The trunk rolls a little towards either side; the body sways on the mat (world: mat at z = 0).
-    sway = _bandlimited(rng, n, 4, 0.02, 0.3, s.fps)
-    trunk_roll = np.radians(5.0 * sway[:, 3].clip(-2.5, 2.5))
+    sway = bandlimited(rng, n, 4, 0.02, 0.3, s.fps)
+    trunk_roll = np.radians(5.0 * sway[:, 3].clip(-2.5, 2.5) + mv.trunk[:, 2])
     turn = np.radians(2.0 * sway[:, 2])
     rot = _rotation("z", turn) @ _rotation("y", trunk_roll)
     world = np.einsum("nij,nlj->nli", rot, body)
-    world = world + np.stack([0.6 * sway[:, 0], 0.6 * sway[:, 1], np.full(n, -_MAT_Z)], axis=1)[:, None, :]
+    place = np.stack([0.6 * sway[:, 0] + mv.trunk[:, 0], 0.6 * sway[:, 1] + mv.trunk[:, 1], np.full(n, -_MAT_Z)], axis=1)
+    world = world + place[:, None, :]
     # Camera: distance, tilt off vertical (towards a random side), roll about the optical axis.
     distance = rng.uniform(*s.camera_distance_cm)
     tilt = np.radians(rng.uniform(0.0, s.tilt_deg))
