@@ -255,6 +255,12 @@ def remove_trajectory_jumps(
     scale = body_scale(track.xy, skeleton)
     floor = min_rel * scale if np.isfinite(scale) else 0.0
     thr = np.maximum(med + k * MAD_TO_SD * mad, floor)
+    thr = np.broadcast_to(thr, resid.shape).copy()
+    # At the recording's edges the reference is extrapolated from one side (a moving point curves away from the
+    # line) and a removed point cannot be filled again: there, only a jump twice as far counts.
+    h = window // 2
+    thr[:h] *= 2.0
+    thr[len(thr) - h:] *= 2.0
     mask = np.isfinite(resid) & (resid > thr) & editable_points(track)
     track.xy[mask] = np.nan
     track.status[mask] = PointStatus.OUTLIER

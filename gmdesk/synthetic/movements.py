@@ -155,11 +155,16 @@ def circular(rng: np.random.Generator, n: int, channels: int, band: tuple[float,
     freq = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
     radius = np.exp(0.35 * bandlimited(rng, n, channels, 0.1, 1.0, fps))
     if jerk > 0:
-        freq = np.clip(freq * _steps(rng, n, channels, 2 * jerk, 0.45, fps), 0.5 * lo, 1.3 * hi)
-        k = max(1, int(0.12 * fps))  # abrupt, yet continuous: a change of radius takes ~0.12 s
-        steps = _steps(rng, n, channels, 2 * jerk, 0.4, fps)
-        radius = radius * np.apply_along_axis(lambda v: np.convolve(v, np.ones(k) / k, mode="same"), 0,
-                                              np.pad(steps, ((k, k), (0, 0)), mode="edge"))[k:-k]
+        # abrupt, yet muscle-driven: a change of speed or radius takes ~0.12 s (a step in speed within one frame
+        # would be a detector jump, not a movement)
+        k = max(1, int(0.12 * fps))
+
+        def ramped(v: np.ndarray) -> np.ndarray:
+            return np.apply_along_axis(lambda c: np.convolve(c, np.ones(k) / k, mode="same"), 0,
+                                       np.pad(v, ((k, k), (0, 0)), mode="edge"))[k:-k]
+
+        freq = np.clip(freq * ramped(_steps(rng, n, channels, 2 * jerk, 0.45, fps)), 0.5 * lo, 1.3 * hi)
+        radius = radius * ramped(_steps(rng, n, channels, 2 * jerk, 0.4, fps))
     phase = 2 * np.pi * np.cumsum(freq, axis=0) / fps + rng.uniform(0, 2 * np.pi, channels)
     sense = np.tanh(2.0 * bandlimited(rng, n, channels, 0.03, 0.3, fps))  # ellipticity and sense of rotation
     orient = rng.uniform(0, np.pi, channels) + 1.5 * bandlimited(rng, n, channels, 0.02, 0.3, fps)

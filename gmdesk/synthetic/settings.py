@@ -73,8 +73,8 @@ class SynthSettings:
     fm_duty_intermittent: tuple[float, float] = (0.4, 0.7)
     intermittent_share: float = 0.4
     fm_duty_sporadic: tuple[float, float] = (0.05, 0.25)
-    af_gain: tuple[float, float] = (1.8, 3.0)
-    af_band: tuple[float, float] = (0.8, 3.5)
+    af_gain: tuple[float, float] = (1.6, 2.4)
+    af_band: tuple[float, float] = (0.7, 2.5)
     af_jerk: float = 0.7
     absent_gross_gain: tuple[float, float] = (1.05, 1.25)
     artefacts: bool = True

@@ -106,7 +106,11 @@ def test_a_whole_side_swap_is_put_back(skeleton, clean_infant):
     f = slice(1500, 1590)
     t.xy[f, left + right] = t.xy[f, right + left]
     cleaned, rep = clean_track(t, skeleton)
-    assert np.array_equal(cleaned.xy[f], clean_infant.track.xy[f])
+    # the swapped stretch comes out as the same recording without the swap does (frames 1500-1590 are vigorous,
+    # fussy movement, where the smoothness check may also act: it must act the same)
+    unswapped, _ = clean_track(clean_infant.track.copy(), skeleton)
+    assert np.array_equal(cleaned.xy[f], unswapped.xy[f], equal_nan=True)
+    assert np.mean(np.isclose(cleaned.xy[f], clean_infant.track.xy[f]).all(-1)) > 0.99  # and almost all as observed
     assert {(e.start, e.stop) for e in rep.swaps} == {(1500, 1590)} and len(rep.swaps) == len(left)
 
 
@@ -230,7 +234,8 @@ def test_the_planar_model_still_cleans(skeleton):
     planted = np.isin(inf.artefact, (JUMP, SWAP)) & (np.linalg.norm(inf.track.xy - inf.truth_xy, axis=-1) > TOL)
     assert planted.sum() > 20
     assert np.mean(~(err[planted] <= TOL) & np.isfinite(err[planted])) < 0.1
-    assert rep.swaps and not np.isnan(cleaned.xy[inf.artefact == DROPOUT]).all()
+    dropped = inf.artefact == DROPOUT
+    assert rep.swaps and (not dropped.any() or not np.isnan(cleaned.xy[dropped]).all())
 
 
 def test_hysteresis_does_not_eat_an_unconfident_detector(skeleton, clean_infant):
