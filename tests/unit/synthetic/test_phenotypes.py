@@ -104,7 +104,8 @@ def test_published_directions_hold_on_clean_truth(skeleton):
     assert normal["fm_capped"].mean() > sporadic["fm_capped"].mean() > absent["fm_capped"].mean()
     # abnormal FMs: larger and jerkier than normal FMs
     assert (af["fm_band"] > normal["fm_band"]).all() and (af["jerk"] > normal["jerk"]).all()
-    assert af["jerk"].mean() > 2 * normal["jerk"].mean()
+    # jerkier, within published infant accelerations (Tru17: peak 3-9 m/s2), so not without bound
+    assert af["jerk"].mean() > 1.2 * normal["jerk"].mean()
     # cramped-synchronised: limbs together (most infants, and on average)
     assert cs["sync"].mean() > normal["sync"].mean() and (cs["sync"] > normal["sync"]).mean() >= 0.6
     # without FMs the centroid of motion varies more [Stø17] and paths are less curved [Kan17]
