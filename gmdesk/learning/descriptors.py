@@ -4,10 +4,11 @@ A family names a descriptor set (:data:`gmdesk.pipeline.descriptor_sets.DESCRIPT
 ``histograms``, ``joint-stats``, ``spectral``, ``complexity``, ``asymmetry``, ``movement``), computed per
 snippet from the feature layout, standardised on the training part, and a scikit-learn model fitted on
 them class-balanced (each class weighs as much as the other whatever their numbers, so leaving an infant
-out does not shift the prior against it). P(abnormal) is the fitted estimator's ``predict_proba``; ``embed``
-returns the standardised descriptors.
+out does not shift the prior against it). P(abnormal) is the estimator's decision value through a
+class-balanced Platt scaling fitted on out-of-fold decision values; ``embed`` returns the standardised
+descriptors.
 
-Files: ``descriptors.npz`` (the standardisation), ``descriptors.json`` (the set and model names) and the
+Files: ``descriptors.npz`` (the standardisation), ``descriptors.json`` (set and model names, Platt) and the
 fitted estimator as ``model.skops`` (:mod:`gmdesk.learning.persist`: skops, explicit trusted types, no
 pickle). A bundle of an earlier version (``kinematics.npz`` + ``kinematics.json``) is read when it holds a
 logistic regression (its coefficients are all there is to it); its gradient-boosting trees are refused:
@@ -138,7 +139,30 @@ class DescriptorClassifier(SnippetClassifier):
         self.desc_mean_ = D.mean(axis=0)
         sd = D.std(axis=0)
         self.desc_scale_ = np.where(sd > 1e-9, sd, 1.0)
-        self.estimator_ = self._fit_descriptors((D - self.desc_mean_) / self.desc_scale_, y_tr)
+        Ds = (D - self.desc_mean_) / self.desc_scale_
+        self.estimator_ = self._fit_descriptors(Ds, y_tr)
+        self.platt_ = self._fit_platt(Ds, y_tr)
+
+    def _fit_platt(self, Ds: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Class-balanced Platt scaling of the decision value, fitted on out-of-fold decision values (5 folds;
+        a snippet, its flipped and its augmented copies in one fold). An over-fitted model scores new snippets
+        nearer its majority class than its training snippets; fitted out of fold, P(abnormal) of a snippet
+        like neither class stays near 0.5 whatever the classes' numbers."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        copies = (2 if self.mirror_columns is not None else 1) * (1 + self.aug_copies)
+        groups = np.arange(len(y)) % max(1, len(y) // copies)
+        k = min(5, int(np.bincount(y, minlength=2).min()) // copies)
+        if k < 2:
+            return 1.0, 0.0
+        oof = np.zeros(len(y))
+        for tr, te in StratifiedGroupKFold(k, shuffle=True, random_state=self.seed).split(Ds, y, groups):
+            if len(np.unique(y[tr])) < 2:
+                return 1.0, 0.0
+            oof[te] = self._fit_descriptors(Ds[tr], y[tr]).decision_function(Ds[te])
+        lr = LogisticRegression(C=1e4, class_weight="balanced", max_iter=1000).fit(oof.reshape(-1, 1), y)
+        return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
     def _fit_descriptors(self, Ds: np.ndarray, y: np.ndarray) -> Any:
         """A scikit-learn classifier fitted, class-balanced, on standardised descriptors (default: logistic
@@ -149,13 +173,15 @@ class DescriptorClassifier(SnippetClassifier):
                                   max_iter=5000).fit(Ds, y)
 
     def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict_proba(self._descriptors(X))[:, 1].astype(np.float64)
+        f = np.asarray(self.estimator_.decision_function(self._descriptors(X)), dtype=np.float64)
+        return 1.0 / (1.0 + np.exp(-(self.platt_[0] * f + self.platt_[1])))
 
     def _embedding(self, X: np.ndarray) -> np.ndarray:
         return self._descriptors(X)
 
     def _save_model(self, folder: Path) -> list[str]:
-        meta = {"descriptor_set": self.descriptor_set, "model": self.model, "n_descriptors": int(len(self.desc_mean_))}
+        meta = {"descriptor_set": self.descriptor_set, "model": self.model, "n_descriptors": int(len(self.desc_mean_)),
+                "platt": list(self.platt_)}
         names = save_parts(folder, "descriptors", {"desc_mean": self.desc_mean_, "desc_scale": self.desc_scale_}, meta)
         return [*names, save_estimator(folder, "model.skops", self.estimator_)]
 
@@ -168,6 +194,10 @@ class DescriptorClassifier(SnippetClassifier):
         if meta.get("descriptor_set") != self.descriptor_set or meta.get("model") != self.model:
             raise GmdeskError(f"{folder / 'descriptors.json'}: descriptors {meta.get('descriptor_set')!r} and model "
                               f"{meta.get('model')!r}, not the {self.descriptor_set!r} and {self.model!r} of {self.architecture}")
+        platt = meta.get("platt")
+        if not (isinstance(platt, list) and len(platt) == 2 and all(isinstance(v, int | float) for v in platt)):
+            raise GmdeskError(f"{folder / 'descriptors.json'}: 'platt' must be two numbers")
+        self.platt_ = (float(platt[0]), float(platt[1]))
         self.desc_mean_, self.desc_scale_ = arrays["desc_mean"], arrays["desc_scale"]
         self.estimator_ = load_estimator(folder / "model.skops", self.estimator_kind)
         n_in = getattr(self.estimator_, "n_features_in_", None)
@@ -196,4 +226,4 @@ class DescriptorClassifier(SnippetClassifier):
         if len(self.desc_mean_) != lr.n_features_in_:
             raise GmdeskError(f"{folder / 'kinematics.npz'}: {lr.n_features_in_} coefficients for "
                               f"{len(self.desc_mean_)} descriptors")
-        self.estimator_ = lr
+        self.estimator_, self.platt_ = lr, (1.0, 0.0)

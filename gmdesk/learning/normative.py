@@ -76,6 +76,7 @@ class NormativeSurprise(DescriptorClassifier):
                 s[fold] = surprise((D[fold] - mu) / sd, self.z_clip)
         self.estimator_ = LogisticRegression(C=1e4, class_weight="balanced", max_iter=5000).fit(
             np.log1p(s).reshape(-1, 1), y_tr)
+        self.platt_ = (1.0, 0.0)  # the regression on the surprise is the calibration
 
     def surprise(self, X: np.ndarray) -> np.ndarray:
         """Surprise per snippet under the normal model (0: typical; larger: more unlike normal movement)."""
