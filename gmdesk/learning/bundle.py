@@ -65,7 +65,7 @@ def library_versions() -> dict[str, str]:
 
     out["gmdesk"] = __version__
     try:
-        import skops
+        import skops  # deferred: optional dependency (gmdesk[ml])
 
         out["skops"] = skops.__version__
     except ImportError:
