@@ -21,11 +21,20 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     # movement descriptors (gmdesk.pipeline.kinematics) + standardised logistic regression / gradient boosting
     "kinematics": {"family": "kinematics", "model": "logreg"},
     "kinematics-gb": {"family": "kinematics", "model": "gb"},
+    # literature descriptor sets (gmdesk.pipeline.descriptor_sets) + class-balanced standardised logistic regression
+    "histograms": {"family": "descriptors", "descriptors": "histograms", "model": "logreg"},
+    "joint-stats": {"family": "descriptors", "descriptors": "joint-stats", "model": "logreg"},
+    "spectral": {"family": "descriptors", "descriptors": "spectral", "model": "logreg"},
+    "complexity": {"family": "descriptors", "descriptors": "complexity", "model": "logreg"},
+    "asymmetry": {"family": "descriptors", "descriptors": "asymmetry", "model": "logreg"},
+    "movement": {"family": "descriptors", "descriptors": "movement", "model": "logreg"},
+    # surprise under a naive Gaussian of normal snippets' movement descriptors → logistic regression
+    "normative": {"family": "descriptors", "descriptors": "movement", "model": "normative"},
 }
-FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics")
+FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics", "descriptors")
 #: Short names accepted on the command line.
 ALIASES = {"svm": "svm-rbf", "lstm": "lstm-2", "cnn1d": "cnn1d-2", "cnn": "cnn1d-2", "vit": "vit-2",
-           "kin": "kinematics", "kinematics-lr": "kinematics"}
+           "kin": "kinematics", "kinematics-lr": "kinematics", "mccay": "histograms", "chambers": "joint-stats"}
 
 
 #: Augmented copies of each training snippet a family gets unless told otherwise: the networks learn from raw

@@ -136,6 +136,9 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Left/right landmark pairs, flattened (a0, b0, a1, b1, ...), as positions in ``coord_columns``.
     end_effectors : tuple of int, optional
         End-effector landmarks (hands, feet), as positions in ``coord_columns``.
+    segments : tuple of int, optional
+        Limb segments (the skeleton's edges), flattened (a0, b0, a1, b1, ...), as positions in
+        ``coord_columns`` (the histogram descriptors' HOJO2D).
     fps : float
         Frame rate of the snippets (29.97).
     aug_copies : int
@@ -167,6 +170,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "angle_columns": [None, Indices()],
         "mirror_landmarks": [None, Indices()],
         "end_effectors": [None, Indices()],
+        "segments": [None, Indices()],
         "fps": [Interval(float, 0, 1000, "right")],
         "aug_copies": [Interval(int, 0, 20)],
         "aug_scale": [Interval(float, 0, 0.9)],
@@ -193,6 +197,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         angle_columns: tuple[int, ...] | None = None,
         mirror_landmarks: tuple[int, ...] | None = None,
         end_effectors: tuple[int, ...] | None = None,
+        segments: tuple[int, ...] | None = None,
         fps: float = DEFAULT_FPS,
         aug_copies: int = 0,
         aug_scale: float = 0.1,
@@ -216,6 +221,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.angle_columns = angle_columns
         self.mirror_landmarks = mirror_landmarks
         self.end_effectors = end_effectors
+        self.segments = segments
         self.fps = fps
         self.aug_copies = aug_copies
         self.aug_scale = aug_scale
@@ -244,7 +250,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     @property
     def family(self) -> str:
-        """svm, lstm, cnn1d, vit or kinematics."""
+        """svm, lstm, cnn1d, vit, kinematics or descriptors."""
         return self.spec["family"]
 
     def standardise(self, X: np.ndarray) -> np.ndarray:

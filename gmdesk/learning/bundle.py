@@ -6,13 +6,14 @@
       manifest.json   classifier, hyper-parameters, feature set, skeleton, window, overlap,
                       threshold, cohort summary, CV metrics, library versions, file hashes
       scaler.npz      z-score statistics (fitted on training data only)
-      model.keras     network (Keras 3), or svm.npz + svm.json for the SVM
+      model.keras     network (Keras 3); svm.skops + svm.json for the SVM; descriptors.npz +
+                      descriptors.json + model.skops for the descriptor families
       MODEL_CARD.md   what it was trained on, metrics, intended use, limits
 
-Loading never executes code from the bundle: no pickle or joblib (``np.load(allow_pickle=
-False)``), Keras ``safe_mode=True``, and each file's SHA-256 must match the manifest (a
-tampered or half-copied bundle is refused). A bundle made for another skeleton or feature
-set is refused with a clear error.
+Loading never executes code from the bundle: no pickle or joblib (``np.load(allow_pickle=False)``),
+Keras ``safe_mode=True``, skops with explicit trusted types (:mod:`gmdesk.learning.persist`), and each
+file's SHA-256 must match the manifest (a tampered or half-copied bundle is refused). A bundle made for
+another skeleton or feature set is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
     out["gmdesk"] = __version__
+    try:
+        import skops  # deferred: optional dependency (gmdesk[ml])
+
+        out["skops"] = skops.__version__
+    except ImportError:
+        pass
     try:
         import keras
         import tensorflow

@@ -16,12 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 def fit_platt(scores: Any, labels: Any) -> dict[str, Any]:
-    """Platt calibration ``P' = 1 / (1 + exp(-(a * logit(P) + b)))`` fitted on out-of-fold scores."""
+    """Platt calibration ``P' = 1 / (1 + exp(-(a * logit(P) + b)))`` fitted, class-balanced, on out-of-fold
+    scores (so a cohort's share of abnormal snippets does not move the calibrated 0.5)."""
     from sklearn.linear_model import LogisticRegression
 
     p = np.clip(np.asarray(scores, dtype=float), 1e-6, 1 - 1e-6)
     z = np.log(p / (1 - p)).reshape(-1, 1)
-    lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(labels).astype(int))
+    lr = LogisticRegression(C=1e6, class_weight="balanced", max_iter=1000).fit(z, np.asarray(labels).astype(int))
     return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]), "n": int(len(p))}
 
 

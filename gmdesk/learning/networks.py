@@ -12,10 +12,11 @@ vit-2      frame tokens + per-frame position embedding, 2 encoders,      dense 1
 vit-4      as vit-2 with 4 encoder layers                                 dense 128
 ========== ============================================================ =====================
 
-Dropout 0.3, sigmoid output, Adam, batch 16, up to 250 epochs, early stopping after 10 epochs without
-validation-loss improvement restoring the best weights. The network is kept as ``model.keras`` and loaded
-with Keras ``safe_mode``. TensorFlow is imported only when a network is built or loaded; gmdesk's own layer
-(``gmdesk>FramePositionEmbedding``) is registered under that name so that bundles load.
+Dropout 0.3, sigmoid output, Adam, class-balanced loss (Keras ``class_weight``), batch 16, up to 250 epochs,
+early stopping after 10 epochs without validation-loss improvement restoring the best weights. The network is
+kept as ``model.keras`` and loaded with Keras ``safe_mode``. TensorFlow is imported only when a network is
+built or loaded; gmdesk's own layer (``gmdesk>FramePositionEmbedding``) is registered under that name so that
+bundles load.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ class NetworkClassifier(SnippetClassifier):
         callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True)]
         if progress is not None or cancel is not None:
             callbacks.append(epoch_reporter(self.epochs, progress, cancel))
+        counts = np.bincount(y_tr.astype(int), minlength=2).astype(np.float64)
+        class_weight = {c: float(len(y_tr) / (2 * max(counts[c], 1))) for c in (0, 1)}  # class-balanced
         hist = self.model_.fit(Xs_tr, y_tr.astype(np.float32), validation_data=(Xs_va, y_va.astype(np.float32)),
                                epochs=self.epochs, batch_size=self.batch_size, shuffle=True, verbose=0,
-                               callbacks=callbacks)
+                               callbacks=callbacks, class_weight=class_weight)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         if getattr(callbacks[-1], "cancelled", False):
             raise CancelledError("training cancelled")

@@ -1,32 +1,34 @@
 """Support vector machines on flattened z-scored snippets (``svm-rbf``: RBF kernel; ``svm-poly``: polynomial
-kernel of degree 3), with Platt scaling of the decision value into P(abnormal).
+kernel of degree 3), class-balanced, with Platt scaling of the decision value into P(abnormal).
 
-Learned: the support vectors, dual coefficients, intercept and kernel settings (``svm.npz`` + ``svm.json``);
-snippets are scored with NumPy from them, so a bundle needs no pickle.
+Learned: the fitted SVC, kept with skops (``svm.skops``, :mod:`gmdesk.learning.persist`: explicit trusted
+types, no pickle), and the Platt parameters (``svm.json``). Snippets are scored by scikit-learn's own
+``decision_function``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from gmdesk.errors import GmdeskError
-from gmdesk.learning.base import SnippetClassifier, load_parts, save_parts
+from gmdesk.learning.base import SnippetClassifier
 from gmdesk.learning.params import Constraint, OneOf
+from gmdesk.learning.persist import load_estimator, save_estimator
 from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
 
-_META = ("kernel", "degree", "gamma", "coef0", "intercept")
-
 
 class SVMClassifier(SnippetClassifier):
-    """SVC on the flattened z-scored snippet (``C``, default 1.0; ``gamma="scale"``); P(abnormal) by Platt
-    scaling fitted on 5-fold out-of-fold decision values, as libsvm does. ``embed`` returns the flattened
-    z-scored snippet (an SVM has no hidden layer). Network parameters (epochs ...) are not used."""
+    """SVC on the flattened z-scored snippet (``C``, default 1.0; ``gamma="scale"``; ``class_weight="balanced"``);
+    P(abnormal) by Platt scaling fitted, class-balanced, on 5-fold out-of-fold decision values, as libsvm does.
+    ``embed`` returns the flattened z-scored snippet (an SVM has no hidden layer). Network parameters (epochs
+    ...) are not used."""
 
     architectures: ClassVar[tuple[str, ...]] = ("svm-rbf", "svm-poly")
     _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
@@ -42,34 +44,17 @@ class SVMClassifier(SnippetClassifier):
         Xs = self.standardise(X_tr)
         flat = Xs.reshape(len(Xs), -1).astype(np.float64)
         svc = SVC(kernel=spec["kernel"], degree=spec.get("degree", 3), C=self.C if self.C is not None else 1.0,
-                  gamma="scale", random_state=self.seed)
-        folds = StratifiedKFold(5, shuffle=True, random_state=self.seed)
+                  gamma="scale", class_weight="balanced", random_state=self.seed)
+        folds = StratifiedKFold(min(5, int(np.bincount(y_tr).min())), shuffle=True, random_state=self.seed)
         oof = cross_val_predict(svc, flat, y_tr, cv=folds, method="decision_function")
-        lr = LogisticRegression(C=1e6).fit(oof.reshape(-1, 1), y_tr)
-        svc.fit(flat, y_tr)
-        self.svm_ = {
-            "kernel": spec["kernel"], "degree": int(spec.get("degree", 3)), "gamma": float(svc._gamma),
-            "coef0": float(svc.coef0), "support_vectors": np.asarray(svc.support_vectors_),
-            "dual_coef": np.asarray(svc.dual_coef_).ravel(), "intercept": float(svc.intercept_[0]),
-        }
+        lr = LogisticRegression(C=1e6, class_weight="balanced").fit(oof.reshape(-1, 1), y_tr)
+        self.svc_ = svc.fit(flat, y_tr)
         # P(abnormal) = 1 / (1 + exp(A f + B))
         self.platt_ = (-float(lr.coef_[0, 0]), -float(lr.intercept_[0]))
-        if not np.allclose(self._decision(Xs[:5]), svc.decision_function(flat[:5]), atol=1e-6):
-            raise GmdeskError("internal: SVM decision function does not match scikit-learn")
-
-    def _decision(self, Xs: np.ndarray) -> np.ndarray:
-        s = self.svm_
-        flat = Xs.reshape(len(Xs), -1).astype(np.float64)
-        sv = s["support_vectors"]
-        if s["kernel"] == "rbf":
-            d2 = (flat**2).sum(1)[:, None] + (sv**2).sum(1)[None, :] - 2 * flat @ sv.T
-            k = np.exp(-s["gamma"] * np.maximum(d2, 0))
-        else:
-            k = (s["gamma"] * flat @ sv.T + s["coef0"]) ** s["degree"]
-        return k @ s["dual_coef"] + s["intercept"]
 
     def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
-        f = self._decision(self.standardise(X))
+        Xs = self.standardise(X)
+        f = self.svc_.decision_function(Xs.reshape(len(Xs), -1).astype(np.float64))
         return 1.0 / (1.0 + np.exp(self.platt_[0] * f + self.platt_[1]))
 
     def _embedding(self, X: np.ndarray) -> np.ndarray:
@@ -77,12 +62,21 @@ class SVMClassifier(SnippetClassifier):
         return Xs.reshape(len(Xs), -1)
 
     def _save_model(self, folder: Path) -> list[str]:
-        s = self.svm_
-        meta: dict[str, Any] = {k: s[k] for k in _META} | {"platt": list(self.platt_)}
-        return save_parts(folder, "svm", {"support_vectors": s["support_vectors"], "dual_coef": s["dual_coef"]}, meta)
+        meta = {"kernel": self.svc_.kernel, "platt": list(self.platt_)}
+        (Path(folder) / "svm.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return [save_estimator(folder, "svm.skops", self.svc_), "svm.json"]
 
     def _load_model(self, folder: Path) -> None:
-        arrays, meta = load_parts(folder, "svm")
-        self.svm_ = {**{k: meta[k] for k in _META},
-                     "support_vectors": arrays["support_vectors"], "dual_coef": arrays["dual_coef"]}
-        self.platt_ = tuple(meta["platt"])
+        folder = Path(folder)
+        if not (folder / "svm.skops").is_file() and (folder / "svm.npz").is_file():
+            raise GmdeskError(f"{folder / 'svm.npz'}: an SVM in the format of an earlier gmdesk version; "
+                              "retrain with this version")
+        meta = json.loads((folder / "svm.json").read_text(encoding="utf-8"))
+        platt = meta.get("platt")
+        if not (isinstance(platt, list) and len(platt) == 2 and all(isinstance(v, int | float) for v in platt)):
+            raise GmdeskError(f"{folder / 'svm.json'}: 'platt' must be two numbers")
+        self.svc_ = load_estimator(folder / "svm.skops", "SVC")
+        if self.svc_.kernel != self.spec["kernel"]:
+            raise GmdeskError(f"{folder / 'svm.skops'}: kernel {self.svc_.kernel!r}, not the {self.spec['kernel']!r} "
+                              f"of {self.architecture}")
+        self.platt_ = (float(platt[0]), float(platt[1]))

@@ -62,7 +62,8 @@ def test_sklearn_clone_and_params():
     d.set_params(epochs=9)
     assert d.epochs == 9 and c.epochs == 7
     assert set(ARCHITECTURES) == {"svm-rbf", "svm-poly", "lstm-2", "lstm-3", "cnn1d-2", "cnn1d-3", "vit-2", "vit-4",
-                                  "kinematics", "kinematics-gb"}
+                                  "kinematics", "kinematics-gb", "histograms", "joint-stats", "spectral",
+                                  "complexity", "asymmetry", "movement", "normative"}
 
 
 def test_paper_validation_split_is_ten_percent_half_per_class():
@@ -166,10 +167,10 @@ def test_tampered_and_mismatched_bundles_are_refused(tmp_path, separable, skelet
         load_bundle(folder, other)
     with pytest.raises(BundleError, match="feature set 'both', not 'angles'"):
         load_bundle(folder, skeleton, "angles")
-    data = bytearray((folder / "svm.npz").read_bytes())
+    data = bytearray((folder / "svm.skops").read_bytes())
     data[-40] ^= 0xFF
-    (folder / "svm.npz").write_bytes(bytes(data))
-    with pytest.raises(BundleError, match="svm.npz does not match its hash"):
+    (folder / "svm.skops").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="svm.skops does not match its hash"):
         load_bundle(folder)
     with pytest.raises(BundleError, match="not a gmdesk model bundle"):
         load_bundle(tmp_path)

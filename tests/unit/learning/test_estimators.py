@@ -82,9 +82,13 @@ def test_validator_accepts_numpy_numbers_and_json_lists():
 
 def test_shipped_bundle_loads_as_the_kinematics_class():
     b = load_bundle(DEMO)
-    assert type(b.classifier) is KinematicsLogisticRegression and b.classifier.kin_["model"] == "logreg"
-    assert b.classifier.get_params() == {k: tuple(v) if isinstance(v, list) else v
-                                         for k, v in b.manifest["hyper_parameters"].items()}
+    assert type(b.classifier) is KinematicsLogisticRegression and type(b.classifier.estimator_).__name__ == "LogisticRegression"
+    # made before limb segments were a parameter: those it lacks stay at their defaults
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in b.manifest["hyper_parameters"].items()}
+    assert b.classifier.get_params() == {**stored, "segments": None}
+    # an earlier version's logistic regression is read into scikit-learn's and scores with it
+    p = b.classifier.estimator_.predict_proba(np.zeros((1, b.classifier.estimator_.n_features_in_)))[0, 1]
+    assert 0 < p < 1
 
 
 def test_manifest_with_another_familys_architecture_is_refused(tmp_path):

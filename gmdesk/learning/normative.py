@@ -1,0 +1,93 @@
+"""``normative``: a Bayesian-surprise model of normal movement (after Chambers et al. 2020, doi:10.1109/
+TNSRE.2020.3029121, who score an infant by how unlikely its movement is under a model of normal infants).
+
+A diagonal ("naive") Gaussian is fitted per descriptor of the ``movement`` set (:mod:`gmdesk.pipeline.
+descriptor_sets`) on the NORMAL training snippets only. A snippet's surprise is its mean negative
+log-likelihood over the descriptors, with each descriptor's z-score clipped to ±:attr:`~NormativeSurprise.
+z_clip` (one wild descriptor cannot dominate; the constant terms dropped): ``mean(min(z², clip²)) / 2``.
+P(abnormal) is a class-balanced logistic regression on the surprise (one feature).
+
+Why it exists: the model of normal movement never needs examples of the abnormal phenotypes. Any departure
+from normal movement - absent, sporadic or abnormal fidgety movements, cramped-synchronised movement, or a
+phenotype the training cohort did not have - raises the surprise, so it generalises to abnormal phenotypes it
+never saw in training, where a discriminative model learns only the abnormal phenotypes of its cohort.
+
+The logistic regression is fitted on out-of-fold surprises of the normal snippets (5 contiguous folds of the
+normal training snippets, which keeps most of an infant's consecutive snippets together), so a new normal
+infant's surprise is not judged against an in-sample one. Learned: the normal means and sds (as
+``descriptors.npz``) and the LogisticRegression (``model.skops``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gmdesk.errors import GmdeskError
+from gmdesk.learning.base import check_snippets
+from gmdesk.learning.descriptors import DescriptorClassifier
+from gmdesk.learning.params import Constraint, OneOf
+from gmdesk.progress import CancelFn, ProgressFn
+
+logger = logging.getLogger(__name__)
+
+
+def normal_gaussian(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd (floored at 1e-6 and 1 % of the median sd) per descriptor of rows ``D``."""
+    mu = D.mean(axis=0)
+    sd = D.std(axis=0)
+    floor = max(1e-6, 0.01 * float(np.median(sd))) if sd.size else 1e-6
+    return mu, np.maximum(sd, floor)
+
+
+def surprise(Z: np.ndarray, z_clip: float) -> np.ndarray:
+    """Mean over descriptors of ``min(z², clip²) / 2`` for z-scores ``Z`` ``(n, d)``."""
+    return 0.5 * np.minimum(Z * Z, z_clip * z_clip).mean(axis=1)
+
+
+class NormativeSurprise(DescriptorClassifier):
+    """Surprise under a naive Gaussian of normal snippets' ``movement`` descriptors → class-balanced logistic
+    regression. ``C`` is not used (the one-feature regression is fitted with C = 1e4)."""
+
+    architectures: ClassVar[tuple[str, ...]] = ("normative",)
+    descriptor_set: ClassVar[str] = "movement"
+    model: ClassVar[str] = "normative"
+    #: Largest |z| a descriptor contributes with.
+    z_clip: ClassVar[float] = 5.0
+    _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
+        **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
+
+    def _fit_model(self, X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray,
+                   progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        if not self.coord_columns and not self.angle_columns:
+            raise GmdeskError("the normative classifier needs the feature layout (coord_columns / angle_columns)")
+        D = self._raw_descriptors(X_tr)
+        normal = np.flatnonzero(y_tr == 0)
+        self.desc_mean_, self.desc_scale_ = normal_gaussian(D[normal])
+        s = surprise((D - self.desc_mean_) / self.desc_scale_, self.z_clip)
+        folds = np.array_split(normal, min(5, len(normal)))
+        for fold in folds:
+            if len(normal) - len(fold) >= 2:
+                mu, sd = normal_gaussian(D[np.setdiff1d(normal, fold)])
+                s[fold] = surprise((D[fold] - mu) / sd, self.z_clip)
+        self.estimator_ = LogisticRegression(C=1e4, class_weight="balanced", max_iter=5000).fit(
+            np.log1p(s).reshape(-1, 1), y_tr)
+        self.platt_ = (1.0, 0.0)  # the regression on the surprise is the calibration
+
+    def surprise(self, X: np.ndarray) -> np.ndarray:
+        """Surprise per snippet under the normal model (0: typical; larger: more unlike normal movement)."""
+        return surprise(self._descriptors(check_snippets(X, self.n_features_)), self.z_clip)
+
+    def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
+        s = surprise(self._descriptors(X), self.z_clip)
+        return self.estimator_.predict_proba(np.log1p(s).reshape(-1, 1))[:, 1].astype(np.float64)
+
+    def _n_estimator_inputs(self) -> int:
+        return 1
+
+    def _fit_descriptors(self, Ds: np.ndarray, y: np.ndarray) -> Any:  # pragma: no cover - _fit_model does it
+        raise NotImplementedError
