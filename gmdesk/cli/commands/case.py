@@ -152,7 +152,7 @@ def assess(c: Any, args: argparse.Namespace) -> None:
     sk = skeleton_of(args)
     res = assess_track(c.current_track(), load_bundle(args.model, sk), sk, c.meta().get("infant_id", ""))
     rid = store_result(c, res)
-    print(f"result {rid}: {res.verdict.verdict.upper()} — {res.verdict.basis}")
+    print(f"result {rid}: {res.headline} — {res.verdict.basis}")
 
 
 def patient(c: Any, args: argparse.Namespace) -> None:
