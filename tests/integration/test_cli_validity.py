@@ -46,8 +46,10 @@ def test_the_report_of_a_not_validated_model_says_research_only(shuffled_bundle,
     assert main(["case", "new", str(case), str(pose), "--infant-id", "SHUF-1"]) == 0
     assert main(["case", "assess", str(case), "--bundle", str(shuffled_bundle)]) == 0
     assert main(["case", "signoff", str(case), "--reviewer", "Dr A", "--comment", "research use only"]) == 0
+    assert main(["case", "info", str(case)]) == 0
     printed = capsys.readouterr().out
     assert "research only: model NOT VALIDATED on its cohort" in printed
+    assert "(research only: model NOT VALIDATED)" in next(x for x in printed.splitlines() if x.startswith("  result 1:"))
     pdf = tmp_path / "d.pdf"
     assert main(["report", str(case), "-o", str(pdf)]) == 0
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
