@@ -12,7 +12,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from app.jobs import JobOwner, ThreadJob, wait_for
-from app.views import VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
+from app.views import RESEARCH_COLOUR, VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
 from gmdesk.errors import GmdeskError
 from gmdesk.screening.result import AssessmentResult
 
@@ -273,9 +273,16 @@ class AssessmentPanel(QtWidgets.QWidget):
                 when += f" by {html.escape(str(res.author))}"
         elif res.result_id is not None:
             when = f" · result #{res.result_id}"
+        if res.validated:
+            head = f"<b style='color:{colour}'>{v.verdict.upper()}</b>: {html.escape(v.basis)}{dropped}."
+        else:  # never a plain normal/abnormal: the model's output is evidence for research, not a result
+            why = "; ".join((res.validation or {}).get("reasons") or [])
+            head = (f"<b style='color:{RESEARCH_COLOUR}'>{html.escape(res.research_only.upper())}</b>"
+                    f"<br><span style='color:{RESEARCH_COLOUR}'>model output, not a clinical result: "
+                    f"{v.verdict.upper()}</span>: {html.escape(v.basis)}{dropped}."
+                    f"<br><small style='color:{RESEARCH_COLOUR}'>not validated because: {html.escape(why)}</small>")
         self.verdict_label.setText(
-            f"<b style='color:{colour}'>{v.verdict.upper()}</b>: {html.escape(v.basis)}{dropped}."
-            f"<br><small>model {html.escape(str(res.model_id))}{extra}{when}. Click a snippet to play it.</small>")
+            f"{head}<br><small>model {html.escape(str(res.model_id))}{extra}{when}. Click a snippet to play it.</small>")
         self._show_timeline()
         names = [f"{s['index'] + 1}@{s['start_frame']} ({s['class'][0].upper()})" for s in res.snippets]
         if res.similarity_reference is not None:
@@ -398,10 +405,14 @@ class AssessmentPanel(QtWidgets.QWidget):
         if self.out_of_date:
             warnings.append("The landmarks were changed after this result: re-run the assessment before signing "
                             "it off, or say in the comment why not.")
+        if not res.validated:
+            warnings.append("The model is not validated on its cohort: this result is research only, not a "
+                            "clinical result.")
         if self.notes.get("signoff"):
             warnings.append(f"{self.notes['signoff']} Signing again adds a new sign-off; the latest one counts.")
         dlg = SignOffDialog(self.session.case, res.result_id,
-                            f"#{res.result_id}: {res.label.upper()}", self, " ".join(warnings))
+                            f"#{res.result_id}: {res.label.upper()}"
+                            + ("" if res.validated else f" ({res.research_only})"), self, " ".join(warnings))
 
         def signed() -> None:
             self.notes["signoff"] = self._signoff_text()

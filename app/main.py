@@ -113,7 +113,7 @@ def smoke_test(folder: Path) -> int:
     qapp.processEvents()
     shot = folder / "smoke.png"
     win.grab().save(str(shot))
-    print(f"verdict: {v.verdict.upper()}: {v.basis} (model {win.result.model_id})")
+    print(f"verdict: {win.result.headline}: {v.basis} (model {win.result.model_id})")
     win.close()  # a background job (a seek proxy) is cancelled first; the window closes once it stopped
     if not win.wait_closed(30):
         print("smoke test FAILED: the window did not close within 30 s")

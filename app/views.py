@@ -83,6 +83,8 @@ class SeriesPanel(QtWidgets.QSplitter):
 
 #: Verdict colours (text and badges): abnormal red, normal green, indeterminate amber.
 VERDICT_COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "indeterminate": "#b9770e"}
+#: The colour of the verdict of a model not validated on its cohort (research only): amber, never red or green.
+RESEARCH_COLOUR = "#b9770e"
 REVIEW_MARKS = {"agree": "✓", "disagree": "✗", "unsure": "?"}
 
 

@@ -345,7 +345,8 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         return self.assessment.run(block)
 
     def _assessed(self, res: AssessmentResult) -> None:
-        self.status.showMessage(f"assessment done: {res.verdict.basis}")
+        note = "" if res.validated else f" — {res.research_only}"
+        self.status.showMessage(f"assessment done{note}: {res.verdict.basis}")
         self.tabs.setCurrentIndex(1)
 
     def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):

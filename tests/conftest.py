@@ -48,3 +48,44 @@ def small_cohort(tmp_path_factory) -> Path:
     """13 synthetic infants (10 internal, 3 external) of 40-50 s each, written as DLC .h5."""
     out = tmp_path_factory.mktemp("cohort")
     return generate_cohort(out, seed=11, settings=SynthSettings(duration_s=(40.0, 50.0)))
+
+
+def shuffle_labels(table: Path, seed: int = 0) -> list[str]:
+    """Permute the labels of a cohort table's internal infants in place (a derangement of at least one pair:
+    every label still occurs as often as before); the new labels in row order."""
+    import csv
+
+    import numpy as np
+
+    with open(table, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    internal = [i for i, r in enumerate(rows) if r.get("set", "internal") == "internal"]
+    labels = [rows[i]["label"] for i in internal]
+    rng = np.random.default_rng(seed)
+    while True:
+        new = [labels[j] for j in rng.permutation(len(labels))]
+        if new != labels:
+            break
+    for i, lab in zip(internal, new, strict=True):
+        rows[i]["label"] = lab
+    with open(table, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return [r["label"] for r in rows]
+
+
+@pytest.fixture(scope="session")
+def shuffled_bundle(tmp_path_factory) -> Path:
+    """A kinematics bundle trained with ``gmdesk train … --cv infant`` on 10 synthetic infants of 40 s whose
+    labels were SHUFFLED: whatever it learned, it cannot be validated on its cohort."""
+    from gmdesk.cli.main import main
+
+    out = tmp_path_factory.mktemp("shuffled")
+    table = generate_cohort(out / "cohort", seed=23, settings=SynthSettings(duration_s=(40.0, 40.0)))
+    shuffle_labels(table, seed=2)  # a chance-like permutation: infant AUC 0.56 (95 % CI 0.21-0.92) out of fold;
+    # some permutations of 10 infants are learnable by chance (seed 5: AUC 1.00): only a test against chance tells
+    bundle = out / "shuffled-model"
+    assert main(["train", str(table), "--classifier", "kinematics", "--cv", "infant", "-o", str(bundle),
+                 "--model-id", "shuffled-labels"]) == 0
+    return bundle

@@ -33,7 +33,7 @@ from gmdesk.errors import GmdeskError
 from gmdesk.evaluation.metrics import infant_level
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.base import SnippetClassifier
-from gmdesk.learning.calibration import calibrate, fit_platt
+from gmdesk.learning.calibration import calibrate, checked, fit_platt, is_platt
 from gmdesk.pipeline.snippets import SnippetSet
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 from gmdesk.screening.verdict import verdicts_by_infant
@@ -292,12 +292,12 @@ def _inner_scheme(inner: str, train: list[str], labels: dict[str, int], phenotyp
 
 
 def _calibration_or_none(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any] | None:
-    """Platt calibration of out-of-fold scores, or None (identity) when its slope is not positive: scores
-    that ran against the labels are not turned round."""
+    """Platt calibration of out-of-fold scores as a bundle keeps it (:func:`~gmdesk.learning.calibration.checked`:
+    a fit whose slope is not positive is recorded as refused and not applied, scores that ran against the labels
+    are not turned round), or None with one class only."""
     if len(set(np.asarray(labels).astype(int).tolist())) < 2:
         return None
-    cal = fit_platt(scores, labels)
-    return cal if cal["a"] > 0 else None
+    return checked(fit_platt(scores, labels))
 
 
 @dataclass
@@ -403,7 +403,7 @@ def nested_selection(
         chosen.append(best.name())
         rows.append({"fold": k + 1, "held_out": name, "chosen": best.name(), "inner_scheme": sel.scheme,
                      "inner_balanced_accuracy": sel.key[0], "inner_auc": sel.key[1],
-                     "calibrated": sel.calibration is not None, "test_infants": " ".join(sorted(test_inf))})
+                     "calibrated": is_platt(sel.calibration), "test_infants": " ".join(sorted(test_inf))})
         report(progress, k + 1, len(folds), f"{name}: {best.name()}")
     p, raw, y, ids = (np.concatenate(a) for a in (pooled_p, pooled_raw, pooled_y, pooled_id))
     lvl = infant_level(p, y, ids, threshold, seed=seed)

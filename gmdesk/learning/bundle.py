@@ -37,9 +37,10 @@ from gmdesk.io.hashing import file_sha256
 from gmdesk.io.jsonfile import json_safe
 from gmdesk.learning.architectures import ARCHITECTURES
 from gmdesk.learning.base import SnippetClassifier
-from gmdesk.learning.calibration import calibrate
+from gmdesk.learning.calibration import calibrate, is_platt, platt_problem
 from gmdesk.learning.classifiers import classifier_class
 from gmdesk.learning.params import ParameterError
+from gmdesk.learning.validity import legacy_status, model_validation, status_problem
 from gmdesk.pipeline.features import feature_layout
 
 logger = logging.getLogger(__name__)
@@ -127,8 +128,38 @@ class ModelBundle:
 
     @property
     def calibration(self) -> dict[str, Any] | None:
-        """Platt calibration of snippet scores (``{"method": "platt", "a", "b", ...}``) or None."""
+        """Platt calibration of snippet scores (``{"method": "platt", "a", "b", ...}``) or None (none fitted,
+        or the fit was refused: see :attr:`calibration_record`)."""
+        cal = self.manifest.get("calibration")
+        return cal if is_platt(cal) else None
+
+    @property
+    def calibration_record(self) -> dict[str, Any] | None:
+        """The manifest's calibration entry as written: a Platt calibration, the record of a refused one
+        (``{"method": "none", "refused": {"a", "b"}, "reason"}``), or None."""
         return self.manifest.get("calibration")
+
+    @property
+    def validation(self) -> dict[str, Any]:
+        """Whether the model is validated on its cohort (:func:`gmdesk.learning.validity.validation_status`).
+
+        A bundle made before gmdesk recorded it is not validated. A manifest that says validated while its
+        own figures do not support it (edited by hand, or a stricter rule since) is not validated either.
+        """
+        stored = self.manifest.get("validation")
+        if stored is None:
+            return legacy_status()
+        if stored["validated"]:
+            again = model_validation(self.manifest.get("metrics"), self.calibration_record)
+            if not again["validated"]:
+                return again | {"reasons": ["its manifest says validated but its own figures do not support it",
+                                            *again["reasons"]]}
+        return stored
+
+    @property
+    def validated(self) -> bool:
+        """True when the model is validated on its cohort (see :attr:`validation`)."""
+        return bool(self.validation["validated"])
 
     @property
     def skeleton(self) -> Skeleton:
@@ -199,6 +230,7 @@ def save_bundle(
     normalisation: str = "paper",
     calibration: dict[str, Any] | None = None,
     min_snippets: int = DEFAULT_MIN_SNIPPETS,
+    validation: dict[str, Any] | None = None,
 ) -> Path:
     """Write a trained classifier as a bundle folder (written beside, then renamed into place).
 
@@ -206,8 +238,11 @@ def save_bundle(
     carries what the GUI compares a new infant with: embeddings of up to ``n_reference``
     training snippets (stratified sample; ``reference.npz``) and a FastICA projection fitted
     on the training snippets with their first-component values (``ica.npz``). ``normalisation``,
-    ``calibration`` (:func:`fit_platt`) and ``min_snippets`` are part of the recipe and applied when
-    the bundle assesses.
+    ``calibration`` (:func:`fit_platt`, or the record of a refused fit from
+    :func:`~gmdesk.learning.calibration.checked`) and ``min_snippets`` are part of the recipe and applied
+    when the bundle assesses. ``validation`` is the model's status
+    (:func:`~gmdesk.learning.validity.validation_status`); without it, the status of ``metrics``
+    (``infant_level``, ``significance``) and ``calibration``.
     """
     folder = Path(folder)
     if folder.exists() and not overwrite:
@@ -240,6 +275,7 @@ def save_bundle(
         "normalisation": normalisation,
         "min_snippets": int(min_snippets),
         **({"calibration": calibration} if calibration else {}),
+        "validation": validation if validation is not None else model_validation(metrics, calibration),
         "intended_use": "Screening support for General Movements Assessment of infants 9-20 weeks post-term; every "
                         "result is reviewed by a GMA-certified clinician",
         "medical_device": False,
@@ -292,6 +328,26 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _calibration_problem(v: Any) -> str | None:
+    """None for a Platt calibration a bundle can apply or the record of a refused fit, else what it must be.
+
+    A Platt calibration with a slope ``a <= 0`` is refused, not applied as uncalibrated: it turns every score
+    around, and the figures of the card were computed with it. gmdesk trains no such bundle (it records the
+    fit as refused); one that has it was made by an older gmdesk or edited by hand, and must be retrained."""
+    if isinstance(v, dict) and v.get("method") == "none":
+        refused = v.get("refused")
+        if isinstance(refused, dict) and isinstance(v.get("reason"), str) and len(v["reason"]) <= 1000:
+            return None
+        return "a refused calibration {method: none, refused: {a, b}, reason}"
+    why = platt_problem(v)
+    if why is None:
+        return None
+    if why.startswith("slope"):
+        return (f"a Platt calibration {{method: platt, 0 < a < 100, |b| < 100}}, not one with {why} (retrain the "
+                "model with this gmdesk: it keeps such a fit out and marks the model not validated)")
+    return "a Platt calibration {method: platt, 0 < a < 100, |b| < 100}"
+
+
 #: What each manifest key must be. A check returns None when the value is acceptable, else what it
 #: must be. Keys marked required must be present; extra keys are allowed (documentation, cards).
 MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
@@ -316,9 +372,8 @@ MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
     "metrics": (False, lambda v: None if isinstance(v, dict) else "a table"),
     "normalisation": (False, lambda v: None if v in ("paper", "body", "body-frame") else "paper, body or body-frame"),
     "min_snippets": (False, lambda v: None if _is_int(v) and 1 <= v <= 10_000 else "a whole number 1-10000"),
-    "calibration": (False, lambda v: None if isinstance(v, dict) and v.get("method") == "platt" and _finite(v.get("a"))
-                    and _finite(v.get("b")) and 0 < v["a"] < 100 and abs(v["b"]) < 100
-                    else "a Platt calibration {method: platt, a > 0, b}"),
+    "calibration": (False, lambda v: _calibration_problem(v)),
+    "validation": (False, lambda v: status_problem(v)),
     "medical_device": (False, lambda v: None if isinstance(v, bool) else "true or false"),
     "intended_use": (False, lambda v: None if isinstance(v, str) and len(v) <= 2000 else "text"),
 }

@@ -3,6 +3,11 @@ its bundle and applied whenever the bundle scores snippets.
 
 A bundle's rule counts calibrated P(abnormal) >= 0.5 as abnormal, so the figures a model card reports
 are those of the calibrated out-of-fold scores (2 parameters fitted on them; the raw figures stay).
+
+A fitted calibration a bundle could not apply (slope ``a <= 0``: the out-of-fold scores ran against the
+labels; or a slope or intercept too large to be a calibration) is not kept: the bundle scores with the
+classifier's own P(abnormal) and records ``{"method": "none", "refused": {a, b}, "reason"}``. A slope
+``<= 0`` also makes the model not validated (:mod:`gmdesk.learning.validity`).
 """
 
 from __future__ import annotations
@@ -26,11 +31,48 @@ def fit_platt(scores: Any, labels: Any) -> dict[str, Any]:
     return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]), "n": int(len(p))}
 
 
+#: Largest slope and intercept a bundle's Platt calibration may have.
+MAX_PARAMETER = 100.0
+
+
+def platt_problem(calibration: Any) -> str | None:
+    """None when ``calibration`` is a Platt calibration a bundle can apply, else why not."""
+    if not isinstance(calibration, dict) or calibration.get("method") != "platt":
+        return "not a Platt calibration"
+    a, b = calibration.get("a"), calibration.get("b")
+    for name, v in (("a", a), ("b", b)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            return f"its {name} is not a finite number"
+    if a <= 0:
+        return "slope ≤ 0: out-of-fold scores ran against the labels"
+    if a >= MAX_PARAMETER or abs(b) >= MAX_PARAMETER:
+        return f"slope or intercept beyond ±{MAX_PARAMETER:g}: the out-of-fold scores separate the labels too " \
+               "cleanly to calibrate"
+    return None
+
+
+def is_platt(calibration: Any) -> bool:
+    """True when ``calibration`` is a Platt calibration that is applied (not a refused one, not None)."""
+    return isinstance(calibration, dict) and calibration.get("method") == "platt"
+
+
+def checked(calibration: dict[str, Any]) -> dict[str, Any]:
+    """A fitted calibration as a bundle keeps it: itself when it can be applied, else the record of its
+    refusal ``{"method": "none", "refused": {"a", "b"}, "reason", ...}`` (the other keys kept)."""
+    why = platt_problem(calibration)
+    if why is None:
+        return calibration
+    logger.warning("calibration refused (%s): a = %s, b = %s; scores stay uncalibrated", why,
+                   calibration.get("a"), calibration.get("b"))
+    rest = {k: v for k, v in calibration.items() if k not in ("method", "a", "b")}
+    return {"method": "none", "refused": {"a": calibration.get("a"), "b": calibration.get("b")}, "reason": why} | rest
+
+
 def calibrate(scores: Any, calibration: dict[str, Any] | None) -> Any:
-    """Apply a stored calibration to P(abnormal) scores (identity when there is none)."""
+    """Apply a stored calibration to P(abnormal) scores (identity when there is none, or it was refused)."""
 
     scores = np.asarray(scores, dtype=float)
-    if not calibration:
+    if not is_platt(calibration):
         return scores
     p = np.clip(scores, 1e-6, 1 - 1e-6)
     z = calibration["a"] * np.log(p / (1 - p)) + calibration["b"]
@@ -39,6 +81,9 @@ def calibrate(scores: Any, calibration: dict[str, Any] | None) -> Any:
 
 def calibrate_out_of_fold(oof_scores: Any, labels: Any, fitted_on: str) -> tuple[dict[str, Any], np.ndarray]:
     """The calibration of a model fitted on its cross-validation's out-of-fold scores (``fitted_on`` says
-    which cross-validation, for the manifest), and those scores calibrated as the bundle will apply it."""
-    calibration = fit_platt(oof_scores, labels) | {"fitted_on": fitted_on}
+    which cross-validation, for the manifest), and those scores calibrated as the bundle will apply it.
+
+    A fit the bundle could not apply (:func:`platt_problem`) comes back as the record of its refusal
+    (:func:`checked`), and the scores uncalibrated."""
+    calibration = checked(fit_platt(oof_scores, labels) | {"fitted_on": fitted_on})
     return calibration, calibrate(oof_scores, calibration)

@@ -9,6 +9,7 @@ from typing import Any
 
 from gmdesk.constants import WINDOW
 from gmdesk.learning.architectures import ARCHITECTURES
+from gmdesk.learning.validity import status_text, validation_status
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,23 @@ def figure_lines(lvl: dict[str, Any]) -> list[str]:
 
 def model_card(model_id: str, classifier: str, *, feature_set: str, normalisation: str, overlap: int, threshold: float,
                min_snippets: int, seed: int, flip: bool, augment: int, epochs: int, patience: int,
-               cohort: dict[str, Any], metrics: dict[str, Any], calibrated: bool, window: int = WINDOW) -> str:
+               cohort: dict[str, Any], metrics: dict[str, Any], calibrated: bool, window: int = WINDOW,
+               validation: dict[str, Any] | None = None, calibration: dict[str, Any] | None = None) -> str:
     """The Markdown of a model card.
 
     ``cohort`` is the training cohort's summary (infants and snippets by label, ``synthetic``);
     ``metrics`` holds the figures of training time: ``infant_level`` (the headline, from a cross-validation
-    on infants outside training), ``external`` (the cohort's external set) and ``snippet_cv`` (the paper's
-    protocol), each optional; ``calibrated``: snippet scores are Platt-calibrated on out-of-fold scores.
+    on infants outside training), ``significance`` (its test against chance), ``external`` (the cohort's
+    external set) and ``snippet_cv`` (the paper's protocol), each optional; ``calibrated``: snippet scores are
+    Platt-calibrated on out-of-fold scores; ``calibration``: the bundle's calibration entry (a refused fit is
+    named). ``validation`` is the model's status (:func:`~gmdesk.learning.validity.validation_status`; default:
+    that of ``metrics`` and ``calibration``): the card's first lines say whether the model is validated on its
+    cohort, and why not.
     """
     synthetic = cohort.get("synthetic")
-    lines = [f"# Model card: {model_id}", ""]
+    if validation is None:
+        validation = validation_status(metrics.get("infant_level"), metrics.get("significance"), calibration)
+    lines = [f"# Model card: {model_id}", "", *validation_lines(validation), ""]
     if synthetic:
         lines += ["**Trained on SYNTHETIC data (simulated infants from `gmdesk synth`). Not for clinical use.** "
                   "It exists to demonstrate and test gmdesk.", ""]
@@ -63,7 +71,7 @@ def model_card(model_id: str, classifier: str, *, feature_set: str, normalisatio
         "## What it is",
         f"- classifier: `{classifier}`; feature set `{feature_set}`; normalisation `{normalisation}`; {window}-frame "
         f"snippets, overlap {overlap}",
-        f"- output: P(abnormal) per snippet{' (Platt-calibrated on out-of-fold scores)' if calibrated else ''}; infant "
+        f"- output: P(abnormal) per snippet{_calibration_words(calibrated, calibration)}; infant "
         f"verdict normal if more than {100 * threshold:.0f} % of snippets are classified normal (P < 0.5), else "
         f"abnormal; **indeterminate — review** when the 95 % interval of that share straddles the threshold or fewer "
         f"than {min_snippets} valid snippets exist",
@@ -79,6 +87,31 @@ def model_card(model_id: str, classifier: str, *, feature_set: str, normalisatio
     return "\n".join(lines) + "\n"
 
 
+def validation_lines(status: dict[str, Any]) -> list[str]:
+    """The card's first lines: whether the model is validated on its cohort, with the test, its p-value and
+    the infant AUC's interval, and every reason when it is not."""
+    if status.get("validated"):
+        return [f"**{status_text(status)}.**"]
+    ci = status.get("auc_ci") or [None, None]
+    p = status.get("p_value")
+    test = f"p = {p:.3g} ({status.get('test') or 'test not named'})" if p is not None else "none run"
+    return ["**NOT VALIDATED on its cohort — research only.** Its verdicts are shown as research only, never as a "
+            "plain normal/abnormal. Why:", *[f"- {r}" for r in status.get("reasons") or []],
+            f"- test against chance: {test}",
+            "- infant-level AUC: " + (f"{status['auc']:.2f} (95 % CI {ci[0]:.2f}-{ci[1]:.2f})"
+                                      if status.get("auc") is not None and None not in ci else "not known")]
+
+
+def _calibration_words(calibrated: bool, calibration: dict[str, Any] | None) -> str:
+    if calibrated:
+        return " (Platt-calibrated on out-of-fold scores)"
+    if isinstance(calibration, dict) and calibration.get("refused"):
+        r = calibration["refused"]
+        return (f" (uncalibrated: the Platt fit on out-of-fold scores, a = {r.get('a')}, b = {r.get('b')}, was "
+                f"refused: {calibration.get('reason', '')})")
+    return ""
+
+
 def _validation(metrics: dict[str, Any]) -> list[str]:
     """The card's figures: the headline cross-validation, the external set, the paper's protocol."""
     lvl = metrics.get("infant_level")
@@ -89,6 +122,11 @@ def _validation(metrics: dict[str, Any]) -> list[str]:
                  f"{lvl['snippets']} snippets (95 % intervals: Wilson for proportions, bootstrap over infants for AUC)"
                  + ("; scores calibrated as the bundle applies them" if lvl.get("calibrated") else ""),
                  *figure_lines(lvl)]
+    sig = metrics.get("significance")
+    if isinstance(sig, dict) and sig.get("p_value") is not None:
+        n = sig.get("n_permutations")
+        lines.append(f"- test against chance: {sig.get('test', '?')} of the {sig.get('statistic', 'infant AUC')}"
+                     + (f" ({n} permutations)" if n else "") + f": p = {sig['p_value']:.3g}")
     ext = metrics.get("external")
     if ext:
         lines += ["", "## External validation (the cohort's external set: infants never trained on)",

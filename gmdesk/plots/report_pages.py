@@ -13,6 +13,9 @@ from gmdesk.plots.backend import pyplot
 
 logger = logging.getLogger(__name__)
 
+#: The colour of what a model not validated on its cohort says (the app's amber).
+AMBER = "#b9770e"
+
 
 def draw_timeline(ax: Any, c: Any) -> None:
     """The snippet timeline of a collected report ``c`` (P(abnormal) bars, left-out windows, legend) on ``ax``."""
@@ -68,6 +71,10 @@ def draw_report_pdf(content: Any, path: Path) -> Path:
             fig.text(0.06, 0.945, f"Infant {content.infant_id} · page {k + 1} of 2 · NOT A MEDICAL DEVICE: a screening aid "
                                   "for review by a GMA-certified clinician", fontsize=7.5, color="#7b241c")
             y = 0.915
+            if not content.result.validated:
+                fig.text(0.06, 0.928, "RESEARCH ONLY — the model is not validated on its cohort: its verdict is not a "
+                                      "clinical result", fontsize=8.5, weight="bold", color=AMBER)
+                y -= 0.01
             head = None
             for h, line in page:
                 if h != head:
@@ -75,9 +82,10 @@ def draw_report_pdf(content: Any, path: Path) -> Path:
                     fig.text(0.06, y, h, fontsize=10, weight="bold")
                     y -= 0.02
                     head = h
-                bold = line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE"))
+                bold = line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE", "NOT VALIDATED"))
+                colour = AMBER if line.startswith(("Result: RESEARCH ONLY", "NOT VALIDATED")) else "black"
                 for wrapped in _wrap(line, 118):
-                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal")
+                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal", color=colour)
                     y -= 0.0155
             if k == 0:
                 ax = fig.add_axes((0.1, max(0.08, y - 0.24), 0.84, 0.17))

@@ -23,6 +23,7 @@ import numpy as np
 from gmdesk import __version__
 from gmdesk.constants import DEFAULT_DECISION, DEFAULT_THRESHOLD
 from gmdesk.core.posetrack import PointStatus
+from gmdesk.learning.validity import RESEARCH_ONLY, status_text
 from gmdesk.record.patient import (
     ReportError,
     corrected_age,
@@ -285,7 +286,14 @@ def _result_lines(c: ReportContent) -> list[tuple[str, str]]:
     res = c.result
     v = res.verdict
     word = v.verdict
-    out = [("Result", f"Result: {word.upper()} — {GMA_WORDS.get(word, word)}"), ("Result", f"Basis: {v.basis}")]
+    if res.validated:
+        out = [("Result", f"Result: {word.upper()} — {GMA_WORDS.get(word, word)}")]
+    else:  # a model not validated on its cohort never gives a plain normal/abnormal
+        reasons = "; ".join((res.validation or {}).get("reasons") or [])
+        out = [("Result", f"Result: {RESEARCH_ONLY.upper()}"),
+               ("Result", f"Model output, not a clinical result: {word.upper()} — {GMA_WORDS.get(word, word)}"),
+               ("Result", f"Not validated because: {reasons}")]
+    out.append(("Result", f"Basis: {v.basis}"))
     add = out.append
     lo, hi = v.interval
     if np.isfinite(lo) and np.isfinite(hi):
@@ -326,6 +334,7 @@ def _model_lines(c: ReportContent) -> list[tuple[str, str]]:
            ("Model", f"Trained on {m['cohort']}" + ("; SYNTHETIC training data" if m["synthetic"] else "")),
            ("Model", f"Verdict rule: normal if more than {100 * float(m['threshold']):.0f} % of snippets have "
                      f"P(abnormal) < {float(m['decision']):.2f}")]
+    out.append(("Model", status_text(c.result.validation)))
     out += [("Model", f"Validation: {line}") for line in m["validation"] or ["no validation figures recorded in the model"]]
     out.append(("Model", f"Intended use: {m['intended_use']}"))
     if not m["medical_device"]:

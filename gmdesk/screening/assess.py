@@ -101,7 +101,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         model_id=bundle.model_id, model_path=str(bundle.path), classifier=bundle.manifest["classifier"],
         feature_set=bundle.feature_set, normalisation=bundle.normalisation, calibrated=bool(bundle.calibration),
         window=bundle.window, overlap=bundle.overlap, fps=track.fps, frames=track.n_frames,
-        synthetic_model=bool(bundle.manifest.get("cohort", {}).get("synthetic")),
+        synthetic_model=bool(bundle.manifest.get("cohort", {}).get("synthetic")), validation=bundle.validation,
         verdict=v, snippets=rows, dropped=dropped, flags=flags, **insight,
     )
 
@@ -140,10 +140,10 @@ def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, 
 
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:
     """What a result must say about its model, stored with it in the case (so a report made later from
-    the case alone names the model, its recipe and its validation)."""
+    the case alone names the model, its recipe and its validation, and whether it is validated on its cohort)."""
     m = bundle.manifest
     metrics = m.get("metrics", {}) if isinstance(m.get("metrics"), dict) else {}
-    keep = {k: v for k, v in metrics.items() if k in ("infant_level", "snippet_cv", "infant_cv", "loio_cv")}
+    keep = {k: v for k, v in metrics.items() if k in ("infant_level", "snippet_cv", "infant_cv", "loio_cv", "significance")}
     for v in keep.values():
         if isinstance(v, dict):
             v.pop("folds", None)
@@ -152,7 +152,8 @@ def model_summary(bundle: ModelBundle) -> dict[str, Any]:
             "normalisation": bundle.normalisation, "threshold": bundle.threshold, "decision": bundle.decision,
             "min_snippets": bundle.min_snippets, "calibration": bundle.calibration, "cohort": m.get("cohort", {}),
             "metrics": keep, "library_versions": m.get("library_versions", {}), "intended_use": m.get("intended_use"),
-            "medical_device": bool(m.get("medical_device", False)), "path": str(bundle.path)}
+            "medical_device": bool(m.get("medical_device", False)), "path": str(bundle.path),
+            "validation": bundle.validation}
 
 
 def _insight(emb, ref: dict | None, ica: dict | None, infant_ic: list) -> dict[str, Any]:

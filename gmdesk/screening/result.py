@@ -7,9 +7,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from gmdesk.constants import WINDOW
+from gmdesk.learning.validity import RESEARCH_ONLY, legacy_status, status_problem, verdict_note
 from gmdesk.screening.verdict import InfantVerdict
 
 logger = logging.getLogger(__name__)
+
+#: Why a stored result's model counts as not validated when the result does not say.
+UNKNOWN_VALIDATION = "not known: the stored result does not record whether its model was validated"
 
 
 @dataclass
@@ -21,6 +25,8 @@ class AssessmentResult:
     stored). ``snippets`` are the per-snippet rows as stored (``index``, ``start_frame``, ``end_frame``,
     ``start_s``, ``p_abnormal``, ``class``, ``imputed_fraction``, ``flags``); ``dropped`` the windows left out
     with the landmarks that were missing; ``flags`` the kept windows with long interpolated gaps.
+    ``validation`` is the model's validation status (:mod:`gmdesk.learning.validity`); a result whose model
+    is not validated is shown as research only, never as a plain normal/abnormal (:attr:`headline`).
     """
 
     model_summary: dict[str, Any]
@@ -46,6 +52,7 @@ class AssessmentResult:
     reference_names: list[str] | None = None
     reference_labels: list[int] | None = None
     ica: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
     # where it is kept: set once the result is stored in a case, or when it was read from one
     result_id: int | None = None
     stored: bool = False
@@ -63,6 +70,23 @@ class AssessmentResult:
     def label(self) -> str:
         """``normal``, ``abnormal`` or ``indeterminate``."""
         return self.verdict.verdict
+
+    @property
+    def validated(self) -> bool:
+        """True when the model was validated on its cohort; False when it was not, or it is not known."""
+        return isinstance(self.validation, dict) and self.validation.get("validated") is True
+
+    @property
+    def research_only(self) -> str:
+        """Empty for a validated model; else what its verdict is shown as (:data:`RESEARCH_ONLY`)."""
+        return "" if self.validated else RESEARCH_ONLY
+
+    @property
+    def headline(self) -> str:
+        """The verdict as every output shows it: ``ABNORMAL``, or for a model that is not validated
+        ``ABNORMAL — research only: model NOT VALIDATED on its cohort (p = …)``."""
+        word = self.verdict.verdict.upper()
+        return word if self.validated else f"{word} — {verdict_note(self.validation)}"
 
     def to_dict(self) -> dict[str, Any]:
         """The plain form ``gmdesk assess --json`` writes: the verdict as :meth:`InfantVerdict.to_dict`, the
@@ -82,13 +106,16 @@ class AssessmentResult:
         v = dict(stored["verdict"])
         model = stored.get("model") or {}
         cohort = model.get("cohort") if isinstance(model.get("cohort"), dict) else {}
+        validation = model.get("validation")
+        if status_problem(validation) is not None:  # stored before results kept it (or damaged): not known
+            validation = legacy_status() | {"reasons": [UNKNOWN_VALIDATION]}
         return cls(
             model_summary=model, infant_id=str(v.get("infant_id", "")), source=None, model_id=stored["model_id"],
             model_path=stored.get("model_path"), classifier=model.get("classifier"),
             feature_set=model.get("feature_set"), normalisation=model.get("normalisation"),
             calibrated=bool(model.get("calibration")), window=int(v.get("window") or WINDOW), overlap=None,
             fps=float(v.get("fps") or fps), frames=None, synthetic_model=bool(cohort.get("synthetic")),
-            verdict=InfantVerdict.from_dict(v),
+            verdict=InfantVerdict.from_dict(v), validation=validation,
             snippets=list(stored["snippets"]), dropped=list(v.get("dropped") or []), flags=[],
             result_id=stored["id"], stored=True, track_sha256=v.get("track_sha256"),
             edit_seq=stored.get("edit_seq") or 0, time=stored.get("time"), author=stored.get("author"),

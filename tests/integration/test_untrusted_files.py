@@ -363,6 +363,9 @@ def _tamper(bundle: Path, tmp_path: Path, edit) -> Path:
     (lambda m: m | {"feature_names": m["feature_names"][::-1]}, "feature names do not match"),
     (lambda m: m | {"skeleton": m["skeleton"] | {"landmarks": "abc"}}, "skeleton: .*landmarks must be a list"),
     (lambda m: "{" * 100000, "not valid JSON"),
+    (lambda m: m | {"calibration": {"method": "platt", "a": -63.1, "b": 0.2}}, r"'calibration' is .*slope ≤ 0.*retrain"),
+    (lambda m: m | {"calibration": {"method": "none", "refused": 3}}, r"'calibration' is .*a refused calibration"),
+    (lambda m: m | {"validation": {"validated": True, "reasons": ["x"]}}, r"'validation' is .*validated exactly when"),
 ])
 def test_damaged_bundle_manifests_are_refused(svm_bundle, tmp_path, skeleton, edit, message):
     from gmdesk.learning.bundle import BundleError, load_bundle

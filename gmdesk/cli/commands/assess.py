@@ -64,6 +64,9 @@ def _print_result(name: str, res: AssessmentResult) -> None:
         for d in res.dropped[:10]:
             why = ", ".join(f"{k} {v} frames" for k, v in list(d.get("missing", {}).items())[:3])
             print(f"    frames {d['start']}-{d['start'] + res.window - 1}: missing {why}")
-    print(f"VERDICT: {v.verdict.upper()} — {v.basis}")
+    if res.validated:
+        print(f"VERDICT: {v.verdict.upper()} — {v.basis}")
+    else:  # never a plain normal/abnormal from a model no better than chance (as far as anyone knows)
+        print(f"VERDICT: {res.headline}\n  basis: {v.basis}")
     if res.synthetic_model:
         print("  (model trained on SYNTHETIC data: not for clinical use)")

@@ -121,7 +121,10 @@ def info(c: Any, args: argparse.Namespace) -> None:
     for k, v in c.patient().items():
         print(f"  {k.replace('_', ' ')}: {v}")
     for r in c.results():
-        print(f"  result {r['id']}: model {r['model_id']} -> {r['verdict'].get('verdict')} ({r['time']})")
+        validation = (r.get("model") or {}).get("validation")
+        validated = isinstance(validation, dict) and validation.get("validated") is True
+        note = "" if validated else " (research only: model NOT VALIDATED)"
+        print(f"  result {r['id']}: model {r['model_id']} -> {r['verdict'].get('verdict')}{note} ({r['time']})")
     st = c.result_status()
     if st and st["out_of_date"]:
         print(f"  the latest result is out of date: {st['edits_since']} edit-log entries since; re-run the assessment")
@@ -152,7 +155,7 @@ def assess(c: Any, args: argparse.Namespace) -> None:
     sk = skeleton_of(args)
     res = assess_track(c.current_track(), load_bundle(args.model, sk), sk, c.meta().get("infant_id", ""))
     rid = store_result(c, res)
-    print(f"result {rid}: {res.verdict.verdict.upper()} — {res.verdict.basis}")
+    print(f"result {rid}: {res.headline} — {res.verdict.basis}")
 
 
 def patient(c: Any, args: argparse.Namespace) -> None:

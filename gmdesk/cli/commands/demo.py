@@ -71,7 +71,7 @@ def _assess(cleaned, model: Path, sk, out: Path) -> dict:
     (out / "demo_assessment.json").write_text(json.dumps(json_safe(res.to_dict()), indent=2, allow_nan=False), encoding="utf-8")
     line = "".join("A" if s["class"] == "abnormal" else "n" for s in res.snippets)
     print(f"  model {res.model_id} (trained on SYNTHETIC infants): snippet classes in time order {line}")
-    print(f"  VERDICT: {res.verdict.verdict.upper()} — {res.verdict.basis}")
+    print(f"  VERDICT: {res.headline} — {res.verdict.basis}")
     print(f"  wrote {out / 'demo_assessment.json'}; the demo infant's true label is abnormal (30 % normal-like periods)")
     return res
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.output or Path(args.case).with_suffix(".report.pdf")
     render_report(content, out)
     v = content.result.verdict
-    print(f"wrote {out}: infant {content.infant_id}, {v.verdict.upper()} — {v.basis}")
+    print(f"wrote {out}: infant {content.infant_id}, {content.result.headline} — {v.basis}")
     if content.age and content.age.get("warning"):
         print(f"  warning: {content.age['warning']}")
     return 0

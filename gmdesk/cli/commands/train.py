@@ -77,7 +77,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from gmdesk.evaluation.protocol import CV_SCHEMES
     from gmdesk.learning.bundle import save_bundle
+    from gmdesk.learning.calibration import is_platt
     from gmdesk.learning.model_card import model_card
+    from gmdesk.learning.validity import model_validation, status_text
     from gmdesk.pipeline.features import feature_layout
 
     sk = skeleton_of(args)
@@ -102,15 +104,18 @@ def run(args: argparse.Namespace) -> int:
     if external:
         metrics["external"] = external
     model_id = args.model_id or f"{arch}-{args.features}-{args.normalise}-o{args.overlap}-s{args.seed}"
+    validation = model_validation(metrics, calibration)
     card = model_card(model_id, arch, feature_set=args.features, normalisation=args.normalise, overlap=args.overlap,
                       threshold=args.threshold, min_snippets=args.min_snippets, seed=args.seed, flip=not args.no_flip,
                       augment=est.aug_copies, epochs=args.epochs, patience=args.patience, cohort=summary,
-                      metrics=metrics, calibrated=bool(calibration))
+                      metrics=metrics, calibrated=is_platt(calibration), validation=validation, calibration=calibration)
     out = save_bundle(args.output, est, sk, args.features, WINDOW, args.overlap, model_id, summary, metrics,
                       threshold=args.threshold, card=card, overwrite=args.overwrite, reference=snips,
-                      normalisation=args.normalise, calibration=calibration, min_snippets=args.min_snippets)
+                      normalisation=args.normalise, calibration=calibration, min_snippets=args.min_snippets,
+                      validation=validation)
     print(f"wrote model bundle {out} ({est.train_info_['seconds']:.1f} s, "
           f"{len(est.history_.get('loss', [])) or '-'} epochs)")
+    print(status_text(validation))
     return 0
 
 

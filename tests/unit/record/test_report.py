@@ -47,7 +47,12 @@ def test_gmdesk_report_writes_the_record(demo_case, tmp_path, capsys):
     assert "gestational age at birth: 36+2 weeks" in text
     # 2026-03-02 to 2026-06-15 is 105 days = 15.0 weeks; 36+2 weeks at birth: 15.0 - 3.71 = 11.3 weeks post-term
     assert "corrected (post-term) age 11.3 weeks" in text and "WARNING" not in text
-    assert f"Result: {v['verdict'].upper()}" in text and v["basis"][:40] in text
+    if res["model"].get("validation", {}).get("validated"):
+        assert f"Result: {v['verdict'].upper()}" in text and v["basis"][:40] in text
+    else:  # the demo model (made before gmdesk checked models against chance): never a plain verdict
+        assert "Result: RESEARCH ONLY — MODEL NOT VALIDATED ON ITS COHORT" in text and v["basis"][:40] in text
+        assert f"Model output, not a clinical result: {v['verdict'].upper()}" in text
+        assert f"Result: {v['verdict'].upper()}" not in text and "NOT VALIDATED on its cohort — research only" in text
     assert "Fidgety movements absent or abnormal" in text or "Fidgety movements present" in text or "Indeterminate" in text
     assert "Landmark points: observed" in text and "10-s windows usable" in text and "SCORABLE" in text
     assert "Model: demo-kinematics-synthetic" in text and "SYNTHETIC training data" in text and "Not a medical device." in text

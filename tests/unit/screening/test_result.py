@@ -30,3 +30,25 @@ def test_a_stored_result_reads_back_as_the_result_it_was():
     assert r.dropped == [{"start": 0, "missing": {"nose": 3}}] and r.similarity_reference is None
     d = r.to_dict()
     assert "result_id" not in d and "similarity_reference" not in d and d["verdict"] == v.to_dict()
+
+
+def test_a_result_carries_its_models_validation_and_old_stored_results_count_as_not_validated():
+    from gmdesk.learning.validity import validation_status
+    from gmdesk.screening.result import UNKNOWN_VALIDATION
+
+    v = infant_verdict(np.full(12, 0.9), "I3", overlap=150)
+    stored = {"id": 1, "model_id": "m", "snippets": [], "model": {"classifier": "kinematics"},
+              "verdict": v.to_dict() | {"window": 300, "fps": 25.0}}
+    old = AssessmentResult.from_stored(stored, fps=25.0)  # stored before results kept the status
+    assert not old.validated and old.validation["reasons"] == [UNKNOWN_VALIDATION]
+    assert old.headline == f"ABNORMAL — research only: model NOT VALIDATED on its cohort ({UNKNOWN_VALIDATION})"
+    lvl = {"auc": {"value": 0.95, "ci": [0.8, 1.0]}, "scheme": "infant-grouped CV"}
+    ok = validation_status(lvl, {"p_value": 0.003, "test": "permutation"}, None)
+    chance = validation_status(lvl, {"p_value": 0.4, "test": "permutation"}, None)
+    for status, validated, headline in ((ok, True, "ABNORMAL"),
+                                        (chance, False, "ABNORMAL — research only: model NOT VALIDATED on its cohort (p = 0.4)")):
+        r = AssessmentResult.from_stored(stored | {"model": {"validation": status}}, fps=25.0)
+        assert r.validated is validated and r.headline == headline and r.to_dict()["validation"] == status
+        assert r.research_only == ("" if validated else "research only — model not validated on its cohort")
+    damaged = AssessmentResult.from_stored(stored | {"model": {"validation": {"validated": "yes"}}}, fps=25.0)
+    assert not damaged.validated  # a status of the wrong form is not trusted
