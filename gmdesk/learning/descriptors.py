@@ -173,8 +173,10 @@ class DescriptorClassifier(SnippetClassifier):
                                   max_iter=5000).fit(Ds, y)
 
     def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
         f = np.asarray(self.estimator_.decision_function(self._descriptors(X)), dtype=np.float64)
-        return 1.0 / (1.0 + np.exp(-(self.platt_[0] * f + self.platt_[1])))
+        return expit(self.platt_[0] * f + self.platt_[1])
 
     def _embedding(self, X: np.ndarray) -> np.ndarray:
         return self._descriptors(X)

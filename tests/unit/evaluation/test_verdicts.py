@@ -225,7 +225,8 @@ def test_train_reports_infant_level_figures_and_calibrates(tmp_path, cohort3d, c
     pose = cohort3d[0].pose_file
     assert main(["assess", str(pose), "--bundle", str(out), "--json", str(tmp_path / "r.json")]) == 0
     res = json.loads((tmp_path / "r.json").read_text())
-    assert res["normalisation"] == "body" and res["calibrated"] is True
+    # applied when the out-of-fold scores allowed a Platt fit (slope > 0), else recorded as refused and not applied
+    assert res["normalisation"] == "body" and res["calibrated"] is (man["calibration"]["method"] == "platt")
     assert res["verdict"]["verdict"] in ("normal", "abnormal", "indeterminate") and "interval" in res["verdict"]
 
 
