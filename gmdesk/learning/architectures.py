@@ -30,6 +30,9 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     "movement": {"family": "descriptors", "descriptors": "movement", "model": "logreg"},
     # surprise under a naive Gaussian of normal snippets' movement descriptors → logistic regression
     "normative": {"family": "descriptors", "descriptors": "movement", "model": "normative"},
+    # fidgety-movement descriptors (gmdesk.pipeline.fidgety): logistic regression / normative surprise
+    "fidgety": {"family": "descriptors", "descriptors": "fidgety", "model": "logreg"},
+    "fidgety-normative": {"family": "descriptors", "descriptors": "fidgety", "model": "normative"},
 }
 FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics", "descriptors")
 #: Short names accepted on the command line.

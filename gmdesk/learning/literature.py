@@ -10,6 +10,7 @@ spectral    band power of each joint's movement (<0.5, 0.5-1.5, 1.5-3, 3-6 Hz)
 complexity  permutation entropy, distal curvature (Kanemaru), speed peaks, direction variability (Morais)
 asymmetry   left-right movement ratio, speed correlation, cross-limb synchrony
 movement    all five together
+fidgety     the fidgety stream under the large movements (:mod:`gmdesk.pipeline.fidgety`)
 =========== ==============================================================================================
 """
 
@@ -83,7 +84,17 @@ class MovementLogisticRegression(DescriptorClassifier):
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 
 
+class FidgetyLogisticRegression(DescriptorClassifier):
+    """``fidgety``: fidgety-movement descriptors, class-balanced standardised logistic regression."""
+
+    architectures: ClassVar[tuple[str, ...]] = ("fidgety",)
+    descriptor_set: ClassVar[str] = "fidgety"
+    model: ClassVar[str] = "logreg"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
+        **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
+
+
 #: The classes of this module.
 LITERATURE_CLASSIFIERS: tuple[type[DescriptorClassifier], ...] = (
     HistogramsLogisticRegression, JointStatsLogisticRegression, SpectralLogisticRegression,
-    ComplexityLogisticRegression, AsymmetryLogisticRegression, MovementLogisticRegression)
+    ComplexityLogisticRegression, AsymmetryLogisticRegression, MovementLogisticRegression, FidgetyLogisticRegression)

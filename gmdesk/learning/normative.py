@@ -91,3 +91,15 @@ class NormativeSurprise(DescriptorClassifier):
 
     def _fit_descriptors(self, Ds: np.ndarray, y: np.ndarray) -> Any:  # pragma: no cover - _fit_model does it
         raise NotImplementedError
+
+
+class FidgetyNormativeSurprise(NormativeSurprise):
+    """``fidgety-normative``: the surprise of :class:`NormativeSurprise` on the fidgety-movement descriptors
+    (:mod:`gmdesk.pipeline.fidgety`): a few descriptors aimed at the clinical finding, so that a departure in
+    either direction — the stream absent or sporadic, or exaggerated, or the limbs moving together — is not
+    diluted among hundreds of others."""
+
+    architectures: ClassVar[tuple[str, ...]] = ("fidgety-normative",)
+    descriptor_set: ClassVar[str] = "fidgety"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
+        **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}

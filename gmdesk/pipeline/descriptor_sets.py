@@ -11,6 +11,7 @@ spectral     band power per joint (:mod:`~gmdesk.pipeline.spectral`)
 complexity   entropy, curvature, peaks, direction variability (:mod:`~gmdesk.pipeline.complexity`)
 asymmetry    left-right asymmetry and synchrony (:mod:`~gmdesk.pipeline.asymmetry`)
 movement     all five literature sets above, one after another
+fidgety      the fidgety stream under the large movements (:mod:`~gmdesk.pipeline.fidgety`)
 ============ ==================================================================================
 
 Every set gives finite numbers for finite input and does not change when the snippet is scaled or
@@ -27,6 +28,7 @@ import numpy as np
 from gmdesk.pipeline.asymmetry import asymmetry_descriptors
 from gmdesk.pipeline.body_frame import SnippetLayout
 from gmdesk.pipeline.complexity import complexity_descriptors
+from gmdesk.pipeline.fidgety import fidgety_descriptors
 from gmdesk.pipeline.histograms import histogram_descriptors
 from gmdesk.pipeline.joint_stats import joint_stat_descriptors
 from gmdesk.pipeline.kinematics import snippet_descriptors
@@ -53,6 +55,7 @@ DESCRIPTOR_SETS: dict[str, DescriptorFn] = {
     "spectral": spectral_descriptors,
     "complexity": complexity_descriptors,
     "asymmetry": asymmetry_descriptors,
+    "fidgety": fidgety_descriptors,
 }
 
 

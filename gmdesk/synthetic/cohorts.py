@@ -117,6 +117,8 @@ def make_infant(infant_id: str, label: int, seed: int | list[int], settings: Syn
         truth, body = simulate_body(rng, n, phenotype, s, skeleton, mv)
         xy, lik, code = add_artefacts(rng, truth, s, skeleton)
     code[np.isnan(truth).any(-1)] = DROPOUT
+    # a detector reports points inside its image: a jump planted near the border stops at the border
+    xy = np.clip(xy, 0.0, np.array(s.image_size, dtype=float) - 1.0)
     track = PoseTrack.from_xy(xy, skeleton.landmarks, s.fps, lik, source="gmdesk.synthetic")
     track.meta = {"source": f"synthetic:{infant_id}", "scorer": "gmdesk-synthetic", "synthetic": True}
     params = {"infant_id": infant_id, "label": int(label), "phenotype": phenotype, "seed": seed, "frames": n,

@@ -1,0 +1,111 @@
+"""Descriptors of fidgety movements: is the continual stream of small movements there, and how does it look?
+
+At 9–20 weeks post-term the abnormal finding is mostly **absent fidgety movements**: the large movements
+(kicking, swiping) remain; what is missing is the "ongoing stream of small, circular and elegant movements of
+neck, trunk and limbs" of "moderate speed and variable acceleration ... in all directions" (Prechtl et al.
+1997; Einspieler & Prechtl 2005). So these descriptors look *between and under* the large movements, in
+body sizes (:func:`~gmdesk.pipeline.body_frame.body_points`), per snippet:
+
+* the small-movement level of the hands and feet: the 25th and 50th percentiles of their displacement over
+  1/6 s (McCay et al. 2019 take displacements over 5 frames at 30 fps; over 1/6 s detector jitter, which does
+  not grow with the lag, is small beside a fidgety circle, which does) — mean over the end effectors, and the
+  stillest one (a limb without fidgety movements);
+* the same for every landmark (neck, trunk and head movements take part);
+* the large-movement level (90th percentile) and the ratio of the small to the large level (fidgety
+  movements are *superimposed* on the large ones: activity level alone moves both);
+* the share of the displacement's power in the fidgety band (0.5–3 Hz) and above it (3–8 Hz, exaggerated
+  speed and jerkiness of abnormal fidgety movements, Einspieler et al. 2016);
+* the direction variability of the small displacements (fidgety movements go "in all directions"; Morais et
+  al. 2023 found the direction variability of small distal movements discriminative);
+* the mean pairwise correlation of the end effectors' displacement magnitudes (cramped-synchronised movement
+  moves the limbs together, Einspieler et al. 2012);
+* the detector's jitter: the median distance of a point from the midpoint of its neighbours one frame either
+  side (a pose estimator's frame-to-frame noise, which differs between cameras and videos, sets the floor
+  of the small-movement level: a model can read the level against it).
+
+Levels enter as logarithms. Støen et al. 2017 found the variability of the centroid of motion *higher* without
+fidgety movements, Kanemaru et al. 2017/2019 limb curvature lower: an absent stream is not simply "less
+movement", which is why the small-movement level is read against the large one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from gmdesk.pipeline.body_frame import SnippetLayout, body_points, finite
+
+logger = logging.getLogger(__name__)
+
+#: Names of the descriptors, in order.
+FIDGETY_NAMES = ("small_p25_mean", "small_p50_mean", "small_p25_stillest", "small_p50_stillest", "all_p25",
+                 "all_p50", "large_p90_mean", "small_to_large", "band_share_0_5_3", "band_share_3_8",
+                 "direction_variability", "end_effector_sync", "jitter")
+#: Fidgety band and the band above it (Hz).
+FIDGETY_BAND = (0.5, 3.0)
+FAST_BAND = (3.0, 8.0)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(x, 1e-6))
+
+
+def _band_shares(p: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each landmark's displacement power in the fidgety band and the fast band, ``(n, L)`` each."""
+    disp = p - p.mean(axis=1, keepdims=True)
+    spec = (np.abs(np.fft.rfft(disp, axis=1)) ** 2).sum(axis=-1)  # (n, F, L)
+    f = np.fft.rfftfreq(p.shape[1], 1.0 / fps)
+    total = spec[:, f > 0].sum(axis=1) + 1e-12
+    fid = spec[:, (f >= FIDGETY_BAND[0]) & (f < FIDGETY_BAND[1])].sum(axis=1) / total
+    fast = spec[:, (f >= FAST_BAND[0]) & (f < FAST_BAND[1])].sum(axis=1) / total
+    return fid, fast
+
+
+def _direction_variability(step: np.ndarray, small: np.ndarray) -> np.ndarray:
+    """1 − mean resultant length of the doubled directions (axial: back-and-forth counts as one axis) of the
+    displacements ``step`` ``(n, T, L, 2)`` where ``small`` ``(n, T, L)``; per snippet and landmark."""
+    ang = 2 * np.arctan2(step[..., 1], step[..., 0])
+    w = small.astype(float)
+    cnt = np.maximum(w.sum(axis=1), 1)
+    c, s = (w * np.cos(ang)).sum(axis=1) / cnt, (w * np.sin(ang)).sum(axis=1) / cnt
+    return 1 - np.hypot(c, s)
+
+
+def _sync(mag: np.ndarray) -> np.ndarray:
+    """Mean pairwise correlation of the columns of ``mag`` ``(n, T, E)`` per snippet (0 with fewer than 2)."""
+    n, _, e = mag.shape
+    if e < 2:
+        return np.zeros(n)
+    z = mag - mag.mean(axis=1, keepdims=True)
+    z = z / (np.sqrt((z * z).sum(axis=1, keepdims=True)) + 1e-12)
+    c = np.einsum("nta,ntb->nab", z, z)
+    iu = np.triu_indices(e, 1)
+    return c[:, iu[0], iu[1]].mean(axis=1)
+
+
+def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
+    """The descriptors of :data:`FIDGETY_NAMES` for snippets ``X`` ``(n, frames, features)``, ``(n, 13)``.
+
+    The end effectors are ``layout.end_effectors`` (every landmark when there are none).
+    """
+    p = body_points(X, layout.coord_columns)
+    n, T, L, _ = p.shape
+    ee = list(layout.end_effectors) or list(range(L))
+    lag = max(1, int(round(layout.fps / 6)))
+    step = p[:, lag:] - p[:, :-lag]  # (n, T - lag, L, 2)
+    mag = np.linalg.norm(step, axis=-1)
+    q25, q50, q90 = (np.percentile(mag, q, axis=1) for q in (25, 50, 90))  # (n, L)
+    fid, fast = _band_shares(p, layout.fps)
+    small = mag <= q50[:, None, :]
+    dirvar = _direction_variability(step, small)
+    cols = [
+        _log(q25[:, ee].mean(axis=1)), _log(q50[:, ee].mean(axis=1)),
+        _log(q25[:, ee].min(axis=1)), _log(q50[:, ee].min(axis=1)),
+        _log(q25.mean(axis=1)), _log(q50.mean(axis=1)),
+        _log(q90[:, ee].mean(axis=1)), _log(q50[:, ee].mean(axis=1)) - _log(q90[:, ee].mean(axis=1)),
+        fid[:, ee].mean(axis=1), fast[:, ee].mean(axis=1),
+        dirvar[:, ee].mean(axis=1), _sync(mag[:, :, ee]),
+        _log(np.median(np.linalg.norm(p[:, 1:-1] - 0.5 * (p[:, :-2] + p[:, 2:]), axis=-1), axis=(1, 2))),
+    ]
+    return finite(np.stack(cols, axis=1))
