@@ -291,13 +291,14 @@ def _inner_scheme(inner: str, train: list[str], labels: dict[str, int], phenotyp
     return "lopo" if phenotypes and len(kinds - {""}) >= 2 and "" not in kinds else "infant"
 
 
-def _calibration_or_none(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any] | None:
+def _calibration_or_none(scores: np.ndarray, labels: np.ndarray, infant_ids: np.ndarray,
+                         threshold: float) -> dict[str, Any] | None:
     """Platt calibration of out-of-fold scores as a bundle keeps it (:func:`~gmdesk.learning.calibration.checked`:
     a fit whose slope is not positive is recorded as refused and not applied, scores that ran against the labels
     are not turned round), or None with one class only."""
     if len(set(np.asarray(labels).astype(int).tolist())) < 2:
         return None
-    return checked(fit_platt(scores, labels))
+    return checked(fit_platt(scores, labels, infant_ids, threshold))
 
 
 @dataclass
@@ -337,8 +338,8 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
             best = Selection(r, key, res, scheme, scores, None)
     assert best is not None
     chosen = data[(best.recipe.feature_set, best.recipe.normalisation, best.recipe.overlap)]
-    best.calibration = _calibration_or_none(best.result.oof_scores,
-                                            chosen.subset(np.isin(chosen.infant_id, list(infants))).label)
+    sub = chosen.subset(np.isin(chosen.infant_id, list(infants)))
+    best.calibration = _calibration_or_none(best.result.oof_scores, sub.label, sub.infant_id, threshold)
     return best
 
 

@@ -59,17 +59,19 @@ def resolve_architecture(name: str) -> str:
     return name
 
 
-#: The default recipe (what ``gmdesk train`` does without options): the one with the best infant-level
-#: figures on infants outside training, not the best snippet-CV figures. Measured with
-#: ``bench/bench_verdicts.py`` (3-D synthetic cohorts: grouped CV, another camera, a milder phenotype) and a
-#: 14-joint cohort of short recordings; the README's "Choosing a model" gives the table and the reasons.
-DEFAULT_CLASSIFIER = "kinematics"
+#: The recipe a fixed-recipe run starts from (``--features``/``--normalise`` without ``--classifier``; the app's
+#: first choice): the one that held best when each abnormal phenotype was left out in turn (leave-one-phenotype-out,
+#: ``bench/bench_selection.py``): a model of normal fidgety movement, which needs no example of the phenotype it
+#: meets. The README's "Choosing a model" gives the table and the weaknesses.
+DEFAULT_CLASSIFIER = "fidgety-normative"
 DEFAULT_FEATURE_SET = "both"
 DEFAULT_NORMALISATION = "body"
 
-#: What ``gmdesk train`` and ``gmdesk evaluate`` choose among when no recipe is given (nested selection by
-#: an inner infant-grouped CV inside each outer training fold): fast descriptor families only; networks and
-#: SVMs join when asked (``--classifiers``).
-SELECTION_CLASSIFIERS: tuple[str, ...] = ("kinematics", "kinematics-gb")
+#: What ``gmdesk train`` and ``gmdesk evaluate`` choose among when no recipe is given (nested selection by an
+#: inner cross-validation inside each outer training fold: leave-one-phenotype-out when the training infants'
+#: phenotypes are known, else infant-grouped): the fidgety-movement models, the band-power model and the
+#: normative model of all literature descriptors — fast descriptor families; the descriptors scale themselves
+#: by the body, so one normalisation serves. Networks and SVMs join when asked (``--classifiers``).
+SELECTION_CLASSIFIERS: tuple[str, ...] = ("fidgety-normative", "fidgety", "spectral", "normative")
 SELECTION_FEATURE_SETS: tuple[str, ...] = ("both",)
-SELECTION_NORMALISATIONS: tuple[str, ...] = ("body", "paper")
+SELECTION_NORMALISATIONS: tuple[str, ...] = ("body",)

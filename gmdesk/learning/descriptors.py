@@ -184,8 +184,16 @@ class DescriptorClassifier(SnippetClassifier):
     def _save_model(self, folder: Path) -> list[str]:
         meta = {"descriptor_set": self.descriptor_set, "model": self.model, "n_descriptors": int(len(self.desc_mean_)),
                 "platt": list(self.platt_)}
-        names = save_parts(folder, "descriptors", {"desc_mean": self.desc_mean_, "desc_scale": self.desc_scale_}, meta)
+        arrays = {"desc_mean": self.desc_mean_, "desc_scale": self.desc_scale_} | self._extra_arrays()
+        names = save_parts(folder, "descriptors", arrays, meta)
         return [*names, save_estimator(folder, "model.skops", self.estimator_)]
+
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        """Learned arrays of a subclass beside the descriptors' mean and scale (written to descriptors.npz)."""
+        return {}
+
+    def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where: Path) -> None:
+        """Take back what :meth:`_extra_arrays` wrote (``where`` names the file in errors)."""
 
     def _load_model(self, folder: Path) -> None:
         folder = Path(folder)
@@ -201,6 +209,7 @@ class DescriptorClassifier(SnippetClassifier):
             raise GmdeskError(f"{folder / 'descriptors.json'}: 'platt' must be two numbers")
         self.platt_ = (float(platt[0]), float(platt[1]))
         self.desc_mean_, self.desc_scale_ = arrays["desc_mean"], arrays["desc_scale"]
+        self._read_extra_arrays(arrays, folder / "descriptors.npz")
         self.estimator_ = load_estimator(folder / "model.skops", self.estimator_kind)
         n_in = getattr(self.estimator_, "n_features_in_", None)
         if n_in != self._n_estimator_inputs():

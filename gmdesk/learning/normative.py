@@ -2,8 +2,10 @@
 TNSRE.2020.3029121, who score an infant by how unlikely its movement is under a model of normal infants).
 
 A diagonal ("naive") Gaussian is fitted per descriptor of the ``movement`` set (:mod:`gmdesk.pipeline.
-descriptor_sets`) on the NORMAL training snippets only. A snippet's surprise is its mean negative
-log-likelihood over the descriptors, with each descriptor's z-score clipped to ±:attr:`~NormativeSurprise.
+descriptor_sets`) on the NORMAL training snippets only. (For a set of at most 40 descriptors, with enough normal
+snippets, the Gaussian has a full covariance, shrunk by Ledoit-Wolf: descriptors that measure one thing
+together do not count it twice.) A snippet's surprise is its mean negative log-likelihood over the
+(whitened) descriptors, with each descriptor's z-score clipped to ±:attr:`~NormativeSurprise.
 z_clip` (one wild descriptor cannot dominate; the constant terms dropped): ``mean(min(z², clip²)) / 2``.
 P(abnormal) is a class-balanced logistic regression on the surprise (one feature).
 
@@ -59,6 +61,21 @@ class NormativeSurprise(DescriptorClassifier):
     _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 
+    #: Descriptor sets up to this size get a full (Ledoit-Wolf shrunk) covariance of normal movement.
+    full_covariance_up_to: ClassVar[int] = 40
+
+    def _normal_model(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, sd and whitening matrix of normal rows ``D``: the whitened z-scores ``(z @ W)`` are
+        uncorrelated under normal movement (Ledoit-Wolf shrinkage; identity for large sets or few rows)."""
+        mu, sd = normal_gaussian(D)
+        d = D.shape[1]
+        if d > self.full_covariance_up_to or len(D) < 3 * d:
+            return mu, sd, np.eye(d)
+        from sklearn.covariance import LedoitWolf
+
+        precision = LedoitWolf().fit((D - mu) / sd).precision_
+        return mu, sd, np.linalg.cholesky(0.5 * (precision + precision.T))
+
     def _fit_model(self, X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray,
                    progress: ProgressFn | None, cancel: CancelFn | None) -> None:
         from sklearn.linear_model import LogisticRegression
@@ -67,24 +84,39 @@ class NormativeSurprise(DescriptorClassifier):
             raise GmdeskError("the normative classifier needs the feature layout (coord_columns / angle_columns)")
         D = self._raw_descriptors(X_tr)
         normal = np.flatnonzero(y_tr == 0)
-        self.desc_mean_, self.desc_scale_ = normal_gaussian(D[normal])
-        s = surprise((D - self.desc_mean_) / self.desc_scale_, self.z_clip)
+        self.desc_mean_, self.desc_scale_, self.whiten_ = self._normal_model(D[normal])
+        s = surprise(((D - self.desc_mean_) / self.desc_scale_) @ self.whiten_, self.z_clip)
         folds = np.array_split(normal, min(5, len(normal)))
         for fold in folds:
             if len(normal) - len(fold) >= 2:
-                mu, sd = normal_gaussian(D[np.setdiff1d(normal, fold)])
-                s[fold] = surprise((D[fold] - mu) / sd, self.z_clip)
+                mu, sd, w = self._normal_model(D[np.setdiff1d(normal, fold)])
+                s[fold] = surprise(((D[fold] - mu) / sd) @ w, self.z_clip)
         self.estimator_ = LogisticRegression(C=1e4, class_weight="balanced", max_iter=5000).fit(
             np.log1p(s).reshape(-1, 1), y_tr)
         self.platt_ = (1.0, 0.0)  # the regression on the surprise is the calibration
 
+    def _whitened(self, X: np.ndarray) -> np.ndarray:
+        w = getattr(self, "whiten_", None)
+        z = self._descriptors(X)
+        return z if w is None else z @ w
+
     def surprise(self, X: np.ndarray) -> np.ndarray:
         """Surprise per snippet under the normal model (0: typical; larger: more unlike normal movement)."""
-        return surprise(self._descriptors(check_snippets(X, self.n_features_)), self.z_clip)
+        return surprise(self._whitened(check_snippets(X, self.n_features_)), self.z_clip)
 
     def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
-        s = surprise(self._descriptors(X), self.z_clip)
+        s = surprise(self._whitened(X), self.z_clip)
         return self.estimator_.predict_proba(np.log1p(s).reshape(-1, 1))[:, 1].astype(np.float64)
+
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {"whiten": self.whiten_}
+
+    def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where) -> None:
+        d = len(self.desc_mean_)
+        w = arrays.get("whiten", np.eye(d))
+        if w.shape != (d, d) or not np.isfinite(w).all():
+            raise GmdeskError(f"{where}: 'whiten' must be a finite {d} x {d} matrix, got shape {w.shape}")
+        self.whiten_ = w.astype(np.float64)
 
     def _n_estimator_inputs(self) -> int:
         return 1

@@ -194,7 +194,8 @@ def _calibrated(res, snips, args: argparse.Namespace) -> tuple[dict, dict]:
     from gmdesk.evaluation.metrics import headline, infant_level
     from gmdesk.learning.calibration import calibrate_out_of_fold
 
-    calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label, f"out-of-fold scores of {res.label}")
+    calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label, f"out-of-fold scores of {res.label}",
+                                                snips.infant_id, args.threshold)
     cal = infant_level(scores, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
     print(f"    calibrated (as the bundle decides): {headline(cal)}")
     return calibration, _figures(cal, scheme=res.label, calibrated=True)
