@@ -1,0 +1,93 @@
+"""Fidgety-movement descriptors on movements whose answer is known, and the model of normal movement built on
+them meeting a phenotype it never saw."""
+
+import numpy as np
+import pytest
+
+from gmdesk.pipeline.body_frame import SnippetLayout
+from gmdesk.pipeline.fidgety import FIDGETY_NAMES, fidgety_descriptors
+
+FPS = 30.0
+T = 300
+BASE = np.array([[0, 1.0], [-0.6, 0.2], [0.6, 0.2], [-0.4, 2.0], [0.4, 2.0], [0, 1.5]])
+LAYOUT = SnippetLayout(coord_columns=tuple(range(0, 12, 2)), mirror_landmarks=((1, 2), (3, 4)),
+                       end_effectors=(1, 2, 3, 4), fps=FPS)
+
+
+def _snippet(fidgety: float, kicks: float, seed: int, shared: bool = False, jitter: float = 0.003) -> np.ndarray:
+    """One snippet (1, T, 12): kicks of about 1 s every few seconds (``kicks`` high; at the same moments on every
+    end effector when ``shared``, else each its own), small 1-2.5 Hz circles (``fidgety``) and detector jitter."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(T) / FPS
+    pts = np.repeat(BASE[None], T, axis=0).copy()  # (T, 6, 2)
+    common = rng.uniform(0, 10, 3)
+    for j in (1, 2, 3, 4):
+        onsets = common if shared else rng.uniform(0, 10, 3)
+        pts[:, j, 1] += kicks * sum(np.exp(-0.5 * ((t - o) / 0.25) ** 2) for o in onsets)
+        g, ph = rng.uniform(1.0, 2.5), rng.uniform(0, 6)
+        pts[:, j, 0] += fidgety * np.cos(2 * np.pi * g * t + ph)
+        pts[:, j, 1] += fidgety * np.sin(2 * np.pi * g * t + ph)
+    pts += rng.normal(0, jitter, pts.shape)
+    return pts.reshape(1, T, 12)
+
+
+def _d(X: np.ndarray) -> dict[str, float]:
+    return dict(zip(FIDGETY_NAMES, fidgety_descriptors(X, LAYOUT)[0], strict=True))
+
+
+def test_the_small_stream_raises_the_small_level_not_the_large_one():
+    with_fm = _d(_snippet(0.04, 0.3, 1))
+    without = _d(_snippet(0.0, 0.3, 1))
+    assert with_fm["small_p25_mean"] > without["small_p25_mean"] + 0.5  # logs: more than 1.6 times
+    assert with_fm["small_to_large"] > without["small_to_large"]
+    assert abs(with_fm["large_p90_mean"] - without["large_p90_mean"]) < 0.5
+    assert with_fm["band_share_0_5_3"] > without["band_share_0_5_3"] + 0.05
+    # more large movement alone does not look like fidgety movements
+    busy = _d(_snippet(0.0, 0.6, 1))
+    assert busy["small_to_large"] < with_fm["small_to_large"]
+
+
+def test_circles_go_in_all_directions_and_kicks_together_are_synchronous():
+    circles = _d(_snippet(0.04, 0.0, 2))
+    assert circles["direction_variability"] > 0.7
+    together, apart = _d(_snippet(0.0, 0.5, 2, shared=True)), _d(_snippet(0.0, 0.5, 2))
+    assert together["end_effector_sync"] > 0.8 and apart["end_effector_sync"] < 0.5
+
+
+def test_jitter_is_the_detector_noise_and_sets_no_small_level_by_itself():
+    quiet, noisy = _d(_snippet(0.0, 0.3, 3, jitter=0.002)), _d(_snippet(0.0, 0.3, 3, jitter=0.008))
+    assert noisy["jitter"] - quiet["jitter"] == pytest.approx(np.log(4), abs=0.3)
+
+
+def test_a_still_or_constant_snippet_gives_finite_descriptors():
+    X = np.repeat(BASE.reshape(1, 1, 12), T, axis=1)
+    assert np.isfinite(fidgety_descriptors(X, LAYOUT)).all()
+    assert fidgety_descriptors(X, LAYOUT).shape == (1, len(FIDGETY_NAMES))
+
+
+def test_the_model_of_normal_movement_flags_a_phenotype_it_never_saw(skeleton):
+    """Trained on normal and cramped-synchronised infants only, fidgety-normative scores infants with absent
+    fidgety movements (never seen) higher than new normal infants (synthetic 3-D infants, seeds used nowhere else)."""
+    from gmdesk.learning.classifiers import make_classifier
+    from gmdesk.pipeline.features import compute_features, feature_layout
+    from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
+    from gmdesk.synthetic.cohorts import make_infant
+    from gmdesk.synthetic.settings import SynthSettings
+
+    settings = SynthSettings(duration_s=(40.0, 40.0), artefacts=False)
+    layout = feature_layout(skeleton, "both", "body")
+
+    def snips(phenotype: str, label: int, seeds: range) -> SnippetSet:
+        sets = []
+        for k in seeds:
+            inf = make_infant(f"{phenotype}{k}", label, [6060, k], settings, skeleton, phenotype=phenotype)
+            feats, lay = compute_features(inf.track, skeleton, "both", "body")
+            sets.append(cut_snippets(feats, lay, inf.track, inf.infant_id, label, 300, 150))
+        return SnippetSet.concat(sets)
+
+    train = SnippetSet.concat([snips("normal-fm", 0, range(0, 8)), snips("cramped-synchronised", 1, range(8, 11))])
+    model = make_classifier("fidgety-normative", skeleton, layout).fit(train.X, train.label)
+    normal, absent = snips("normal-fm", 0, range(12, 16)), snips("absent-fm", 1, range(16, 20))
+    scores = [[model.score_snippets(s.X[s.infant_id == i]).mean() for i in s.infants] for s in (normal, absent)]
+    print("normal infants", np.round(scores[0], 2), "absent-fm infants", np.round(scores[1], 2))
+    assert np.mean(scores[1]) > np.mean(scores[0])
