@@ -2,6 +2,7 @@
 its card says so first, and ``gmdesk assess``, ``gmdesk case assess`` and ``gmdesk report`` show its verdict as
 research only, never as a plain normal/abnormal."""
 
+import csv
 import json
 import shutil
 import subprocess
@@ -17,8 +18,10 @@ def test_a_model_of_shuffled_labels_is_not_validated(shuffled_bundle, capsys):
     man = json.loads((shuffled_bundle / "manifest.json").read_text())
     st = man["validation"]
     assert st["validated"] is False and st["reasons"]
-    # until a test against chance is part of training the reason is that; with it, chance itself
-    assert any("no test against chance" in r or "chance" in r for r in st["reasons"]), st["reasons"]
+    # training tested the out-of-fold infant scores against chance: the reasons are its p-value or the AUC interval
+    sig = man["metrics"]["significance"]
+    assert 0 < sig["p_value"] <= 1 and "relabellings of the infants" in sig["test"]
+    assert any("p = " in r or "0.5" in r for r in st["reasons"]), st["reasons"]
     b = load_bundle(shuffled_bundle)
     assert b.validated is False and b.validation == st
     card = (shuffled_bundle / "MODEL_CARD.md").read_text().splitlines()
@@ -61,3 +64,16 @@ def test_the_report_of_a_not_validated_model_says_research_only(shuffled_bundle,
     assert "Reviewed by Dr A" in flat and "research use only" in flat  # the signed report flow still works
     for word in ("NORMAL", "ABNORMAL", "INDETERMINATE"):
         assert f"Result: {word}" not in flat  # never a plain verdict
+
+
+def test_evaluate_of_a_cohort_with_shuffled_labels_says_not_validated(shuffled_bundle, tmp_path, capsys):
+    """Nested selection (the default) on the shuffled cohort: the outer figures are tested against chance and
+    the procedure is not validated."""
+    table = shuffled_bundle.parent / "cohort" / "cohort.csv"
+    out = tmp_path / "ev"
+    assert main(["evaluate", str(table), "-o", str(out), "--cv", "infant"]) == 0
+    text = capsys.readouterr().out
+    assert "nested selection over" in text and "against chance: p = " in text
+    assert "NOT VALIDATED on its cohort" in text
+    row = next(csv.DictReader(open(out / "cv_results.csv", encoding="utf-8")))
+    assert row["scheme"] == "nested-infant" and (float(row["p_value"]) >= 0.05 or float(row["infant_auc_lo"]) <= 0.5)
