@@ -317,7 +317,8 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
                   n_splits: int = 4, seed: int = 42, threshold: float = DEFAULT_THRESHOLD,
                   phenotypes: dict[str, str] | None = None, scheme: str = "auto",
                   cancel: CancelFn | None = None) -> Selection:
-    """Choose the recipe with the best pooled infant-level balanced accuracy (ties: infant AUC) in a
+    """Choose the recipe with the best pooled infant-level AUC (ties: balanced accuracy; the AUC does not depend on
+    a threshold, which the calibration sets afterwards) in a
     cross-validation on ``infants`` only (``scheme`` ``auto``: leave-one-phenotype-out when they hold two or
     more abnormal phenotypes, else infant-grouped ``n_splits`` folds); the chosen recipe's out-of-fold scores
     there give its Platt calibration (none when the slope is not positive)."""
@@ -332,7 +333,7 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
         sub = s.subset(np.isin(s.infant_id, list(infants)))
         res = cross_validate(sub, make(r), scheme, n_splits, seed, threshold, phenotypes=phenotypes, bootstrap=0,
                              cancel=cancel)
-        key = (res.infant_level["balanced_accuracy"]["value"] or 0.0, res.infant_level["auc"]["value"] or 0.0)
+        key = (res.infant_level["auc"]["value"] or 0.0, res.infant_level["balanced_accuracy"]["value"] or 0.0)
         scores[r.name()] = key
         if best is None or key > best.key:
             best = Selection(r, key, res, scheme, scores, None)
@@ -403,7 +404,7 @@ def nested_selection(
         pooled_id.append(s.infant_id[te])
         chosen.append(best.name())
         rows.append({"fold": k + 1, "held_out": name, "chosen": best.name(), "inner_scheme": sel.scheme,
-                     "inner_balanced_accuracy": sel.key[0], "inner_auc": sel.key[1],
+                     "inner_auc": sel.key[0], "inner_balanced_accuracy": sel.key[1],
                      "calibrated": is_platt(sel.calibration), "test_infants": " ".join(sorted(test_inf))})
         report(progress, k + 1, len(folds), f"{name}: {best.name()}")
     p, raw, y, ids = (np.concatenate(a) for a in (pooled_p, pooled_raw, pooled_y, pooled_id))
