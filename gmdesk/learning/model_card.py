@@ -143,8 +143,11 @@ def _validation(metrics: dict[str, Any]) -> list[str]:
 def _limits(synthetic: bool) -> list[str]:
     return ["", "## Limits", "- Screening aid only; every result is reviewed by a GMA-certified clinician. "
             "Not a medical device.",
-            *(["- Figures on simulated infants overstate what real recordings give: the simulator's abnormal "
-               "pattern is cleaner than real cramped-synchronised or absent fidgety movements."] if synthetic else []),
+            *(["- Figures on simulated infants say how the method behaves on the simulator's phenotypes (absent, "
+               "sporadic and abnormal fidgety movements, cramped-synchronised movement), not what real recordings "
+               "give: validate on the site's own infants before any use."] if synthetic else []),
+            "- A model is only as good as the phenotypes its cohort holds; the figures per phenotype (leave-one-"
+            "phenotype-out, `gmdesk evaluate --cv lopo`) say which it finds.",
             "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
             "fidgety movements.",
             "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]
