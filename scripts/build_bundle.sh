@@ -58,10 +58,10 @@ cd "$SMOKE"  # nothing below may depend on the checkout's files: the bundle carr
 "${OFFLINE[@]}" "$BIN/gmdesk" doctor
 
 DEMO=$BIN/_internal/resources/demo/demo_infant.h5
-MODEL=$BIN/_internal/models/demo-kinematics-synthetic
+MODEL=$BIN/_internal/models/demo-synthetic
 "${OFFLINE[@]}" "$BIN/gmdesk" assess "$DEMO" --model "$MODEL" --json bundle_assess.json
 SRC=(env PYTHONPATH="$ROOT" "$ROOT/$VENV/bin/python" -m gmdesk)  # the same code, run from source
-"${SRC[@]}" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-kinematics-synthetic" \
+"${SRC[@]}" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-synthetic" \
   --json source_assess.json >/dev/null
 "$ROOT/$VENV/bin/python" - <<'EOF'
 import json

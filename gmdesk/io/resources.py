@@ -23,7 +23,7 @@ from gmdesk.io.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
-DEMO_BUNDLE = "demo-kinematics-synthetic"
+DEMO_BUNDLE = "demo-synthetic"
 HASH_LIST = "SHA256SUMS"
 
 

@@ -159,7 +159,7 @@ def test_exported_report_is_the_cli_report(qtbot, tmp_path, monkeypatch, assesse
     assert gmdesk_main(["report", str(case_path), "-o", str(cli_out)]) == 0
     app_text, cli_text = pdf_text(out), pdf_text(cli_out)
     assert app_text == cli_text
-    assert "ABNORMAL" in app_text and "snippets normal" in app_text and "demo-kinematics-synthetic" in app_text
+    assert "ABNORMAL" in app_text and "snippets normal" in app_text and "demo-synthetic" in app_text
 
 
 def test_patient_form_checks_before_writing_and_records_each_field(qtbot, tmp_path, assessed):
@@ -235,7 +235,7 @@ def test_about_box_says_version_model_intended_use_and_not_a_medical_device(qtbo
     dlg = win.about_dialog
     qtbot.waitExposed(dlg)
     text = dlg.plain_text
-    assert f"version {__version__}" in text and "demo-kinematics-synthetic" in text
+    assert f"version {__version__}" in text and "demo-synthetic" in text
     assert "not a medical device" in text and "Intended use" in text
     assert "PySide6-Essentials" in text and "LGPL" in text and "scikit-learn" in text
     dlg.reject()

@@ -21,7 +21,7 @@ import pytest
 from gmdesk.cli.main import main
 from tests.conftest import REPO
 
-MODEL = REPO / "models" / "demo-kinematics-synthetic"
+MODEL = REPO / "models" / "demo-synthetic"
 MARKER = "ran-payload"
 
 

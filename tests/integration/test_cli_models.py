@@ -80,7 +80,7 @@ def test_demo_command_runs_the_whole_pipeline_with_the_shipped_model(tmp_path, c
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     res = json.loads((out / "demo_assessment.json").read_text())
-    assert res["model_id"] == "demo-kinematics-synthetic" and res["synthetic_model"] is True
+    assert res["model_id"] == "demo-synthetic" and res["synthetic_model"] is True
     assert res["verdict"]["n_snippets"] == len(res["snippets"]) > 10
     printed = capsys.readouterr().out
     assert "VERDICT:" in printed and "SYNTHETIC" in printed

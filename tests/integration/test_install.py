@@ -14,7 +14,7 @@ from tests.conftest import REPO
 def test_doctor_checks_every_stack_and_the_shipped_bundles(capsys):
     rc = main(["doctor"])
     out = capsys.readouterr().out
-    assert "ok   shipped model bundles: demo-kinematics-synthetic (hashes ok)" in out
+    assert "ok   shipped model bundles: demo-synthetic (hashes ok)" in out
     assert "ok   skeletons: infant24" in out and "demo_infant.mp4" in out
     if importlib.util.find_spec("deeplabcut") is None:  # a checkout without the pose extra says so
         assert rc == 1 and "FAIL pose estimation" in out
@@ -55,8 +55,8 @@ def test_the_wheel_carries_resources_and_models_and_runs_the_demo(tmp_path):
     whl = next(wheels.glob("gmdesk-*.whl"))
     names = zipfile.ZipFile(whl).namelist()
     for needed in ("gmdesk_resources/skeletons/infant24.toml", "gmdesk_resources/demo/demo_infant.h5",
-                   "gmdesk_resources/SHA256SUMS", "gmdesk_models/demo-kinematics-synthetic/manifest.json",
-                   "gmdesk_models/demo-kinematics-synthetic/kinematics.npz", "gmdesk/cli/main.py", "app/window.py"):
+                   "gmdesk_resources/SHA256SUMS", "gmdesk_models/demo-synthetic/manifest.json",
+                   "gmdesk_models/demo-synthetic/kinematics.npz", "gmdesk/cli/main.py", "app/window.py"):
         assert needed in names, needed
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GMDESK_RESOURCES", "GMDESK_MODELS")}
     env_dir = tmp_path / "venv"

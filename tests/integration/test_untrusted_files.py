@@ -85,7 +85,7 @@ def test_executable_content_is_refused_by_every_reader(which, request, skeleton,
     before = sha(p)
     with pytest.raises(UnsafeFileError, match=r"evil_\w+\.h5.*executable content; refusing to open it"):
         read_dlc(p, skeleton)
-    model = REPO / "models" / "demo-kinematics-synthetic"
+    model = REPO / "models" / "demo-synthetic"
     cohort = tmp_path / "cohort.csv"
     twin = tmp_path / "twin.h5"
     twin.write_bytes(p.read_bytes())

@@ -18,7 +18,7 @@ from gmdesk.learning.kinematics_lr import KinematicsLogisticRegression
 from gmdesk.learning.params import Interval, ParameterError, validate_parameters
 
 REPO = Path(__file__).resolve().parents[3]
-DEMO = REPO / "models" / "demo-kinematics-synthetic"
+DEMO = REPO / "models" / "demo-synthetic"
 
 
 def test_every_architecture_has_one_class_and_aliases_resolve():

@@ -55,7 +55,7 @@ def test_gmdesk_report_writes_the_record(demo_case, tmp_path, capsys):
         assert f"Result: {v['verdict'].upper()}" not in text and "NOT VALIDATED on its cohort — research only" in text
     assert "Fidgety movements absent or abnormal" in text or "Fidgety movements present" in text or "Indeterminate" in text
     assert "Landmark points: observed" in text and "10-s windows usable" in text and "SCORABLE" in text
-    assert "Model: demo-kinematics-synthetic" in text and "SYNTHETIC training data" in text and "Not a medical device." in text
+    assert "Model: demo-synthetic" in text and "SYNTHETIC training data" in text and "Not a medical device." in text
     assert "Validation:" in text
     assert "Manual edits: 2" in text and "annotator1: 2" in text
     assert "snippet 2" in text and "disagree" in text and "looks fidgety" in text
