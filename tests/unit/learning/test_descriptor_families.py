@@ -18,7 +18,13 @@ from gmdesk.pipeline.features import feature_layout
 pytest.importorskip("skops")
 
 FAMILIES = ["kinematics", "kinematics-gb", "histograms", "joint-stats", "spectral", "complexity", "asymmetry",
-            "movement", "normative"]
+            "movement", "normative", "fidgety", "fidgety-normative"]
+
+
+def test_every_descriptor_family_is_tested_here():
+    from gmdesk.learning.architectures import ARCHITECTURES
+
+    assert set(FAMILIES) == {a for a, s in ARCHITECTURES.items() if s["family"] in ("kinematics", "descriptors")}
 T = 300
 FPS = 30.0
 
