@@ -11,6 +11,8 @@ class. skops is an optional dependency (``pip install gmdesk[ml]``).
 from __future__ import annotations
 
 import logging
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +31,25 @@ TRUSTED_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: scikit-learn's array-API adapter for torch: skops lists scikit-learn's types by importing every scikit-learn
+#: package, and this one imports torch (seconds; and torch imported before TensorFlow makes a later
+#: ``torch._dynamo`` import crash the process, as ``gmdesk doctor`` or pose estimation after training would).
+_TORCH_ADAPTER = "sklearn.externals.array_api_compat.torch"
+
+
 def _skops_io() -> Any:
+    """``skops.io``, imported without importing torch (an empty stand-in for scikit-learn's torch adapter while
+    skops lists scikit-learn's types; removed again, so the real adapter still imports when asked)."""
+    stand_in = _TORCH_ADAPTER not in sys.modules and "skops.io" not in sys.modules
+    if stand_in:
+        sys.modules[_TORCH_ADAPTER] = types.ModuleType(_TORCH_ADAPTER)
     try:
         import skops.io as sio  # deferred: optional dependency (gmdesk[ml]), needed only to save or load a model
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise GmdeskError("saving or loading this model needs skops: pip install 'gmdesk[ml]'") from exc
+    finally:
+        if stand_in:
+            sys.modules.pop(_TORCH_ADAPTER, None)
     return sio
 
 

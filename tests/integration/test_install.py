@@ -56,7 +56,8 @@ def test_the_wheel_carries_resources_and_models_and_runs_the_demo(tmp_path):
     names = zipfile.ZipFile(whl).namelist()
     for needed in ("gmdesk_resources/skeletons/infant24.toml", "gmdesk_resources/demo/demo_infant.h5",
                    "gmdesk_resources/SHA256SUMS", "gmdesk_models/demo-synthetic/manifest.json",
-                   "gmdesk_models/demo-synthetic/kinematics.npz", "gmdesk/cli/main.py", "app/window.py"):
+                   "gmdesk_models/demo-synthetic/descriptors.npz", "gmdesk_models/demo-synthetic/model.skops",
+                   "gmdesk/cli/main.py", "app/window.py"):
         assert needed in names, needed
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GMDESK_RESOURCES", "GMDESK_MODELS")}
     env_dir = tmp_path / "venv"

@@ -168,3 +168,17 @@ def test_the_cache_returns_the_same_descriptors_and_computes_each_snippet_once(c
     small.descriptors("spectral", X[:10], lay)
     assert len(small) == 3
     assert len(DESCRIPTOR_CACHE) > 0  # the families use the shared one
+
+
+def test_reading_a_skops_model_does_not_import_torch():
+    """skops lists scikit-learn's types by importing all of scikit-learn, whose torch adapter imports torch: torch
+    loaded before TensorFlow made a later torch._dynamo import (pose estimation, gmdesk doctor) crash the process."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gmdesk.learning.bundle import load_bundle; from gmdesk.io.resources import bundle_path;"
+            "b = load_bundle(bundle_path()); assert (b.path / 'model.skops').is_file(); b.classifier.score_snippets;"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
