@@ -6,6 +6,7 @@ import copy
 import datetime as _dt
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -186,7 +187,8 @@ class PoseTrack:
         entry: dict[str, Any] = {"step": step, "params": params, "time": _now(), "gmdesk": _version()}
         if summary:
             entry["summary"] = summary
-        self.provenance.append(json.loads(json.dumps(entry, default=json_default)))
+        # plain JSON: a summary of a landmark never seen holds NaN, which strict readers (case files) refuse
+        self.provenance.append(json_safe(json.loads(json.dumps(entry, default=json_default))))
 
     def status_counts(self) -> dict[str, int]:
         """Number of points in each status."""
@@ -203,6 +205,19 @@ class PoseTrack:
             self.fps, tuple(names), copy.deepcopy(self.provenance), copy.deepcopy(self.meta),
         )
         return out
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain JSON: NaN/inf (an undefined metric) become null, NumPy numbers become Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def json_default(o: Any) -> Any:

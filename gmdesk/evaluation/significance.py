@@ -130,7 +130,7 @@ def permutation_test(procedure: Callable[[dict[str, int]], float], labels_by_inf
         ``observed``, ``p_value`` = (1 + #null ≥ observed) / (1 + n_permutations), ``null`` (the statistics
         of the relabellings), ``test``, ``n_permutations``.
     """
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed  # deferred: only the permutation test of a whole procedure runs jobs
 
     names = sorted(labels_by_infant)
     y = np.array([labels_by_infant[i] for i in names])

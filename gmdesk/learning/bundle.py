@@ -31,10 +31,10 @@ import numpy as np
 
 from gmdesk import __version__
 from gmdesk.constants import DEFAULT_DECISION, DEFAULT_MIN_SNIPPETS, DEFAULT_THRESHOLD
+from gmdesk.core.posetrack import json_safe
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.io.hashing import file_sha256
-from gmdesk.io.jsonfile import json_safe
 from gmdesk.learning.architectures import ARCHITECTURES
 from gmdesk.learning.base import SnippetClassifier
 from gmdesk.learning.calibration import calibrate, is_platt, platt_problem

@@ -244,6 +244,10 @@ def _trajectory_reference(xy: np.ndarray, window: int) -> np.ndarray:
     return ref
 
 
+#: How many times farther a point in a recording's first or last ``window // 2`` frames must jump to count.
+EDGE_FACTOR = 2.0
+
+
 def remove_trajectory_jumps(
     track: PoseTrack, skeleton: Skeleton, window: int = 7, k: float = 8.0, min_rel: float = 0.35
 ) -> int:
@@ -254,13 +258,13 @@ def remove_trajectory_jumps(
     mad = nanmedian(np.abs(resid - med), axis=0)
     scale = body_scale(track.xy, skeleton)
     floor = min_rel * scale if np.isfinite(scale) else 0.0
-    thr = np.maximum(med + k * MAD_TO_SD * mad, floor)
-    thr = np.broadcast_to(thr, resid.shape).copy()
+    landmark_thr = np.maximum(med + k * MAD_TO_SD * mad, floor)
+    thr = np.broadcast_to(landmark_thr, resid.shape).copy()
     # At the recording's edges the reference is extrapolated from one side (a moving point curves away from the
-    # line) and a removed point cannot be filled again: there, only a jump twice as far counts.
+    # line) and a removed point cannot be filled again: there, only a jump EDGE_FACTOR times as far counts.
     h = window // 2
-    thr[:h] *= 2.0
-    thr[len(thr) - h:] *= 2.0
+    thr[:h] *= EDGE_FACTOR
+    thr[len(thr) - h:] *= EDGE_FACTOR
     mask = np.isfinite(resid) & (resid > thr) & editable_points(track)
     track.xy[mask] = np.nan
     track.status[mask] = PointStatus.OUTLIER
@@ -268,7 +272,7 @@ def remove_trajectory_jumps(
     track.record(
         "remove_trajectory_jumps", {"window": window, "k": k, "min_rel": min_rel},
         removed=removed, body_scale_px=round(float(scale), 3) if np.isfinite(scale) else None,
-        threshold_px=np.round(thr, 3).tolist(),
+        threshold_px=np.round(landmark_thr, 3).tolist(), edge_factor=EDGE_FACTOR,
     )
     return removed
 

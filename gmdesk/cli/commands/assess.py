@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
                            infant_id=args.infant_id)
     _print_result(Path(args.pose).name, res)
     if args.json:
+        from gmdesk.core.posetrack import json_safe
         from gmdesk.io.atomic import atomic_path
-        from gmdesk.io.jsonfile import json_safe
 
         with atomic_path(Path(args.json)) as tmp:
             tmp.write_text(json.dumps(json_safe(res.to_dict()), indent=2, allow_nan=False), encoding="utf-8")

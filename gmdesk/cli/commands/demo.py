@@ -63,7 +63,7 @@ def _clean_and_cut(demo: Path, sk, out: Path):
 
 def _assess(cleaned, model: Path, sk, out: Path) -> dict:
     """Assess the cleaned demo track with the shipped demo model; the result (also written as JSON)."""
-    from gmdesk.io.jsonfile import json_safe
+    from gmdesk.core.posetrack import json_safe
     from gmdesk.learning.bundle import load_bundle
     from gmdesk.screening.assess import assess_track
 

@@ -19,6 +19,7 @@ from gmdesk.learning.params import Interval, ParameterError, validate_parameters
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "models" / "demo-synthetic"
+EARLIER = REPO / "tests" / "data" / "earlier-kinematics-bundle"
 
 
 def test_every_architecture_has_one_class_and_aliases_resolve():
@@ -80,8 +81,16 @@ def test_validator_accepts_numpy_numbers_and_json_lists():
         validate_parameters(constraints, {"x": 0})
 
 
-def test_shipped_bundle_loads_as_the_kinematics_class():
+def test_shipped_bundle_loads_as_its_class_and_scores_with_scikit_learn():
+    from gmdesk.learning.classifiers import classifier_class
+
     b = load_bundle(DEMO)
+    assert type(b.classifier) is classifier_class(b.manifest["classifier"])
+    assert type(b.classifier.estimator_).__module__.startswith("sklearn.")
+
+
+def test_an_earlier_versions_bundle_loads_its_logistic_regression_into_scikit_learn():
+    b = load_bundle(EARLIER)  # the demo bundle of the version before skops (coefficients in kinematics.npz)
     assert type(b.classifier) is KinematicsLogisticRegression and type(b.classifier.estimator_).__name__ == "LogisticRegression"
     # made before limb segments were a parameter: those it lacks stay at their defaults
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in b.manifest["hyper_parameters"].items()}
@@ -97,7 +106,8 @@ def test_manifest_with_another_familys_architecture_is_refused(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     m["hyper_parameters"]["architecture"] = "svm-rbf"
     (out / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(BundleError, match=r"hyper-parameter 'architecture' is 'svm-rbf'; it must be one of \['kinematics'\]"):
+    own = json.loads((DEMO / "manifest.json").read_text())["hyper_parameters"]["architecture"]
+    with pytest.raises(BundleError, match=rf"hyper-parameter 'architecture' is 'svm-rbf'; it must be one of \['{own}'\]"):
         load_bundle(out)
     m["classifier"] = "cnn"
     (out / "manifest.json").write_text(json.dumps(m))

@@ -3,6 +3,7 @@ the labels kept out of the bundle (which still opens), the status in the manifes
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,9 +129,12 @@ def test_a_bundle_whose_calibration_ran_against_the_labels_opens_not_validated(t
     assert good["method"] == "platt" and ok.validated and ok.validation["p_value"] == 0.01
 
 
-def edited(tmp_path, change):
-    """A copy of the shipped demo bundle with its manifest changed by ``change(manifest)``."""
-    out = shutil.copytree(bundle_path(), tmp_path / "edited")
+EARLIER = Path(__file__).resolve().parents[2] / "data" / "earlier-kinematics-bundle"
+
+
+def edited(tmp_path, change, source=None):
+    """A copy of the shipped demo bundle (or ``source``) with its manifest changed by ``change(manifest)``."""
+    out = shutil.copytree(source or bundle_path(), tmp_path / "edited")
     man = json.loads((out / "manifest.json").read_text())
     change(man)
     (out / "manifest.json").write_text(json.dumps(man))
@@ -139,8 +143,9 @@ def edited(tmp_path, change):
 
 def test_bundles_made_before_the_check_load_not_validated(tmp_path):
     demo = load_bundle(bundle_path())
-    if "validation" not in demo.manifest:  # the shipped demo is retrained later: then its own status counts
-        assert not demo.validated and demo.validation["reasons"] == [LEGACY_REASON]
+    assert demo.validated and demo.validation["p_value"] < 0.05  # retrained with its test against chance
+    earlier = load_bundle(EARLIER)  # the demo bundle of the version before
+    assert not earlier.validated and earlier.validation["reasons"] == [LEGACY_REASON]
     old = load_bundle(edited(tmp_path, lambda m: m.pop("validation", None)))
     assert old.validated is False and old.validation["reasons"] == [LEGACY_REASON]
     assert old.calibration is not None  # an old Platt calibration with a > 0 is still applied
@@ -155,7 +160,7 @@ def test_a_hand_edited_platt_slope_below_zero_is_refused_clearly(tmp_path):
 def test_a_manifest_that_claims_validated_without_figures_is_not_validated(tmp_path):
     claim = {"validated": True, "reasons": [], "p_value": 0.001, "auc": 0.99, "auc_ci": [0.9, 1.0], "test": "t",
              "scheme": "s"}
-    b = load_bundle(edited(tmp_path, lambda m: m.update(validation=claim)))
+    b = load_bundle(edited(tmp_path, lambda m: m.update(validation=claim), EARLIER))
     assert not b.validated and "its manifest says validated" in b.validation["reasons"][0]
     assert "no test against chance was run" in b.validation["reasons"]
     with pytest.raises(BundleError, match="'validation'"):
