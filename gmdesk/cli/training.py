@@ -179,7 +179,7 @@ def nested_shown(args: argparse.Namespace, data: dict, recipes, sk, scheme: str,
                                scheme=scheme, phenotypes=phenotypes, inner=args.inner)
     print(f"nested selection over {len(recipes)} recipes, outer {SCHEME_LABELS[scheme]}:")
     for r in sel["per_fold"]:
-        print(f"  {r['held_out']}: chose {r['chosen']} (inner {r['inner_scheme']} infant AUC {r['inner_auc']:.2f}, "
+        print(f"  {r['held_out']}: chose {r['chosen']} (inner {r['inner_scheme']} CV: infant AUC {r['inner_auc']:.2f}, "
               f"balanced accuracy {r['inner_balanced_accuracy']:.2f})")
     lvl = sel["infant_level"]
     print(f"    {headline(lvl)}")

@@ -146,7 +146,7 @@ def _select(args: argparse.Namespace, sk, entries, schemes: list[str]) -> tuple[
     args.model, args.features, args.normalise = r.classifier, r.feature_set, r.normalisation
     metrics.setdefault("selection", {})["final"] = {"recipe": r.name(), "scheme": final.scheme,
                                                    "scores": {k: list(v) for k, v in final.scores.items()}}
-    print(f"chosen on all {len(entries)} infants: {r.name()} (inner {final.scheme} infant AUC {final.key[0]:.2f}, "
+    print(f"chosen on all {len(entries)} infants: {r.name()} (inner {final.scheme} CV: infant AUC {final.key[0]:.2f}, "
           f"balanced accuracy {final.key[1]:.2f}; its out-of-fold figures there, optimistic: "
           f"{headline(final.result.infant_level)})")
     calibration = None
