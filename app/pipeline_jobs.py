@@ -9,6 +9,9 @@ from PySide6 import QtWidgets
 
 from app.jobs import JobBusyError, JobRunner
 
+#: The train dialog's first choice: no ``--classifier`` (nested selection on the cohort's own infants).
+CHOOSE_ON_COHORT = "choose on the cohort's infants (nested selection)"
+
 
 class PipelineJobs:
     """Starts the long pipeline steps of ``window`` (which provides ``jobs``, ``status``, ``error``,
@@ -25,17 +28,20 @@ class PipelineJobs:
             return
         from gmdesk.learning.architectures import ARCHITECTURES, DEFAULT_CLASSIFIER
 
-        names = [DEFAULT_CLASSIFIER] + [a for a in ARCHITECTURES if a != DEFAULT_CLASSIFIER]
-        arch, ok = QtWidgets.QInputDialog.getItem(w, "Classifier", "Classifier (the first is the default recipe):",
-                                                  names, 0, False)
+        names = [CHOOSE_ON_COHORT, DEFAULT_CLASSIFIER] + [a for a in ARCHITECTURES if a != DEFAULT_CLASSIFIER]
+        arch, ok = QtWidgets.QInputDialog.getItem(
+            w, "Classifier", "Classifier (the first, the default: the recipe chosen on the cohort's own infants):",
+            names, 0, False)
         if not ok:
             return
         out = QtWidgets.QFileDialog.getExistingDirectory(w, "Folder to write the model bundle in", "models")
         if out:
-            self.start_training(cohort, arch, str(Path(out) / f"{arch}-{Path(cohort).parent.name}"))
+            chosen = None if arch == CHOOSE_ON_COHORT else arch
+            self.start_training(cohort, chosen, str(Path(out) / f"{chosen or 'selected'}-{Path(cohort).parent.name}"))
 
-    def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
-        """Train ``architecture`` on ``cohort`` into bundle ``output`` with progress, ETA and cancel."""
+    def start_training(self, cohort: str, architecture: str | None, output: str, extra: list[str] | None = None):
+        """Train ``architecture`` (None: the recipe ``gmdesk train`` chooses on the cohort's infants) on ``cohort``
+        into bundle ``output`` with progress, ETA and cancel."""
         w = self.window
 
         def finished(last: str) -> None:
@@ -43,8 +49,9 @@ class PipelineJobs:
             w.status.showMessage(f"trained {output}: {last}")
 
         w.tabs.setCurrentIndex(1)
-        return self.run(["train", cohort, "--classifier", architecture, "-o", output, *(extra or [])],
-                        f"training {architecture}", finished)
+        recipe = ["--classifier", architecture] if architecture else []
+        return self.run(["train", cohort, *recipe, "-o", output, *(extra or [])],
+                        f"training {architecture or 'a recipe chosen on the cohort'}", finished)
 
     def pose_dialog(self, video: str | Path | None = None) -> None:
         """Ask for video, DeepLabCut model and settings, then estimate pose in a child process."""

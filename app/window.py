@@ -349,7 +349,7 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         self.status.showMessage(f"assessment done{note}: {res.verdict.basis}")
         self.tabs.setCurrentIndex(1)
 
-    def start_training(self, cohort: str, architecture: str, output: str, extra: list[str] | None = None):
+    def start_training(self, cohort: str, architecture: str | None, output: str, extra: list[str] | None = None):
         """Train in a child process (see :meth:`PipelineJobs.start_training`)."""
         return self.pipeline.start_training(cohort, architecture, output, extra)
 

@@ -1,5 +1,6 @@
 """GUI tests (pytest-qt, offscreen)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 import pyqtgraph as pg  # noqa: E402
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from app.shortcuts import SHORTCUTS  # noqa: E402
 from app.window import MainWindow  # noqa: E402
@@ -249,6 +250,42 @@ def test_training_runs_in_a_child_process_with_progress_and_cancel(qtbot, tmp_pa
         job2.cancel()
     assert blocker.args == ["cancelled"]
     assert not out2.exists() and not list(tmp_path.glob("cnn-bundle*"))
+
+
+def test_the_train_dialogs_first_choice_lets_gmdesk_choose_the_recipe_on_the_cohort(qtbot, tmp_path, monkeypatch):
+    """File > Train…: the first classifier offered is 'choose on the cohort's infants'; taking it runs ``gmdesk train``
+    without ``--classifier`` (nested selection), and the bundle records the recipe chosen and its validation."""
+    from app.pipeline_jobs import CHOOSE_ON_COHORT
+    from gmdesk.learning.architectures import SELECTION_CLASSIFIERS
+    from gmdesk.synthetic.cohorts import generate_cohort
+    from gmdesk.synthetic.settings import SynthSettings
+
+    table = generate_cohort(tmp_path / "c", 3, 3, 0, 0, seed=19, settings=SynthSettings(duration_s=(40, 45)))
+    offered = []
+
+    def get_item(parent, title, label, items, current, editable):
+        offered.extend(items)
+        return items[current], True
+
+    # the operating system's file dialogs and the list dialog answer as a user would
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(table), "Cohort (*.csv)"))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "models"))
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getItem", get_item)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    jobs = []
+    monkeypatch.setattr(win.pipeline, "run", lambda args, what, done, _run=win.pipeline.run: jobs.append(
+        (args, _run(args, what, done))) or jobs[-1][1])
+    win.pipeline.train_dialog()
+    assert offered[0] == CHOOSE_ON_COHORT
+    args, job = jobs[0]
+    assert args[0] == "train" and "--classifier" not in args
+    with qtbot.waitSignal(job.finished, timeout=240_000):
+        pass
+    out = tmp_path / "models" / "selected-c"
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["classifier"] in SELECTION_CLASSIFIERS and man["metrics"]["selection"]["final"]["recipe"]
+    assert "validated" in man["validation"] and win.model_path == out
 
 
 def test_demo_opens_with_its_video_and_the_overlay_sits_on_the_figure(qtbot, tmp_path, skeleton):
