@@ -318,10 +318,10 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
                   phenotypes: dict[str, str] | None = None, scheme: str = "auto",
                   cancel: CancelFn | None = None) -> Selection:
     """Choose the recipe with the best pooled infant-level AUC (ties: balanced accuracy; the AUC does not depend on
-    a threshold, which the calibration sets afterwards) in a
-    cross-validation on ``infants`` only (``scheme`` ``auto``: leave-one-phenotype-out when they hold two or
-    more abnormal phenotypes, else infant-grouped ``n_splits`` folds); the chosen recipe's out-of-fold scores
-    there give its Platt calibration (none when the slope is not positive)."""
+    a threshold, which the calibration sets afterwards) in a cross-validation on ``infants`` only (``scheme``
+    ``auto``: leave-one-phenotype-out when they hold two or more abnormal phenotypes, else infant-grouped
+    ``n_splits`` folds); the chosen recipe's out-of-fold scores there give its Platt calibration (recorded as
+    refused, and not applied, when its slope is not positive)."""
     first = next(iter(data.values()))
     labels = _labels_by_infant(first)
     scheme = _inner_scheme(scheme, infants, labels, phenotypes)
