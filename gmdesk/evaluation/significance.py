@@ -31,19 +31,18 @@ from typing import Any
 import numpy as np
 
 from gmdesk.constants import DEFAULT_DECISION
+from gmdesk.evaluation.metrics import infant_table
 from gmdesk.progress import ProgressFn, report
 
 logger = logging.getLogger(__name__)
 
 def infant_scores(scores: Any, labels: Any, infant_ids: Any,
                   decision: float = DEFAULT_DECISION) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Per infant: id, label and score (share of snippets with P(abnormal) ≥ ``decision``, plus a
-    tie-breaking 1e-3 × mean P(abnormal)), in first-seen order."""
-    s, y, ids = np.asarray(scores, float), np.asarray(labels).astype(int), np.asarray(infant_ids)
-    names = list(dict.fromkeys(ids.tolist()))
-    score = np.array([np.mean(s[ids == i] >= decision) + 1e-3 * np.mean(s[ids == i]) for i in names])
-    label = np.array([int(y[ids == i][0]) for i in names])
-    return [str(n) for n in names], label, score
+    """Per infant (rows of :func:`~gmdesk.evaluation.metrics.infant_table`): id, label and score (share of
+    snippets with P(abnormal) ≥ ``decision``, plus a tie-breaking 1e-3 × mean P(abnormal)), in first-seen order."""
+    rows = infant_table(scores, labels, infant_ids, decision=decision)
+    score = np.array([r["share_abnormal"] + 1e-3 * r["mean_p"] for r in rows])
+    return [str(r["infant_id"]) for r in rows], np.array([r["label"] for r in rows]), score
 
 
 def _auc_from_ranks(ranks: np.ndarray, positives: np.ndarray) -> np.ndarray:

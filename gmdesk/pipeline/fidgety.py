@@ -35,6 +35,7 @@ import logging
 import numpy as np
 
 from gmdesk.pipeline.body_frame import SnippetLayout, body_points, finite
+from gmdesk.pipeline.spectral import band_shares
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +50,6 @@ FAST_BAND = (3.0, 8.0)
 
 def _log(x: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(x, 1e-6))
-
-
-def _band_shares(p: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Share of each landmark's displacement power in the fidgety band and the fast band, ``(n, L)`` each."""
-    disp = p - p.mean(axis=1, keepdims=True)
-    spec = (np.abs(np.fft.rfft(disp, axis=1)) ** 2).sum(axis=-1)  # (n, F, L)
-    f = np.fft.rfftfreq(p.shape[1], 1.0 / fps)
-    total = spec[:, f > 0].sum(axis=1) + 1e-12
-    fid = spec[:, (f >= FIDGETY_BAND[0]) & (f < FIDGETY_BAND[1])].sum(axis=1) / total
-    fast = spec[:, (f >= FAST_BAND[0]) & (f < FAST_BAND[1])].sum(axis=1) / total
-    return fid, fast
 
 
 def _direction_variability(step: np.ndarray, small: np.ndarray) -> np.ndarray:
@@ -96,7 +86,8 @@ def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
     step = p[:, lag:] - p[:, :-lag]  # (n, T - lag, L, 2)
     mag = np.linalg.norm(step, axis=-1)
     q25, q50, q90 = (np.percentile(mag, q, axis=1) for q in (25, 50, 90))  # (n, L)
-    fid, fast = _band_shares(p, layout.fps)
+    shares, _ = band_shares(p, layout.fps, (FIDGETY_BAND, FAST_BAND), taper=False)
+    fid, fast = shares[..., 0], shares[..., 1]
     small = mag <= q50[:, None, :]
     dirvar = _direction_variability(step, small)
     cols = [

@@ -26,14 +26,18 @@ logger = logging.getLogger(__name__)
 BANDS = ((0.0, 0.5), (0.5, 1.5), (1.5, 3.0), (3.0, 6.0))
 
 
-def band_shares(p: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Share of each landmark's movement power per band ``(n, landmarks, bands)`` and the total ``(n, landmarks)``."""
+def band_shares(p: np.ndarray, fps: float, bands: tuple[tuple[float, float], ...] = BANDS,
+                taper: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each landmark's movement power per band ``(n, landmarks, bands)`` and the total ``(n, landmarks)``
+    (``taper``: a Hann window over the snippet first)."""
     T = p.shape[1]
-    disp = (p - p.mean(axis=1, keepdims=True)) * np.hanning(T)[None, :, None, None]
+    disp = p - p.mean(axis=1, keepdims=True)
+    if taper:
+        disp = disp * np.hanning(T)[None, :, None, None]
     spec = (np.abs(np.fft.rfft(disp, axis=1)) ** 2).sum(axis=-1)  # (n, F, L)
     f = np.fft.rfftfreq(T, 1.0 / fps)
     total = spec[:, f > 0].sum(axis=1)
-    shares = np.stack([spec[:, (f > 0) & (f >= lo) & (f < hi)].sum(axis=1) for lo, hi in BANDS], axis=-1)
+    shares = np.stack([spec[:, (f > 0) & (f >= lo) & (f < hi)].sum(axis=1) for lo, hi in bands], axis=-1)
     return shares / np.maximum(total, 1e-12)[..., None], total
 
 
