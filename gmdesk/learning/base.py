@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from abc import ABCMeta, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -319,14 +319,15 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         np.savez(folder / "scaler.npz", mean=self.scaler_mean_, scale=self.scaler_scale_)
         return ["scaler.npz", *self._save_model(folder)]
 
-    def load(self, folder: Path, n_frames: int, n_features: int) -> SnippetClassifier:
-        """Read parameters written by :meth:`save` (no pickle; Keras ``safe_mode``)."""
+    def load(self, folder: Path, n_frames: int, n_features: int, files: Collection[str] | None = None) -> SnippetClassifier:
+        """Read parameters written by :meth:`save` (no pickle; Keras ``safe_mode``); with ``files`` (the
+        manifest's hashed list), a file outside it is never read."""
         folder = Path(folder)
         with np.load(folder / "scaler.npz", allow_pickle=False) as z:
             self.scaler_mean_, self.scaler_scale_ = z["mean"], z["scale"]
         self.classes_ = np.array([0, 1])
         self.n_features_, self.n_frames_ = n_features, n_frames
-        self._load_model(folder)
+        self._load_model(folder, files)
         return self
 
     # -- what a family fills in -------------------------------------------------------------
@@ -348,5 +349,5 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """Write the model's own files; return their names."""
 
     @abstractmethod
-    def _load_model(self, folder: Path) -> None:
-        """Read what :meth:`_save_model` wrote."""
+    def _load_model(self, folder: Path, files: Collection[str] | None = None) -> None:
+        """Read what :meth:`_save_model` wrote (only ``files``, when given)."""

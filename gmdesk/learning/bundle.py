@@ -6,7 +6,8 @@
       manifest.json   classifier, hyper-parameters, feature set, skeleton, window, overlap,
                       threshold, cohort summary, CV metrics, library versions, file hashes
       scaler.npz      z-score statistics (fitted on training data only)
-      model.keras     network (Keras 3); svm.skops + svm.json for the SVM; descriptors.npz +
+      model.keras     network (Keras 3) + model.onnx (the same network, run by ONNX Runtime);
+                      svm.skops + svm.json for the SVM; descriptors.npz +
                       descriptors.json + model.skops for the descriptor families
       MODEL_CARD.md   what it was trained on, metrics, intended use, limits
 
@@ -468,7 +469,7 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
     params.setdefault("architecture", manifest["classifier"])
     clf = classifier_class(manifest["classifier"])(**params)
     try:
-        clf.load(folder, int(manifest["n_frames"]), int(manifest["n_features"]))
+        clf.load(folder, int(manifest["n_frames"]), int(manifest["n_features"]), files=set(files))
     except Exception as exc:
         raise BundleError(f"{folder}: cannot load the model ({exc})") from exc
     bundle = ModelBundle(folder, clf, manifest)

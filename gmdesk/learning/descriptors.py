@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -195,7 +196,7 @@ class DescriptorClassifier(SnippetClassifier):
     def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where: Path) -> None:
         """Take back what :meth:`_extra_arrays` wrote (``where`` names the file in errors)."""
 
-    def _load_model(self, folder: Path) -> None:
+    def _load_model(self, folder: Path, files: Collection[str] | None = None) -> None:
         folder = Path(folder)
         if not (folder / "descriptors.json").is_file() and (folder / "kinematics.json").is_file():
             self._load_earlier_version(folder)

@@ -13,10 +13,16 @@ vit-4      as vit-2 with 4 encoder layers                                 dense 
 ========== ============================================================ =====================
 
 Dropout 0.3, sigmoid output, Adam, class-balanced loss (Keras ``class_weight``), batch 16, up to 250 epochs,
-early stopping after 10 epochs without validation-loss improvement restoring the best weights. The network is
-kept as ``model.keras`` and loaded with Keras ``safe_mode``. TensorFlow is imported only when a network is
-built or loaded; gmdesk's own layer (``gmdesk>FramePositionEmbedding``) is registered under that name so that
-bundles load.
+early stopping after 10 epochs without validation-loss improvement restoring the best weights.
+
+Files: the trained network is kept twice. ``model.keras`` (Keras 3, for further training and inspection; read
+with ``safe_mode``) and ``model.onnx``, written from it when the bundle is saved (Keras' ONNX export, which runs
+tf2onnx) with two outputs, P(abnormal) and the ``embedding`` layer, and checked against Keras on (up to 64 of)
+the training snippets before the bundle is written (the largest difference is recorded in the manifest's
+``training.onnx``). Assessment runs ``model.onnx`` through ONNX Runtime, so a workstation needs neither
+TensorFlow nor torch; only a bundle without ``model.onnx`` (written before ONNX) falls back to Keras.
+TensorFlow is imported only when a network is built, trained or exported; gmdesk's own layer
+(``gmdesk>FramePositionEmbedding``) is registered under that name so that bundles load.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +47,11 @@ logger = logging.getLogger(__name__)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the CLI
 
 NETWORK_FAMILIES = ("lstm", "cnn1d", "vit")
+
+#: Largest |P(abnormal) or embedding difference| between ONNX Runtime and Keras that a bundle may be written with.
+ONNX_TOLERANCE = 1e-4
+#: How many training snippets the ONNX export is checked on.
+ONNX_CHECK_SNIPPETS = 64
 
 
 class NetworkClassifier(SnippetClassifier):
@@ -72,27 +84,117 @@ class NetworkClassifier(SnippetClassifier):
                                epochs=self.epochs, batch_size=self.batch_size, shuffle=True, verbose=0,
                                callbacks=callbacks, class_weight=class_weight)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        self.onnx_check_snippets_ = Xs_tr[:ONNX_CHECK_SNIPPETS]
         if getattr(callbacks[-1], "cancelled", False):
             raise CancelledError("training cancelled")
 
+    def _outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """P(abnormal) and the embedding of checked snippets, from ONNX Runtime when the bundle has
+        ``model.onnx`` (else Keras)."""
+        Xs = self.standardise(X)
+        session = getattr(self, "onnx_session_", None)
+        if session is not None:
+            p, emb = [], []
+            for i in range(0, len(Xs), 256):
+                out = session.run(None, {session.get_inputs()[0].name: Xs[i:i + 256]})
+                p.append(out[0])
+                emb.append(out[1])
+            if not p:
+                return np.zeros(0), np.zeros((0, session.get_outputs()[1].shape[-1]), np.float32)
+            return np.concatenate(p).ravel().astype(np.float64), np.concatenate(emb)
+        p, emb = _two_output_model(self.model_).predict(Xs, batch_size=256, verbose=0)
+        return np.asarray(p).ravel().astype(np.float64), np.asarray(emb)
+
     def _p_abnormal(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(self.standardise(X), batch_size=256, verbose=0).ravel().astype(np.float64)
+        return self._outputs(X)[0]
 
     def _embedding(self, X: np.ndarray) -> np.ndarray:
-        import keras
-
-        sub = keras.Model(self.model_.inputs, self.model_.get_layer("embedding").output)
-        return np.asarray(sub.predict(self.standardise(X), batch_size=256, verbose=0))
+        return self._outputs(X)[1]
 
     def _save_model(self, folder: Path) -> list[str]:
         self.model_.save(folder / "model.keras")
-        return ["model.keras"]
+        check = getattr(self, "onnx_check_snippets_", None)
+        if check is None or not len(check):  # a model loaded from a bundle has no training part
+            check = np.random.default_rng(self.seed).standard_normal((8, self.n_frames_, self.n_features_)).astype(np.float32)
+        diff = export_network_onnx(self.model_, folder / "model.onnx", check)
+        self.train_info_ = getattr(self, "train_info_", {}) | {
+            "onnx": {"max_abs_difference_vs_keras": diff, "checked_on_training_snippets": int(len(check)),
+                     "tolerance": ONNX_TOLERANCE}}
+        return ["model.keras", "model.onnx"]
 
-    def _load_model(self, folder: Path) -> None:
+    def _load_model(self, folder: Path, files: Collection[str] | None = None) -> None:
+        if (folder / "model.onnx").is_file() and (files is None or "model.onnx" in files):
+            self.onnx_session_ = onnx_session(folder / "model.onnx")
+            self.model_ = None
+            return
         import keras
 
         register_custom_layers()
         self.model_ = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+
+
+def _two_output_model(model: Any) -> Any:
+    """The network with two outputs: P(abnormal) and its ``embedding`` layer."""
+    import keras
+
+    return keras.Model(model.inputs, [model.outputs[0], model.get_layer("embedding").output])
+
+
+def onnx_session(path: Path) -> Any:
+    """An ONNX Runtime CPU session for a bundle's network (graph optimisations on, one session per model)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise GmdeskError(f"{path}: not a readable ONNX network ({str(exc).splitlines()[0][:200]})") from None
+
+
+def export_network_onnx(model: Any, path: Path, check: np.ndarray) -> float:
+    """Write ``model`` (P(abnormal) and embedding outputs) as ONNX and check it against Keras.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A trained network of :func:`build_network`.
+    path : Path
+        The ``.onnx`` file to write.
+    check : ndarray
+        Standardised snippets (n, frames, features) both runtimes score.
+
+    Returns
+    -------
+    float
+        The largest absolute difference between ONNX Runtime's and Keras' outputs (both outputs).
+
+    Raises
+    ------
+    GmdeskError
+        When the export fails or differs from Keras by more than :data:`ONNX_TOLERANCE`.
+    """
+    import contextlib
+    import io
+
+    two = _two_output_model(model)
+    want = [np.asarray(a) for a in two.predict(check, batch_size=256, verbose=0)]
+    _register_erfc_for_tf2onnx()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Saved artifact at ..."
+            two.export(str(path), format="onnx", verbose=False)
+    except Exception as exc:
+        raise GmdeskError(f"cannot convert the {model.name} network to ONNX ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
+    session = onnx_session(path)
+    got = session.run(None, {session.get_inputs()[0].name: check.astype(np.float32)})
+    diff = float(max(np.max(np.abs(g.reshape(w.shape) - w)) for g, w in zip(got, want, strict=True)))
+    if not diff <= ONNX_TOLERANCE:
+        raise GmdeskError(f"the ONNX export of the {model.name} network differs from Keras by {diff:.2e} "
+                          f"(> {ONNX_TOLERANCE:g}) on the training snippets; not writing the bundle")
+    logger.info("ONNX export of %s: max |difference| vs Keras %.2e on %d snippets", model.name, diff, len(check))
+    return diff
 
 
 def epoch_reporter(epochs: int, progress: ProgressFn | None, cancel: CancelFn | None) -> Any:
@@ -200,6 +302,24 @@ def frame_position_embedding() -> type:
             return super().get_config() | {"n_frames": self.n_frames, "d_model": self.d_model}
 
     return FramePositionEmbedding
+
+
+@functools.cache
+def _register_erfc_for_tf2onnx() -> None:
+    """Teach tf2onnx TensorFlow's ``Erfc`` (exact GELU, in the transformers) as ``1 - Erf(x)``: ONNX has
+    ``Erf`` but no ``Erfc``, and tf2onnx 1.17 converts only the former."""
+    from tf2onnx import utils
+    from tf2onnx.handler import tf_op
+
+    @tf_op("Erfc")
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            node.type = "Erf"
+            one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype=dtype))
+            ctx.insert_new_node_on_output("Sub", node.output[0], name=utils.make_name(f"{node.name}_erfc"),
+                                          inputs=[one.output[0], node.output[0]])
 
 
 def register_custom_layers() -> None:

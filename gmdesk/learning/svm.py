@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import ClassVar
 
@@ -66,7 +67,7 @@ class SVMClassifier(SnippetClassifier):
         (Path(folder) / "svm.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return [save_estimator(folder, "svm.skops", self.svc_), "svm.json"]
 
-    def _load_model(self, folder: Path) -> None:
+    def _load_model(self, folder: Path, files: Collection[str] | None = None) -> None:
         folder = Path(folder)
         if not (folder / "svm.skops").is_file() and (folder / "svm.npz").is_file():
             raise GmdeskError(f"{folder / 'svm.npz'}: an SVM in the format of an earlier gmdesk version; "

@@ -142,7 +142,36 @@ def test_bundle_round_trip_gives_identical_scores(tmp_path, separable, skeleton,
     assert manifest["threshold"] == 0.6 and "numpy" in manifest["library_versions"]
     assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.joblib"))
     b = load_bundle(folder, skeleton, "both")
-    assert np.array_equal(b.classifier.score_snippets(separable.X), clf.score_snippets(separable.X))
+    got, want = b.classifier.score_snippets(separable.X), clf.score_snippets(separable.X)
+    if clf.family in ("svm", "kinematics", "descriptors"):
+        assert np.array_equal(got, want)
+    else:  # the bundle's network runs in ONNX Runtime: equal to Keras within the tolerance checked at writing
+        assert "model.onnx" in manifest["files"] and manifest["training"]["onnx"]["max_abs_difference_vs_keras"] <= 1e-4
+        assert b.classifier.model_ is None and np.max(np.abs(got - want)) <= 1e-4
+        assert np.max(np.abs(b.classifier.embed(separable.X[:20]) - clf.embed(separable.X[:20]))) <= 1e-4
+
+
+def test_a_network_bundle_assesses_without_tensorflow_or_torch(tmp_path, separable, skeleton):
+    """The workstation runs the network through ONNX Runtime: loading and scoring imports neither TensorFlow,
+    Keras nor torch, and gives Keras' scores (within 1e-4)."""
+    import subprocess
+    import sys
+
+    clf = classifier_for("lstm-2", epochs=2, seed=3).fit(separable.X, separable.label)
+    folder = save_bundle(tmp_path / "m", clf, skeleton, "both", 300, 200, "lstm")
+    np.save(tmp_path / "X.npy", separable.X[:40])
+    code = ("import sys, numpy as np\n"
+            "from gmdesk.learning.bundle import load_bundle\n"
+            f"b = load_bundle({str(folder)!r})\n"
+            f"np.save({str(tmp_path / 'p.npy')!r}, b.score_snippets(np.load({str(tmp_path / 'X.npy')!r})))\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    from gmdesk.learning.calibration import calibrate
+
+    want = calibrate(clf.score_snippets(separable.X[:40]), None)
+    assert np.max(np.abs(np.load(tmp_path / "p.npy") - want)) <= 1e-4
 
 
 def test_bundle_reference_embeddings_and_ica(tmp_path, separable, skeleton):
@@ -189,6 +218,8 @@ def test_bundle_with_code_in_the_network_is_refused_by_safe_mode(tmp_path, separ
     keras.Model(inp, out).save(folder / "model.keras")
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["model.keras"] = hashlib.sha256((folder / "model.keras").read_bytes()).hexdigest()
+    # a bundle written before ONNX has only model.keras; a model.onnx that the manifest does not list is never read
+    del manifest["files"]["model.onnx"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="cannot load the model"):
         load_bundle(folder)
