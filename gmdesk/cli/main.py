@@ -29,6 +29,7 @@ from gmdesk.cli.commands import (
     evaluate,
     features,
     pose,
+    pose_export,
     report,
     skeleton,
     snippets,
@@ -40,7 +41,8 @@ from gmdesk.errors import CancelledError, GmdeskError
 logger = logging.getLogger(__name__)
 
 #: The commands in the order ``gmdesk --help`` lists them.
-COMMANDS = (synth, clean, features, snippets, train, evaluate, assess, analyse, case, report, pose, doctor, demo, skeleton)
+COMMANDS = (synth, clean, features, snippets, train, evaluate, assess, analyse, case, report, pose, pose_export, doctor, demo,
+            skeleton)
 
 #: Exit codes (also in ``gmdesk --help``): success, bad data or input, bad command line, cancelled.
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130

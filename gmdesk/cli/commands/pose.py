@@ -1,4 +1,4 @@
-"""``gmdesk pose``: estimate pose in a video with a DeepLabCut (PyTorch) model."""
+"""``gmdesk pose``: estimate pose in a video with a DeepLabCut model (ONNX Runtime or torch)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "pose", "estimate pose in a video with a DeepLabCut (PyTorch) model")
+    p = command_parser(subparsers, "pose", "estimate pose in a video with a DeepLabCut model (ONNX Runtime or torch)")
     p.add_argument("video", help="the recording (.mp4, .mov, .avi ...)")
     p.add_argument("--dlc-model", "--model", dest="model", required=True, metavar="DLC_MODEL",
                    help="DLC project (config.yaml or folder), training folder, or exported .pt (old name: --model)")
     p.add_argument("-o", "--output", type=output(".h5", ".csv"), help="DLC .h5/.csv to write (default VIDEO.gmdesk_pose.h5)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto",
+                   help="onnx: ONNX Runtime on the CPU (the model is exported once and cached beside it); torch: "
+                        "DeepLabCut's runner; auto (default): torch on a CUDA device, else onnx")
+    p.add_argument("--threads", type=number(int, 1, 256), help="ONNX Runtime threads (default: all cores)")
     p.add_argument("--batch", type=number(int, 1, 4096), default=8, help="frames per forward pass")
     p.add_argument("--max-size", type=number(int, 32, 16384), help="downscale so the longest side is at most this many pixels")
     p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
@@ -28,23 +32,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gmdesk.pose.deeplabcut import estimate_pose, load_pose_model
+    from gmdesk.pose.deeplabcut import estimate_pose, locate_pose_model
 
     sk = skeleton_of(args)
     video = Path(args.video)
     if not video.is_file():
         raise GmdeskError(f"video {video} does not exist")
     out = Path(args.output) if args.output else video.with_name(video.stem + ".gmdesk_pose.h5")
-    model = load_pose_model(args.model, shuffle=args.shuffle)
+    model = locate_pose_model(args.model, shuffle=args.shuffle)
     print(f"{video.name}: DeepLabCut model {model.name} ({len(model.bodyparts)} body parts) on {args.device}, "
           f"batch {args.batch}, max size {args.max_size or 'full frame'}")
     with ProgressBar("pose", "frame") as bar:
         try:
             track = estimate_pose(video, model, sk, args.mapping, args.device, args.batch, args.max_size, out,
-                                  progress=bar)
+                                  progress=bar, runtime=args.runtime, threads=args.threads)
         except KeyboardInterrupt:
             raise GmdeskError(f"pose estimation of {video} interrupted; nothing was written") from None
     step = track.provenance[-1]
     print(f"wrote {out}: {track.n_frames} frames x {track.n_landmarks} landmarks in {step['summary']['seconds']} s "
-          f"({track.n_frames / max(step['summary']['seconds'], 1e-9):.1f} fps, device {step['params']['device']})")
+          f"({track.n_frames / max(step['summary']['seconds'], 1e-9):.1f} fps, {step['params']['runtime']} on "
+          f"{step['params']['device']})")
     return 0
+

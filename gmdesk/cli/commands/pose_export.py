@@ -1,0 +1,34 @@
+"""``gmdesk pose-export``: export a DeepLabCut model to ONNX once, where torch and DeepLabCut are installed, so
+that workstations run it with ONNX Runtime (the export is cached beside the model's snapshot)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from gmdesk.cli.args import POSITIVE_INT, command_parser
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = command_parser(subparsers, "pose-export", "export a DeepLabCut model to ONNX (once, where torch is installed) "
+                                                  "so that workstations run it with ONNX Runtime")
+    p.add_argument("model", metavar="DLC_MODEL", help="DLC project (config.yaml or folder), training folder, or exported .pt")
+    p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
+    p.add_argument("--force", action="store_true", help="export again even when a matching export exists")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from gmdesk.pose.model import locate_pose_model
+    from gmdesk.pose.onnx import export_pose_model, find_export
+
+    pm = locate_pose_model(args.model, shuffle=args.shuffle)
+    found = None if args.force else find_export(pm)
+    om = found or export_pose_model(pm)
+    rec = om.record
+    print(f"{'found' if found else 'wrote'} {om.path} (+ {om.path.name}.json): {len(rec['bodyparts'])} body parts, stride "
+          f"{rec['stride']:g}, tied to {rec['snapshot']} (SHA-256 {rec['snapshot_sha256'][:12]}…); max |difference| vs "
+          f"torch {rec['check']['max_abs_difference']:.1e} on check images")
+    return 0
