@@ -1,61 +1,203 @@
-"""Benchmark: ``gmdesk pose`` vs ``deeplabcut.analyze_videos`` (same model, same settings) on a
-1080p synthetic video, and the raw decode rate of that video (the limit). Prints the ratios.
+"""Benchmark: pose estimation on the CPU, torch eager (DeepLabCut's network as its runner runs it) against ONNX
+Runtime (gmdesk's default route), on the same frames in one run, at full HD and at ``--max-size`` 960 and 640.
 
-``.venv/bin/python bench/bench_pose.py [--frames 60] [--device auto] [--batch 8]``. The model is
-the tiny resnet18 trained offline by the test fixture (its accuracy on 1080p frames does not
-matter here: only speed is compared).
+Speed: a DeepLabCut ResNet-50 bottom-up model (the default ``resnet_50`` architecture: backbone with output
+stride 16 and a deconvolution heatmap + location-refinement head) with random weights: speed does not depend
+on what the weights learned. Each size runs torch and ONNX Runtime in alternating rounds (ABAB...) so that a
+change in the machine's load hits both; frames per second are medians over rounds, the ratio is per round.
+Both use the same number of threads (``--threads``, default all cores). Optionally (``--int8``) ONNX Runtime
+with the network quantised to int8 (static, QDQ, calibrated on the frames), with its landmark difference from
+fp32.
+
+Accuracy: the tiny model of the test fixture (resnet18, trained on 160×120 renders) on an unseen synthetic
+video: landmark error against the synthetic truth at its own size through both runtimes, and the largest
+landmark difference between the runtimes (what choosing ONNX Runtime costs).
+
+``.venv/bin/python bench/bench_pose.py [--rounds 5] [--batch 4] [--threads N] [--int8]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SIZES = {"1920x1080 (full)": (1920, 1080), "--max-size 960": (960, 540), "--max-size 640": (640, 360)}
+
+
+def resnet50_model(work: Path):
+    """A DLC 3 ResNet-50 bottom-up single-animal model (24 body parts), random weights; its torch module, and
+    ONNX export through gmdesk (the same code path as a site's model)."""
+    from gmdesk.pose.model import import_torch
+
+    torch = import_torch()
+    from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
+
+    cfg_model = {
+        "backbone": {"type": "ResNet", "model_name": "resnet50_gn", "output_stride": 16, "freeze_bn_stats": False,
+                     "freeze_bn_weights": False},
+        "backbone_output_channels": 2048,
+        "heads": {"bodypart": {
+            "type": "HeatmapHead", "weight_init": "normal",
+            "predictor": {"type": "HeatmapPredictor", "apply_sigmoid": False, "clip_scores": True,
+                          "location_refinement": True, "locref_std": 7.2801},
+            "target_generator": {"type": "HeatmapGaussianGenerator", "num_heatmaps": 24, "pos_dist_thresh": 17,
+                                 "heatmap_mode": "KEYPOINT", "generate_locref": True, "locref_std": 7.2801},
+            "criterion": {"heatmap": {"type": "WeightedMSECriterion", "weight": 1.0},
+                          "locref": {"type": "WeightedHuberCriterion", "weight": 0.05}},
+            "heatmap_config": {"channels": [2048, 24], "kernel_size": [3], "strides": [2]},
+            "locref_config": {"channels": [2048, 48], "kernel_size": [3], "strides": [2]}}},
+    }
+    torch.manual_seed(0)
+    net = PoseModel.build(cfg_model, pretrained_backbone=False).eval()
+    train = work / "resnet50" / "train"
+    train.mkdir(parents=True)
+    torch.save({"model": net.state_dict()}, train / "snapshot-001.pt")
+    import yaml
+
+    cfg = {"method": "bu", "model": cfg_model,
+           "data": {"colormode": "RGB", "inference": {"normalize_images": True}},
+           "metadata": {"bodyparts": [f"bp{i}" for i in range(24)], "unique_bodyparts": [], "individuals": ["a"],
+                        "with_identity": None}}
+    (train / "pytorch_config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    from gmdesk.pose.model import locate_pose_model
+    from gmdesk.pose.onnx import export_pose_model
+
+    return net, export_pose_model(locate_pose_model(train), check_size=(320, 192))
+
+
+def quantised(om, frames: list[np.ndarray], work: Path):
+    """The export quantised to int8 (static, QDQ, per-channel), calibrated on ``frames``."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from gmdesk.pose.onnx import OnnxPoseModel, preprocess
+
+    class Frames(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter([{"image": preprocess(f[None], om.record["preprocess"])} for f in frames])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    pre, out = work / "pre.onnx", work / "int8.onnx"
+    quant_pre_process(str(om.path), str(pre))
+    quantize_static(str(pre), str(out), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return OnnxPoseModel(out, om.record)
+
+
+def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, int8=None) -> dict[str, float]:
+    """Median frames per second of torch eager and ONNX Runtime (and int8) on ``frames``, alternating rounds."""
+    from gmdesk.pose.model import import_torch
+    from gmdesk.pose.onnx import decode_heatmaps, preprocess
+
+    torch = import_torch()
+    torch.set_num_threads(threads)
+    om.threads = threads
+    spec, pred = om.record["preprocess"], om.record["predictor"]
+
+    def run_torch(chunk):
+        with torch.no_grad():
+            out = net(torch.from_numpy(preprocess(chunk, spec)))["bodypart"]
+        return decode_heatmaps(out["heatmap"].numpy(), out["locref"].numpy(), om.record["stride"], pred["apply_sigmoid"],
+                               pred["clip_scores"], pred["locref_std"])
+
+    runners = {"torch": run_torch, "onnx": lambda chunk: om.predict(list(chunk))}
+    if int8 is not None:
+        int8.threads = threads
+        runners["onnx-int8"] = lambda chunk: int8.predict(list(chunk))
+    for fn in runners.values():  # warm-up (first-call allocations, ORT session creation)
+        fn(frames[:batch])
+    rates: dict[str, list[float]] = {k: [] for k in runners}
+    ratios = []
+    for _ in range(rounds):
+        for name, fn in runners.items():
+            t0 = time.perf_counter()
+            for i in range(0, len(frames), batch):
+                fn(frames[i:i + batch])
+            rates[name].append(len(frames) / (time.perf_counter() - t0))
+        ratios.append(rates["onnx"][-1] / rates["torch"][-1])
+    out = {k: statistics.median(v) for k, v in rates.items()}
+    out["ratio"], out["ratio_min"] = statistics.median(ratios), min(ratios)
+    if int8 is not None:
+        a, b = runners["onnx"](frames[:batch]), runners["onnx-int8"](frames[:batch])
+        out["int8_px"] = float(np.median(np.linalg.norm(a[..., :2] - b[..., :2], axis=-1)))
+    return out
+
+
+def accuracy(work: Path) -> None:
+    """Landmark error of the tiny fixture model against the synthetic truth, through both runtimes."""
+    from gmdesk.io.skeletons import load_skeleton
+    from gmdesk.pose.deeplabcut import estimate_pose
+    from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
+
+    sk = load_skeleton()
+    t0 = time.perf_counter()
+    cfg = train_tiny_dlc_model(work / "tiny", sk)
+    print(f"tiny model (resnet18, 160x120) trained in {time.perf_counter() - t0:.0f} s")
+    video, truth = unseen_video(work / "unseen.mp4", sk)
+    res = {rt: estimate_pose(video, cfg, sk, device="cpu", runtime=rt) for rt in ("torch", "onnx")}
+    for rt, track in res.items():
+        err = np.linalg.norm(track.xy - truth, axis=-1)
+        print(f"  {rt:5s}: error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px")
+    d = np.linalg.norm(res["onnx"].xy - res["torch"].xy, axis=-1)
+    print(f"  onnx vs torch landmarks: median {np.median(d):.1e} px, max {d.max():.1e} px")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--frames", type=int, default=8, help="frames per round and size")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--int8", action="store_true", help="also ONNX Runtime with the network quantised to int8")
+    ap.add_argument("--no-accuracy", action="store_true")
     args = ap.parse_args()
-    import deeplabcut
+    import onnxruntime
 
+    from gmdesk.pose.model import import_torch
+
+    torch = import_torch()
     from gmdesk.io.skeletons import load_skeleton
-    from gmdesk.pose.deeplabcut import estimate_pose, resolve_device
     from gmdesk.synthetic.cohorts import make_infant
     from gmdesk.synthetic.video import render_video
     from gmdesk.video.reader import VideoReader
-    from tests.dlc_fixture import train_tiny_dlc_model
 
-    sk = load_skeleton()
     work = Path(tempfile.mkdtemp(prefix="gmdesk-bench-pose-"))
-    t0 = time.perf_counter()
-    cfg = train_tiny_dlc_model(work, sk)
-    print(f"tiny model trained in {time.perf_counter() - t0:.1f} s")
+    net, om = resnet50_model(work)
+    sk = load_skeleton()
     inf = make_infant("B", 0, [3, 3], skeleton=sk, n_frames=args.frames)
     video = render_video(inf.truth_xy, sk, work / "bench1080.mp4", size=(1920, 1080))
-    t0 = time.perf_counter()
     with VideoReader(video) as r:
-        n = sum(1 for _ in r)
-    decode = n / (time.perf_counter() - t0)
-    dev = resolve_device(args.device)
-    t0 = time.perf_counter()
-    estimate_pose(video, cfg, sk, device=dev, batch_size=args.batch, output=work / "gm.h5")
-    gm = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    deeplabcut.analyze_videos(str(cfg), [str(video)], shuffle=1, batch_size=args.batch, device=dev,
-                              destfolder=str(work / "dlc"), save_as_csv=False)
-    dlc = n / (time.perf_counter() - t0)
-    print(f"1080p, {n} frames, device {dev}, batch {args.batch}, resnet18 (untrained on this size)")
-    print(f"  raw decode (OpenCV, displayed orientation): {decode:7.1f} fps")
-    print(f"  gmdesk pose (estimate_pose):                {gm:7.2f} fps")
-    print(f"  deeplabcut.analyze_videos:                  {dlc:7.2f} fps  (includes its model loading)")
-    print(f"  gmdesk / analyze_videos = {gm / dlc:.2f};  gmdesk / decode = {gm / decode:.3f}")
+        full = [np.ascontiguousarray(f[..., ::-1]) for f in r]
+    import cv2
+
+    print(f"CPU: {os.cpu_count()} cores, threads {args.threads}; torch {torch.__version__}, onnxruntime "
+          f"{onnxruntime.__version__}; DLC ResNet-50 bottom-up (24 body parts), batch {args.batch}, "
+          f"{args.frames} frames x {args.rounds} alternating rounds per size")
+    print(f"{'size':18s} {'torch fps':>10s} {'ORT fps':>9s} {'ORT/torch':>10s} {'(worst round)':>13s}"
+          + ("  int8 fps  int8/torch  int8 vs fp32 px" if args.int8 else ""))
+    for label, (w, h) in SIZES.items():
+        frames = np.stack([f if (w, h) == (1920, 1080) else cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
+                           for f in full])
+        qdir = work / label.replace(" ", "_").replace("-", "")
+        qdir.mkdir()
+        int8 = quantised(om, list(frames[:4]), qdir) if args.int8 else None
+        r = speed(net, om, frames, args.rounds, args.batch, args.threads, int8)
+        line = f"{label:18s} {r['torch']:10.3f} {r['onnx']:9.3f} {r['ratio']:9.2f}x {r['ratio_min']:12.2f}x"
+        if int8 is not None:
+            line += f"  {r['onnx-int8']:8.3f}  {r['onnx-int8'] / r['torch']:9.2f}x  {r['int8_px']:.2f}"
+        print(line, flush=True)
+    if not args.no_accuracy:
+        accuracy(work)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,17 @@ from gmdesk.synthetic.settings import SynthSettings
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: Python that makes torch, DeepLabCut, TensorFlow and Keras unimportable in the process that runs it (as in the
+#: workstation's CPU build, which does not carry them).
+HIDE_TRAINING_STACKS = """
+import sys
+class _Hidden:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'deeplabcut', 'tensorflow', 'keras', 'tf2onnx'):
+            raise ModuleNotFoundError(f'No module named {name!r} (hidden: a workstation build)', name=name)
+sys.meta_path.insert(0, _Hidden())
+"""
+
 
 
 def decode_all_frames(path) -> list:

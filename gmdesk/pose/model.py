@@ -223,16 +223,8 @@ def landmark_columns(model: PoseModel, skeleton: Skeleton, mapping: dict | str |
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``.
-
-    In the CPU build of the workstation bundle (``GMDESK_CPU_ONLY=1``) ``auto`` is the CPU and a
-    GPU device is refused: that build lacks cuDNN's engine libraries.
-    """
-    if os.environ.get("GMDESK_CPU_ONLY") == "1":
-        if device not in ("auto", "cpu"):
-            raise PoseModelError(f"device {device!r}: this gmdesk build is CPU-only; install the GPU build "
-                                 "(GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh) for GPU pose estimation")
-        return "cpu"
+    """``auto`` → ``cuda`` when torch is installed and sees a GPU, else ``cpu`` (the workstation's CPU build has
+    no torch: its pose estimation runs in ONNX Runtime on the CPU)."""
     if device != "auto":
         return device
     if not torch_available():
@@ -242,6 +234,14 @@ def resolve_device(device: str = "auto") -> str:
 
 def torch_available() -> bool:
     """Whether torch and DeepLabCut are installed (a workstation build has neither)."""
+    return installed("torch") and installed("deeplabcut")
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (found by the import system; not imported)."""
     import importlib.util
 
-    return importlib.util.find_spec("torch") is not None and importlib.util.find_spec("deeplabcut") is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -1,12 +1,16 @@
 """``gmdesk doctor``: check an installation (a workstation bundle or a checkout): every stack imports, the
-shipped resources and model bundles are intact, and which device pose estimation would use."""
+shipped resources and model bundles are intact, and which device pose estimation would use.
+
+Inference needs ONNX Runtime only (networks and DeepLabCut models exported to ONNX). TensorFlow (training the
+networks) and torch with DeepLabCut (training pose models, the torch runtime, exporting a model to ONNX) are
+optional: the workstation's CPU build carries neither, and doctor says what is then not available rather
+than failing."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
-import os
 import platform
 import sys
 import time
@@ -59,15 +63,29 @@ def _opencv() -> str:
     return f"{cv2.__version__}, FFmpeg {'yes' if ffmpeg else 'NO'}"
 
 
-def _pose_stack() -> str:
-    from gmdesk.pose.deeplabcut import import_torch
+def _onnxruntime() -> str:
+    import onnxruntime
 
+    return f"{onnxruntime.__version__}, providers {', '.join(onnxruntime.get_available_providers())}"
+
+
+def _training_stack() -> str:
+    from gmdesk.pose.model import installed
+
+    if not installed("tensorflow"):
+        return "not installed: networks cannot be trained here (bundles still assess through ONNX Runtime)"
+    return f"{_version('tensorflow')} / {_version('keras')}"
+
+
+def _pose_stack() -> str:
+    from gmdesk.pose.model import import_torch, torch_available
+
+    if not torch_available():
+        return ("torch / DeepLabCut not installed: pose runs through ONNX Runtime on models exported with "
+                "`gmdesk pose-export` (needs DeepLabCut, once, elsewhere)")
     torch = import_torch()
     dlc = _version("deeplabcut")
-    if os.environ.get("GMDESK_CPU_ONLY") == "1":
-        gpu = "CPU build: pose estimation on CPU"
-    else:
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: pose estimation on CPU"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: pose estimation on CPU"
     return f"torch {torch.__version__}, DeepLabCut {dlc}; {gpu}"
 
 
@@ -120,8 +138,10 @@ CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("numpy / scipy / pandas / PyTables", lambda: " / ".join(_version(m) for m in ("numpy", "scipy", "pandas", "tables"))),
     ("OpenCV", _opencv),
     ("scikit-learn", lambda: _version("sklearn")),
-    ("TensorFlow / Keras", lambda: f"{_version('tensorflow')} / {_version('keras')}"),
-    ("pose estimation (torch, DeepLabCut)", _pose_stack),
+    ("ONNX Runtime (inference: networks, pose)", _onnxruntime),
+    ("skops (scikit-learn models without pickle)", lambda: _version("skops")),
+    ("TensorFlow / Keras (training networks; optional)", _training_stack),
+    ("pose estimation with torch (DeepLabCut; optional)", _pose_stack),
     ("shipped files", _shipped_files),
     ("skeletons", _skeletons),
     ("demo data", _demo_data),

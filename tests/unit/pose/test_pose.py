@@ -4,6 +4,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -14,7 +15,7 @@ from gmdesk.errors import CancelledError
 from gmdesk.io.dlc import read_dlc
 from gmdesk.pose.deeplabcut import PoseModelError, estimate_pose, load_pose_model
 from gmdesk.video.reader import VideoError, VideoReader, probe_video
-from tests.conftest import decode_all_frames
+from tests.conftest import HIDE_TRAINING_STACKS, decode_all_frames
 from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
 
 # not importorskip: importing deeplabcut here would load torch before gmdesk.pose.deeplabcut.import_torch
@@ -165,3 +166,82 @@ def test_app_estimates_pose_in_a_child_process_and_opens_the_case(qtbot, tmp_pat
         pass
     assert blocker.args == ["cancelled"] and "nothing was written" in win.status.currentMessage()
     assert sorted(tmp_path.iterdir()) == before and not out2.exists()
+
+
+def _analyze_videos(cfg, video, tmp_path):
+    """Landmarks of ``video`` by DeepLabCut's own ``analyze_videos`` (the reference for parity)."""
+    from gmdesk.pose.deeplabcut import import_torch
+
+    import_torch()
+    import deeplabcut
+
+    folder = tmp_path / f"dlc-{video.stem}"
+    folder.mkdir()
+    shutil.copy(video, folder / video.name)
+    deeplabcut.analyze_videos(str(cfg), [str(folder / video.name)], device="cpu", save_as_csv=False, batch_size=8)
+    (h5,) = [p for p in folder.glob("*.h5")]
+    return h5
+
+
+def _phone_clip(video, tmp_path):
+    """The clip as an iPad stores it: frames turned 90 degrees clockwise and a rotate=270 display flag."""
+    sensor = tmp_path / "sensor.mp4"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(video), "-vf", "transpose=2", "-c:v", "libx264",
+                    "-qp", "0", "-pix_fmt", "yuv444p", str(sensor)], check=True)
+    flagged = tmp_path / "ipad.mov"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(sensor), "-c", "copy", "-metadata:s:v:0", "rotate=270",
+                    str(flagged)], check=True)
+    return flagged
+
+
+@pytest.mark.parametrize("clip", ["upright", "ipad-rotated"])
+def test_onnx_runtime_equals_deeplabcut_analyze_videos(tmp_path, dlc_project, unseen, skeleton, clip):
+    """Parity: the ONNX route's landmarks equal DeepLabCut's own analyze_videos with the same model (median
+    <= 0.05 px), on the upright clip and on the rotation-flagged phone clip."""
+    if clip == "ipad-rotated" and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    video = unseen[0] if clip == "upright" else _phone_clip(unseen[0], tmp_path)
+    ours = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="onnx")
+    assert ours.provenance[-1]["params"]["runtime"] == "onnx"
+    theirs = read_dlc(_analyze_videos(dlc_project, video, tmp_path), skeleton)
+    diff = np.linalg.norm(ours.xy - theirs.xy, axis=-1)
+    print(f"\n{clip}: ONNX Runtime vs analyze_videos median {np.median(diff):.2e} px, max {diff.max():.2e} px")
+    assert np.median(diff) <= 0.05 and np.abs(ours.likelihood - theirs.likelihood).max() < 1e-3
+
+
+def test_a_workstation_without_torch_runs_the_cached_export(tmp_path, dlc_project, unseen, skeleton):
+    """With torch, DeepLabCut and TensorFlow unavailable (a workstation), `gmdesk pose` runs the ONNX export cached
+    beside the model and gives the same landmarks; a model never exported gives a message saying what to do; a
+    changed export is not used."""
+    from gmdesk.pose.model import locate_pose_model
+    from gmdesk.pose.onnx import export_pose_model, find_export
+
+    video = unseen[0]
+    pm = locate_pose_model(dlc_project)
+    om = find_export(pm) or export_pose_model(pm)
+    assert om.record["snapshot_sha256"] and om.record["check"]["max_abs_difference"] < 0.01
+    here = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="onnx")
+    fresh = tmp_path / "never-exported"
+    shutil.copytree(dlc_project.parent, fresh)
+    for p in fresh.rglob("*.onnx*"):
+        p.unlink()
+    out = tmp_path / "ws.h5"
+    code = (
+        f"{HIDE_TRAINING_STACKS}\n"
+        "from gmdesk.cli.main import main\n"
+        f"rc = main(['pose', {str(video)!r}, '--model', {str(dlc_project)!r}, '-o', {str(out)!r}])\n"
+        f"rc2 = main(['pose', {str(video)!r}, '--model', {str(fresh / 'config.yaml')!r}, '-o', {str(tmp_path / 'no.h5')!r}])\n"
+        "print('RC', rc, rc2)\n")
+    env = {**os.environ, "GMDESK_HOME": str(tmp_path / "home")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert "RC 0 1" in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "has no ONNX export" in res.stderr and "gmdesk pose-export" in res.stderr and "Traceback" not in res.stderr
+    assert np.array_equal(read_dlc(out, skeleton).xy, here.xy)
+    assert not (tmp_path / "no.h5").exists()
+    data = bytearray(om.path.read_bytes())
+    data[-10] ^= 0xFF
+    bad = tmp_path / "tampered"
+    shutil.copytree(dlc_project.parent, bad)
+    (tampered,) = bad.rglob("*.onnx")
+    tampered.write_bytes(bytes(data))
+    assert find_export(locate_pose_model(bad / "config.yaml")) is None  # does not match its record: not used
