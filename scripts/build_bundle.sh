@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Build the workstation bundle (dist/gmdesk/) from a clean checkout and smoke-test it offline.
 #
-#   scripts/build_bundle.sh              # CPU build
-#   GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh   # GPU build (keeps all CUDA libraries)
+#   scripts/build_bundle.sh              # CPU build: inference through ONNX Runtime, no TensorFlow, no torch
+#   GMDESK_BUNDLE_GPU=1 scripts/build_bundle.sh   # GPU build: + torch (CUDA), DeepLabCut, TensorFlow
 #   GMDESK_BUNDLE_SKIP_POSE=1 ...        # skip the pose-estimation check (trains a tiny DLC model, ~1 min)
 #   scripts/build_bundle.sh --smoke-only # test an existing dist/gmdesk again, no build
 #
-# Steps: dedicated venv (.venv-bundle, non-editable install + PyInstaller) -> pyinstaller build.spec
-# -> smoke test with the network cut off (a new network namespace when permitted):
-#   gmdesk doctor; gmdesk assess on the demo from the bundle and from source, scores compared;
-#   gmdesk-app --smoke-test (opens the demo, assesses it, prints the verdict, saves a screenshot);
-#   gmdesk pose with a tiny DLC model from the bundle and from source, landmarks compared.
-# Exits non-zero on any failure. Needs Python >= 3.11 and the Qt libraries listed in the README.
+# Steps: dedicated venv (.venv-bundle: `.[app]` only; GPU: .venv-bundle-gpu with `.[ml,app,pose]`; non-editable
+# install + PyInstaller) -> pyinstaller build.spec -> smoke test with the network cut off (a new network
+# namespace when permitted):
+#   the CPU bundle carries no TensorFlow/torch/CUDA library; gmdesk doctor; gmdesk assess on the demo from the
+#   bundle and from source, scores compared; gmdesk-app --smoke-test (opens the demo, assesses it, prints the
+#   verdict, saves a screenshot); a tiny DLC model trained and exported to ONNX by the source checkout
+#   (GMDESK_SOURCE_VENV, default .venv, needs the `pose` extra), then `gmdesk pose` from the bundle (ONNX
+#   Runtime) against source (DeepLabCut's torch runner): landmarks compared, and against the synthetic truth.
+# Prints the bundle's size; exits non-zero on any failure. Needs Python >= 3.11 and the Qt libraries listed in
+# the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=${GMDESK_BUNDLE_VENV:-.venv-bundle}
+GPU=${GMDESK_BUNDLE_GPU:-0}
+if [ "$GPU" = 1 ]; then VENV=${GMDESK_BUNDLE_VENV:-.venv-bundle-gpu}; EXTRAS="ml,app,pose"
+else VENV=${GMDESK_BUNDLE_VENV:-.venv-bundle}; EXTRAS="app"; fi
+SRC_VENV=${GMDESK_SOURCE_VENV:-.venv}  # the checkout's own environment (with the pose extra): the "source" side
 SMOKE=${GMDESK_BUNDLE_SMOKE:-build/smoke}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -27,21 +34,32 @@ if [ $SMOKE_ONLY = 0 ]; then
 echo "== environment ($VENV)"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -c constraints.txt ".[ml,app,pose]" "pyinstaller==6.22.3"
-# Triton (torch.compile's back end) is never used, and PyInstaller's hooks import torch and
-# TensorFlow into one process while collecting modules: Triton's LLVM would abort them.
-"$VENV/bin/python" -m pip uninstall -q -y triton || true
+"$VENV/bin/python" -m pip install -q -c constraints.txt ".[$EXTRAS]" "pyinstaller==6.22.3"
+if [ "$GPU" = 1 ]; then
+  # Triton (torch.compile's back end) is never used, and PyInstaller's hooks import torch and
+  # TensorFlow into one process while collecting modules: Triton's LLVM would abort them.
+  "$VENV/bin/python" -m pip uninstall -q -y triton || true
+fi
 # only the dependencies stay installed: gmdesk itself is bundled (and run as "source") from this checkout
 "$VENV/bin/python" -m pip uninstall -q -y gmdesk
 t1=$(date +%s)
 
-echo "== build (GPU=${GMDESK_BUNDLE_GPU:-0})"
+echo "== build (GPU=$GPU)"
 rm -rf build/gmdesk dist/gmdesk
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN build.spec
 fi
 t2=$(date +%s)
 BIN=$ROOT/dist/gmdesk
-echo "bundle: $(du -sh "$BIN" | cut -f1) in $(find "$BIN" -type f | wc -l) files; build $((t2 - t1)) s (environment $((t1 - t0)) s)"
+echo "bundle ($([ "$GPU" = 1 ] && echo GPU || echo CPU) build): $(du -sh "$BIN" | cut -f1) in $(find "$BIN" -type f | wc -l) files; build $((t2 - t1)) s (environment $((t1 - t0)) s)"
+if [ "$GPU" != 1 ]; then
+  # decided by what is there, not by a list of what was meant to be left out
+  heavy=$(find "$BIN" \( -iname '*tensorflow*' -o -iname 'libtorch*' -o -iname 'libcu*.so*' -o -iname 'libcudnn*' \
+          -o -iname 'libnccl*' -o -path '*/torch/*' -o -path '*/deeplabcut/*' \) | head -5)
+  if [ -n "$heavy" ]; then echo "FAIL the CPU bundle carries training stacks or CUDA: $heavy"; exit 1; fi
+  size_mb=$(du -sm "$BIN" | cut -f1)
+  echo "CPU bundle: ${size_mb} MB, no TensorFlow, torch or CUDA library (limit 1024 MB)"
+  [ "$size_mb" -le 1024 ] || { echo "FAIL the CPU bundle is over 1 GB"; exit 1; }
+fi
 
 echo "== smoke test (offline)"
 rm -rf "$SMOKE" && mkdir -p "$SMOKE"
@@ -60,10 +78,10 @@ cd "$SMOKE"  # nothing below may depend on the checkout's files: the bundle carr
 DEMO=$BIN/_internal/resources/demo/demo_infant.h5
 MODEL=$BIN/_internal/models/demo-synthetic
 "${OFFLINE[@]}" "$BIN/gmdesk" assess "$DEMO" --model "$MODEL" --json bundle_assess.json
-SRC=(env PYTHONPATH="$ROOT" "$ROOT/$VENV/bin/python" -m gmdesk)  # the same code, run from source
+SRC=(env PYTHONPATH="$ROOT" HF_HUB_OFFLINE=1 "$ROOT/$SRC_VENV/bin/python" -m gmdesk)  # the same code, run from source
 "${SRC[@]}" assess "$ROOT/resources/demo/demo_infant.h5" --model "$ROOT/models/demo-synthetic" \
   --json source_assess.json >/dev/null
-"$ROOT/$VENV/bin/python" - <<'EOF'
+"$ROOT/$SRC_VENV/bin/python" - <<'EOF'
 import json
 b, s = (json.load(open(f)) for f in ("bundle_assess.json", "source_assess.json"))
 pb = [x["p_abnormal"] for x in b["snippets"]]
@@ -77,8 +95,8 @@ EOF
 "${OFFLINE[@]}" "$BIN/gmdesk-app" --smoke-test app
 
 if [ "${GMDESK_BUNDLE_SKIP_POSE:-0}" != 1 ]; then
-  echo "-- pose estimation: tiny DLC model trained here (source), run by the bundle and by source"
-  PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 "$ROOT/$VENV/bin/python" - <<'EOF' > pose_paths.txt
+  echo "-- pose estimation: tiny DLC model trained and exported to ONNX here (source), run by the bundle and by source"
+  PYTHONPATH=$ROOT HF_HUB_OFFLINE=1 "$ROOT/$SRC_VENV/bin/python" - <<'EOF' > pose_paths.txt
 from pathlib import Path
 from gmdesk.io.skeletons import load_skeleton
 from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
@@ -91,9 +109,11 @@ np.save("truth.npy", truth)
 print(cfg, video)
 EOF
   read -r CFG VIDEO < <(tail -1 pose_paths.txt)
-  "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o bundle_pose.h5
-  "${SRC[@]}" pose "$VIDEO" --model "$CFG" --device cpu -o source_pose.h5 >/dev/null
-  PYTHONPATH=$ROOT "$ROOT/$VENV/bin/python" - <<'EOF'
+  "${SRC[@]}" pose-export "$CFG"
+  "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o bundle_pose.h5 | tee bundle_pose.txt
+  grep -q "onnx on cpu" bundle_pose.txt || { echo "FAIL the bundle did not run pose through ONNX Runtime"; exit 1; }
+  "${SRC[@]}" pose "$VIDEO" --model "$CFG" --device cpu --runtime torch -o source_pose.h5 >/dev/null
+  PYTHONPATH=$ROOT "$ROOT/$SRC_VENV/bin/python" - <<'EOF'
 import numpy as np
 from gmdesk.io.dlc import read_dlc
 b, s = read_dlc("bundle_pose.h5"), read_dlc("source_pose.h5")
@@ -101,7 +121,8 @@ truth = np.load("truth.npy")
 d = np.nanmax(np.abs(b.xy - s.xy))
 err = np.median(np.linalg.norm(b.xy - truth, axis=-1))
 assert d < 1e-3 and err < 6.0, (d, err)
-print(f"gmdesk pose: bundle and source agree (max |diff| {d:.1e} px); median error vs truth {err:.2f} px")
+print(f"gmdesk pose: bundle (ONNX Runtime) and source (torch) agree (max |diff| {d:.1e} px); median error vs "
+      f"truth {err:.2f} px")
 EOF
 fi
 t3=$(date +%s)
