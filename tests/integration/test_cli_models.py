@@ -84,3 +84,46 @@ def test_demo_command_runs_the_whole_pipeline_with_the_shipped_model(tmp_path, c
     assert res["verdict"]["n_snippets"] == len(res["snippets"]) > 10
     printed = capsys.readouterr().out
     assert "VERDICT:" in printed and "SYNTHETIC" in printed
+
+
+def test_assessing_with_a_network_imports_neither_tensorflow_nor_torch(tmp_path, cohort):
+    """`python -X importtime -m gmdesk assess` and the app's assessment with a network bundle: the network runs in
+    ONNX Runtime; neither TensorFlow, Keras nor torch is imported; the scores equal Keras' within 1e-4."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "cnn"
+    assert main(["train", str(cohort), "--model", "cnn1d-2", "-o", str(model), "--epochs", "3", "--cv", "none"]) == 0
+    assert "model.onnx" in json.loads((model / "manifest.json").read_text())["files"]
+    pose = cohort.parent / "A13.h5"
+    out = tmp_path / "a.json"
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "gmdesk", "assess", str(pose), "--model", str(model),
+                          "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in res.stderr.splitlines() if line.startswith("import time:")}
+    assert "onnxruntime" in imported and not imported & {"tensorflow", "keras", "torch", "tf2onnx"}
+    app = ("import os, sys, json; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+           "from PySide6 import QtWidgets; a = QtWidgets.QApplication([])\n"
+           "from app.window import MainWindow\n"
+           f"w = MainWindow(); w.set_model({str(model)!r}); assert w.open_path({str(pose)!r})\n"
+           "w.run_assessment(block=True); a.processEvents()\n"
+           "print(json.dumps([w.result is not None, sorted(m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules)]))\n")
+    res = subprocess.run([sys.executable, "-c", app], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert res.returncode == 0 and json.loads(res.stdout.strip().splitlines()[-1]) == [True, []], res.stderr[-2000:]
+    import keras
+
+    from gmdesk.io.skeletons import load_skeleton
+    from gmdesk.learning.bundle import load_bundle
+    from gmdesk.learning.networks import register_custom_layers
+    from gmdesk.screening.assess import assess_recording
+
+    b = load_bundle(model)
+    assert b.classifier.model_ is None  # the bundle's network is the ONNX one
+    onnx_scores = [s["p_abnormal"] for s in json.loads(out.read_text())["snippets"]]
+    register_custom_layers()
+    b.classifier.model_ = keras.saving.load_model(model / "model.keras", safe_mode=True, compile=False)
+    b.classifier.onnx_session_ = None
+    keras_scores = [s["p_abnormal"] for s in assess_recording(pose, b, load_skeleton()).snippets]
+    assert len(onnx_scores) == len(keras_scores) > 0
+    assert max(abs(x - y) for x, y in zip(onnx_scores, keras_scores, strict=True)) <= 1e-4
