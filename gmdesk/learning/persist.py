@@ -5,7 +5,7 @@
 given by the family that wrote it (never ``trusted=True``). Before anything is built, the file's types
 are audited: a type that is neither in skops' defaults nor in the family's list is refused with a
 :class:`~gmdesk.errors.GmdeskError` naming the file, and the object read back must be of the expected
-class. skops is an optional dependency (``pip install gmdesk[ml]``).
+class. skops is a dependency of gmdesk (inference included).
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def _skops_io() -> Any:
     if stand_in:
         sys.modules[_TORCH_ADAPTER] = types.ModuleType(_TORCH_ADAPTER)
     try:
-        import skops.io as sio  # deferred: optional dependency (gmdesk[ml]), needed only to save or load a model
+        import skops.io as sio  # deferred: needed only to save or load a model (imports all of scikit-learn)
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise GmdeskError("saving or loading this model needs skops: pip install 'gmdesk[ml]'") from exc
+        raise GmdeskError(f"saving or loading this model needs skops, which does not import here ({exc})") from exc
     finally:
         if stand_in:
             sys.modules.pop(_TORCH_ADAPTER, None)
