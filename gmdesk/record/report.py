@@ -161,7 +161,7 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
     bundle_manifest : dict, optional
         The model bundle's manifest (validation figures, cohort); otherwise what the result stored.
     result_id : int, optional
-        Which stored result (default the latest).
+        Which stored result (default the latest signed one, else the latest).
 
     Raises
     ------
@@ -172,7 +172,9 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
     results = case.results()
     if not results:
         raise ReportError(f"case {case.path} has no assessment yet: run one before making a report")
-    res = results[-1] if result_id is None else next((r for r in results if r["id"] == result_id), None)
+    if result_id is None:
+        result_id = case.default_result_id() if hasattr(case, "default_result_id") else results[-1]["id"]
+    res = next((r for r in results if r["id"] == result_id), None)
     if res is None:
         raise ReportError(f"case {case.path} has no result {result_id}")
     meta = case.meta()

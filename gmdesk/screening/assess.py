@@ -128,14 +128,26 @@ def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
 
 def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, track_sha256: str | None = None) -> int:
     """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
-    and what its timeline needs to be shown again on reopening: window, fps and the windows left out
-    with the landmarks that were missing), with the edit position and track digest it was made from
-    (default: the case's now; pass those taken when the track was read if the case may have changed
-    since). Returns the result's id."""
+    and what its views need to be shown again on reopening: window, fps and the windows left out
+    with the landmarks that were missing, and the similarity and ICA data, :func:`stored_views`), with the
+    edit position and track digest it was made from (default: the case's now; pass those taken when the
+    track was read if the case may have changed since). Returns the result's id."""
     dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.dropped]
     verdict = res.verdict.to_dict() | {"window": int(res.window), "fps": float(res.fps), "dropped": dropped,
-                                       "track_sha256": track_sha256 or case.track_digest()}
+                                       "track_sha256": track_sha256 or case.track_digest(), "views": stored_views(res)}
     return int(case.save_result(res.model_id, verdict, res.snippets, res.model_path, res.model_summary, edit_seq))
+
+
+def stored_views(res: AssessmentResult) -> dict[str, Any]:
+    """What the result's views need to be shown again from the case alone: the similarity matrices (rounded
+    to 1e-4, the heatmap's resolution), the reference snippets' names and labels, and the ICA positions."""
+
+    def rounded(m: Any) -> Any:
+        return None if m is None else np.round(np.asarray(m, dtype=float), 4).tolist()
+
+    views = {"similarity_within": rounded(res.similarity_within), "similarity_reference": rounded(res.similarity_reference),
+             "reference_names": res.reference_names, "reference_labels": res.reference_labels, "ica": res.ica}
+    return {k: v for k, v in views.items() if v is not None}
 
 
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:
