@@ -41,12 +41,15 @@ class AssessmentPanel(QtWidgets.QWidget):
         Title and message of an error to show.
     message(str)
         Something done (report written, result signed off) for the status bar.
+    enabled_changed()
+        The buttons' enabled states were updated (the window's menu actions follow them).
     """
 
     open_snippet = QtCore.Signal(int)
     assessed = QtCore.Signal(object)
     failed = QtCore.Signal(str, str)
     message = QtCore.Signal(str)
+    enabled_changed = QtCore.Signal()
 
     def __init__(self, jobs: JobOwner, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -233,6 +236,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             b.setEnabled(has and writable and picked)
             b.setToolTip("The case is open read-only" if read_only else
                          "" if picked else "Click a snippet on the timeline first")
+        self.enabled_changed.emit()
 
     # -- running ------------------------------------------------------------------------------------
     def run(self, block: bool = False) -> ThreadJob | None:
