@@ -63,6 +63,11 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setStyleSheet("font-size: 14px; padding: 2px 4px;")
         self.verdict_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.quality: dict = {}
+        self.quality_label = QtWidgets.QLabel("")
+        self.quality_label.setObjectName("quality")
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label = QtWidgets.QLabel("")
         self.state_label.setWordWrap(True)
         self.model_label = QtWidgets.QLabel("model: none")
@@ -126,6 +131,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addLayout(top)
         lay.addWidget(self.verdict_label)
+        lay.addWidget(self.quality_label)
         notes_row = QtWidgets.QHBoxLayout()  # what is known about the result | what the mouse is over
         notes_row.addWidget(self.state_label, 1)
         notes_row.addWidget(self.hover_label, 1)
@@ -201,6 +207,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.similarity.clear_matrix("Run the assessment to compare this infant's snippets with the model's "
                                      "reference snippets.")
         self.verdict_label.setText(NO_RESULT)
+        self.quality_label.setText("")
+        self.quality_label.setToolTip("")
         self.notes = {}
         self.state_label.setText("")
         self.review_label.setText("Click a snippet to review it.")
@@ -411,7 +419,30 @@ class AssessmentPanel(QtWidgets.QWidget):
                                    "result — re-run the assessment (Ctrl+R).")
         else:
             self.notes["stale"] = ""
+        self.show_quality()
         self.refresh_results()  # the list's "out of date" marks follow the landmarks too
+
+    def show_quality(self) -> None:
+        """SCORABLE / NOT SCORABLE with its reason and the landmark-point shares, in the report's words (the
+        windows left out are in the tooltip)."""
+        from gmdesk.record.report import quality_lines
+
+        res = self.result
+        if res is None or self.session is None:
+            self.quality_label.setText("")
+            return
+        try:
+            q, lines = quality_lines(self.session.case, res)
+        except Exception as exc:  # the verdict stays readable whatever the quality figures hold
+            self.quality_label.setText(f"Quality not available: {html.escape(str(exc))}")
+            return
+        self.quality = q
+        word, _, why = next((ln for ln in lines if ln.startswith(("SCORABLE", "NOT SCORABLE"))), "").partition(": ")
+        colour = "#1e8449" if q.get("scorable") else "#c0392b"
+        shares = [ln for ln in lines if ln.startswith(("Landmark points", "10-s windows"))]
+        self.quality_label.setText(f"<b style='color:{colour}'>{html.escape(word)}</b>: {html.escape(why)}"
+                                   f"<br><small>{' · '.join(html.escape(ln) for ln in shares)}</small>")
+        self.quality_label.setToolTip("\n".join(lines))
 
     @property
     def out_of_date(self) -> bool:

@@ -96,6 +96,13 @@ def _quality(case: Any, result: AssessmentResult) -> dict[str, Any]:
             "scorable": scorable, "scorable_reason": why, "frames": track.n_frames, "fps": fps}
 
 
+def quality_lines(case: Any, result: AssessmentResult) -> tuple[dict[str, Any], list[str]]:
+    """The report's quality section for ``result`` of an open case, now: its figures (scorable, why, point
+    shares, usable windows) and its lines as the report writes them (the app shows the same words)."""
+    q = _quality(case, result)
+    return q, [line for _, line in _quality_lines(ReportContent(infant_id="", case_file="", quality=q))]
+
+
 def _corrections(case: Any, stored: dict[str, Any]) -> dict[str, Any]:
     hist = case.history()
     edits = [e for e in hist if e.kind not in ("undo", "redo")]

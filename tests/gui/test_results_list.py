@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from app.main import DEMO_MODEL, demo_case  # noqa: E402
 from gmdesk.cli.main import main as gmdesk_main  # noqa: E402
 from gmdesk.record.case import open_case  # noqa: E402
+from gmdesk.record.report import collect_report  # noqa: E402
 from tests.gui.editor_support import CTRL, LEFT  # noqa: E402
 from tests.gui.editor_support import make_window as make_editor_window  # noqa: E402
 
@@ -55,6 +56,12 @@ def test_the_signed_result_stays_the_record_through_a_rerun_and_a_reopening(qtbo
     assert first.result_id == 1 and panel.results_box.count() == 1
     sim1 = np.array(win.assessment.similarity.sim)
     assert sim1.size > 0  # the fresh result's similarity view
+    # quality in view, in the report's words: SCORABLE and the landmark-point shares
+    report_lines = [line for head, line in collect_report(win.session.case, None, 1).text_lines() if head == "Quality"]
+    shown = panel.quality_label.text()
+    scorable = next(ln for ln in report_lines if "SCORABLE" in ln)
+    assert scorable.split(":")[0] in shown and scorable.split(": ", 1)[1] in shown
+    assert next(ln for ln in report_lines if ln.startswith("Landmark points")) in shown
 
     # review snippet 1 from the timeline, then sign the result off
     win.tabs.setCurrentIndex(1)
