@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.assessment_panel import AssessmentPanel
 from app.edit_commands import EditCommands
@@ -60,7 +60,6 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
 
         gmdesk.record.lock.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
         self.setWindowTitle("gmdesk — General Movements screening")
-        self.resize(1400, 900)
         self.settings_file = settings_file
         self.session: Session | None = None
         self.frames: FrameSource | None = None
@@ -134,6 +133,7 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         for w in (self.jobs.text, self.jobs.bar, self.jobs.cancel_button):
             self.status.addPermanentWidget(w)
         self._restore_layout()
+        self.fit_to_screen()
 
         # -- wiring ------------------------------------------------------------------------------------
         self.jobs.message.connect(lambda m: self.status.showMessage(m, 8000))
@@ -183,11 +183,31 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
                 sp.restoreState(state)
 
     def save_layout(self) -> None:
-        """Remember the splitters' sizes (restored by the next window)."""
+        """Remember the splitters' sizes and the window's size (restored by the next window)."""
         st = self._settings()
         for sp in self._splitters():
             st.setValue(f"layout/{sp.objectName()}", sp.saveState())
+        st.setValue("layout/window_size", f"{self.width()}x{self.height()}")
         st.sync()
+
+    def fit_to_screen(self, available: QtCore.QRect | None = None) -> QtCore.QSize:
+        """Size the window as it was last (default 1400x900), clamped to the available geometry of its screen
+        (``available``; default the screen's, taskbars excluded) less room for the title bar, so the timeline
+        and the Sign off button are never off-screen. Returns the size set."""
+        if available is None:
+            screen = self.screen() or QtGui.QGuiApplication.primaryScreen()
+            available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1400, 900)
+        want = str(self._settings().value("layout/window_size", "1400x900"))
+        try:
+            w, h = (int(v) for v in want.lower().split("x"))
+        except ValueError:
+            w, h = 1400, 900
+        frame_w, frame_h = 16, 48  # window-manager border and title bar, not part of the window's size
+        size = QtCore.QSize(max(320, min(w, available.width() - frame_w)), max(240, min(h, available.height() - frame_h)))
+        self.resize(size)
+        self.move(available.left() + max(0, (available.width() - size.width() - frame_w) // 2),
+                  available.top() + max(0, (available.height() - size.height() - frame_h) // 2))
+        return size
 
     # -- opening and closing a case -----------------------------------------------------------------------------
     def open_path(self, path: str | Path, video: str | Path | None = None) -> bool:

@@ -131,9 +131,21 @@ class WindowActions:
         self.patient_dialog.open()
 
     def show_help(self) -> None:
-        """The keyboard shortcuts, from the one registry."""
+        """F1: the keyboard shortcuts, from the one registry, in a dialog that scrolls (fits any screen)."""
         rows = "".join(f"<tr><td><b>{' / '.join(s.keys)}</b></td><td>{s.description}</td></tr>" for s in SHORTCUTS)
-        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")
+        dlg = QtWidgets.QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        text = QtWidgets.QTextBrowser()
+        text.setHtml(f"<table cellspacing=4>{rows}</table>")
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dlg.reject)
+        lay = QtWidgets.QVBoxLayout(dlg)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        avail = (self.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
+        dlg.resize(min(620, avail.width() - 40), min(560, int(avail.height() * 0.8)))
+        self.help_dialog = dlg
+        dlg.open()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
