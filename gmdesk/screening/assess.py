@@ -13,10 +13,9 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.bundle import ModelBundle, load_bundle
 from gmdesk.pipeline.cleaning import clean_track
-from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.cohort import is_cleaned, load_track
 from gmdesk.pipeline.features import compute_features
-from gmdesk.pipeline.imputation import impute_gaps
+from gmdesk.pipeline.imputation import fill_within_limits
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
 from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix
@@ -108,22 +107,9 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
 
 def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
     """Fill the short gaps a cleaned track got afterwards (an annotator marked points missing) the way
-    the cleaning fills them (makima, the same ``max_gap``/``max_gap_distal`` as its cleaning), so that
-    deleting one wrong point does not throw away the 10-s windows around it. Returns ``track`` itself
-    when nothing is missing, else a filled copy with the step in its provenance."""
-
-    if not np.isnan(track.xy).any():
-        return track
-    params = next((p.get("params", {}) for p in reversed(track.provenance) if p.get("step") == "clean_track"), {})
-    defaults = CleaningSettings()
-    max_gap = int(params.get("max_gap", defaults.max_gap))
-    max_gap_distal = int(params.get("max_gap_distal", defaults.max_gap_distal))
-    out = track.copy()
-    filled, left = impute_gaps(out, max_gap, skeleton, max_gap_distal)
-    if filled:
-        out.record("fill_edit_gaps", {"max_gap": max_gap, "max_gap_distal": max_gap_distal},
-                   points=int(filled), gaps_left=len(left))
-    return out
+    the cleaning fills them (:func:`~gmdesk.pipeline.imputation.fill_within_limits`), so that deleting one
+    wrong point does not throw away the 10-s windows around it."""
+    return fill_within_limits(track, skeleton, "fill_edit_gaps")
 
 
 def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, track_sha256: str | None = None) -> int:
