@@ -151,3 +151,34 @@ def test_result_list_and_default_result_in_the_case(tmp_path, skeleton):
     case.close()
     with open_case(tmp_path / "c.gmcase", read_only=True) as c:
         assert c.default_result_id() == r1
+
+
+def test_a_result_stored_before_views_were_kept_still_opens_whole(tmp_path, skeleton, capsys):
+    """A case whose result was stored as the previous gmdesk stored it (verdict without views; the schema is
+    unchanged): nothing is lost, the result is listed and reported, its views say why they are empty."""
+    import json
+
+    from gmdesk.learning.bundle import load_bundle
+    from gmdesk.record.case import import_pose_file
+    from gmdesk.screening.assess import assess_track, store_result
+    from gmdesk.screening.result import AssessmentResult
+
+    pose, _ = demo_case(tmp_path)
+    case = import_pose_file(tmp_path / "old.gmcase", pose, skeleton, clean=True)
+    res = assess_track(case.current_track(), load_bundle(DEMO_MODEL, skeleton), skeleton, "old")
+    rid = store_result(case, res)
+    # make it the old format: the verdict column without "views"
+    v = json.loads(case.conn.execute("SELECT verdict FROM results WHERE id = ?", (rid,)).fetchone()[0])
+    v.pop("views")
+    with case.conn:
+        case.conn.execute("UPDATE results SET verdict = ? WHERE id = ?", (json.dumps(v), rid))
+    case.sign_off(rid, "Dr Old")
+    case.close()
+    with open_case(tmp_path / "old.gmcase") as c:
+        stored = c.results()[0]
+        assert stored["views"] is None and stored["snippets"] == json.loads(json.dumps(res.snippets))
+        back = AssessmentResult.from_stored(stored, 29.97)
+        assert back.similarity_reference is None and back.verdict.verdict == res.verdict.verdict
+        assert c.default_result_id() == rid and c.result_list()[0]["signed"]
+    assert gmdesk_main(["report", str(tmp_path / "old.gmcase"), "-o", str(tmp_path / "old.pdf")]) == 0
+    assert "Reviewed by Dr Old" in pdf_text(tmp_path / "old.pdf")
