@@ -127,3 +127,30 @@ def test_form_messages_name_their_field(qtbot, tmp_path):
     assert win.session.case.patient() == {}
     dlg.reject()
     close(win)
+
+
+def test_a_disk_that_refuses_a_write_stops_the_edit_actions(qtbot, tmp_path, monkeypatch):
+    import contextlib
+
+    from gmdesk.record.store import CaseError
+
+    pose, _ = demo_case(tmp_path)
+    win = window(qtbot, tmp_path, (1366, 768))
+    assert win.open_path(pose), win.last_error
+    case = win.session.case
+    n = len(case.history())
+
+    @contextlib.contextmanager
+    def refused(what):  # what SQLite says when the disk turned read-only under an open case
+        raise CaseError(f"case file {case.path}: {what} was not saved (attempt to write a readonly database: is the "
+                        "disk full or read-only?); everything saved before is intact")
+        yield
+
+    monkeypatch.setattr(case, "_writing", refused)
+    win.seek(100)
+    qtbot.keyClick(win, QtCore.Qt.Key.Key_Delete)
+    assert "was not saved" in win.last_error and len(case.history()) == n
+    assert not win.actions_by_name["delete"].isEnabled() and not win.actions_by_name["paste"].isEnabled()
+    assert "(not writable)" in win.windowTitle() and win.actions_by_name["next_frame"].isEnabled()
+    monkeypatch.undo()
+    close(win)
