@@ -58,6 +58,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.model_path: Path | None = None
         self.result: dict | None = None
         self.selected_snippet: int | None = None
+        self.write_failed = False  # the disk refused a write: nothing that writes is offered
         self.notes: dict[str, str] = {}
         self.verdict_label = QtWidgets.QLabel(NO_RESULT)
         self.verdict_label.setWordWrap(True)
@@ -148,6 +149,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.session = session
         self.result = None
         self.selected_snippet = None
+        self.write_failed = False
         self._clear_views()
         rid = None
         if session is not None:
@@ -229,7 +231,7 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def _enable(self) -> None:
         has = self.result is not None and self.result.result_id is not None
-        read_only = self.session is not None and self.session.case.read_only
+        read_only = self.session is not None and (self.session.case.read_only or self.write_failed)
         writable = self.session is not None and not read_only
         picked = self.selected_snippet is not None
         self.run_button.setEnabled(writable)

@@ -100,7 +100,8 @@ class WindowActions:
         """An edit was refused; when the disk would not take it (full, read-only, failing), stop offering edits."""
         self.error("Edit not made", message)
         if "was not saved" in message and self.session is not None:
-            self.write_failed = True
+            self.write_failed = self.assessment.write_failed = True
+            self.assessment._enable()
             self.setWindowTitle(f"{self.session.case.path.name} (not writable) — gmdesk")
             self._enable_case_actions()
 

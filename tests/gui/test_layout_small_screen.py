@@ -152,5 +152,6 @@ def test_a_disk_that_refuses_a_write_stops_the_edit_actions(qtbot, tmp_path, mon
     assert "was not saved" in win.last_error and len(case.history()) == n
     assert not win.actions_by_name["delete"].isEnabled() and not win.actions_by_name["paste"].isEnabled()
     assert "(not writable)" in win.windowTitle() and win.actions_by_name["next_frame"].isEnabled()
+    assert not win.assessment.run_button.isEnabled() and not win.actions_by_name["assess"].isEnabled()
     monkeypatch.undo()
     close(win)
