@@ -9,7 +9,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.jobs import JobOwner, ThreadJob, wait_for
 from app.views import RESEARCH_COLOUR, VERDICT_COLOURS, SimilarityView, SnippetTimeline, captioned, merged_gaps
@@ -41,12 +41,15 @@ class AssessmentPanel(QtWidgets.QWidget):
         Title and message of an error to show.
     message(str)
         Something done (report written, result signed off) for the status bar.
+    enabled_changed()
+        The buttons' enabled states were updated (the window's menu actions follow them).
     """
 
     open_snippet = QtCore.Signal(int)
     assessed = QtCore.Signal(object)
     failed = QtCore.Signal(str, str)
     message = QtCore.Signal(str)
+    enabled_changed = QtCore.Signal()
 
     def __init__(self, jobs: JobOwner, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,11 +58,17 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.model_path: Path | None = None
         self.result: dict | None = None
         self.selected_snippet: int | None = None
+        self.write_failed = False  # the disk refused a write: nothing that writes is offered
         self.notes: dict[str, str] = {}
         self.verdict_label = QtWidgets.QLabel(NO_RESULT)
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setStyleSheet("font-size: 14px; padding: 2px 4px;")
         self.verdict_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.quality: dict = {}
+        self.quality_label = QtWidgets.QLabel("")
+        self.quality_label.setObjectName("quality")
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label = QtWidgets.QLabel("")
         self.state_label.setWordWrap(True)
         self.model_label = QtWidgets.QLabel("model: none")
@@ -71,6 +80,13 @@ class AssessmentPanel(QtWidgets.QWidget):
         self.report_button.clicked.connect(lambda: self.export_report())
         self.signoff_button = QtWidgets.QPushButton("Sign off…")
         self.signoff_button.clicked.connect(self.sign_off)
+        self.results_box = QtWidgets.QComboBox()
+        self.results_box.setObjectName("results")
+        self.results_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.results_box.setToolTip("The case's results: number, time, model, verdict, whether the landmarks changed "
+                                    "since, and who signed it off (✔). Choose one to show it; the report exports "
+                                    "the shown result.")
+        self.results_box.activated.connect(lambda i: self.show_stored(self.results_box.itemData(i)))
         self.borderline_box = QtWidgets.QDoubleSpinBox()
         self.borderline_box.setRange(0.0, 0.4)
         self.borderline_box.setSingleStep(0.05)
@@ -106,7 +122,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         review_row.addWidget(self.note_edit, 1)
 
         top = QtWidgets.QHBoxLayout()
-        for w in (self.model_button, self.model_label, self.run_button):
+        for w in (self.model_button, self.model_label, self.run_button, self.results_box):
             top.addWidget(w)
         top.addStretch()
         for w in (self.borderline_box, self.report_button, self.signoff_button):
@@ -116,6 +132,7 @@ class AssessmentPanel(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addLayout(top)
         lay.addWidget(self.verdict_label)
+        lay.addWidget(self.quality_label)
         notes_row = QtWidgets.QHBoxLayout()  # what is known about the result | what the mouse is over
         notes_row.addWidget(self.state_label, 1)
         notes_row.addWidget(self.hover_label, 1)
@@ -127,29 +144,73 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     # -- case and model ------------------------------------------------------------------------------
     def set_session(self, session) -> None:
-        """A case was opened: show its latest stored result (and its model), if it has one."""
+        """A case was opened: show its signed result (the latest signed one), else its latest stored result,
+        and its model, if it has one; every result is in the results list."""
         self.session = session
         self.result = None
         self.selected_snippet = None
+        self.write_failed = False
         self._clear_views()
+        rid = None
         if session is not None:
             try:
-                stored = session.case.results()
+                rid = session.case.default_result_id()
             except GmdeskError as exc:
-                stored = []
                 self.failed.emit("Stored results not read", str(exc))
-            if stored:
-                res = AssessmentResult.from_stored(stored[-1], session.fps)
-                if self.model_path is None and res.model_path and Path(res.model_path).is_dir():
-                    self.set_model(res.model_path)
-                self.show_result(res)
+        if rid is not None and self.show_stored(rid) and self.model_path is None:
+            path = self.result.model_path
+            if path and Path(path).is_dir():
+                self.set_model(path)
+        self.refresh_results()
         self._enable()
+
+    def show_stored(self, result_id: int | None) -> bool:
+        """Show stored result ``result_id`` with every view it showed when it was made (its timeline, reviews,
+        sign-off and similarity). Returns whether it was shown."""
+        if self.session is None or result_id is None:
+            return False
+        if self.result is not None and self.result.result_id == result_id:
+            return True
+        try:
+            stored = next((r for r in self.session.case.results() if r["id"] == result_id), None)
+        except GmdeskError as exc:
+            self.failed.emit("Stored results not read", str(exc))
+            return False
+        if stored is None:
+            return False
+        self.show_result(AssessmentResult.from_stored(stored, self.session.fps))
+        return True
+
+    def refresh_results(self) -> None:
+        """Fill the results list (number, time, model, verdict, out of date, signed by) and select the shown one."""
+        box = self.results_box
+        box.blockSignals(True)
+        box.clear()
+        rows = []
+        if self.session is not None:
+            try:
+                rows = self.session.case.result_list()
+            except GmdeskError as exc:
+                self.failed.emit("Stored results not read", str(exc))
+        for r in rows:
+            box.addItem(result_entry(r), r["id"])
+            if r["signed"]:
+                box.setItemData(box.count() - 1, QtGui.QColor("#1e8449"), QtCore.Qt.ItemDataRole.ForegroundRole)
+        shown = self.result.result_id if self.result is not None else None
+        box.setCurrentIndex(box.findData(shown) if shown is not None else -1)
+        box.setEnabled(bool(rows))
+        box.setPlaceholderText("no results yet")
+        box.blockSignals(False)
+        self.signed_rows = [r for r in rows if r["signed"]]
+        self._show_notes()
 
     def _clear_views(self) -> None:
         self.timeline.set_snippets([], 10)
         self.similarity.clear_matrix("Run the assessment to compare this infant's snippets with the model's "
                                      "reference snippets.")
         self.verdict_label.setText(NO_RESULT)
+        self.quality_label.setText("")
+        self.quality_label.setToolTip("")
         self.notes = {}
         self.state_label.setText("")
         self.review_label.setText("Click a snippet to review it.")
@@ -170,7 +231,7 @@ class AssessmentPanel(QtWidgets.QWidget):
 
     def _enable(self) -> None:
         has = self.result is not None and self.result.result_id is not None
-        read_only = self.session is not None and self.session.case.read_only
+        read_only = self.session is not None and (self.session.case.read_only or self.write_failed)
         writable = self.session is not None and not read_only
         picked = self.selected_snippet is not None
         self.run_button.setEnabled(writable)
@@ -185,6 +246,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             b.setEnabled(has and writable and picked)
             b.setToolTip("The case is open read-only" if read_only else
                          "" if picked else "Click a snippet on the timeline first")
+        self.enabled_changed.emit()
 
     # -- running ------------------------------------------------------------------------------------
     def run(self, block: bool = False) -> ThreadJob | None:
@@ -242,6 +304,7 @@ class AssessmentPanel(QtWidgets.QWidget):
             res.result_id = None
             self.failed.emit("Result not saved", f"{exc}. The result is shown but was not stored in the case.")
         self.show_result(res)
+        self.refresh_results()
         if res.result_id is None:
             self.notes["change"] = ("<b style='color:#b9770e'>Not stored</b>: this result is not in the case "
                                     "(see the error); the report and sign-off need a stored result.")
@@ -293,7 +356,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         elif res.similarity_within is not None:  # bundles without reference snippets; short recordings only
             self.similarity.set_matrix(np.asarray(res.similarity_within), names)
         else:
-            self.similarity.clear_matrix("Stored result: re-run the assessment (Ctrl+R) to compare its snippets "
+            self.similarity.clear_matrix("This result was stored before gmdesk kept its similarity data: re-run the "
+                                         "assessment (Ctrl+R) to compare its snippets "
                                          "with the model's reference snippets.")
         self.review_label.setText("Click a snippet to review it.")
         self.notes = {"change": "", "signoff": self._signoff_text()}
@@ -311,8 +375,21 @@ class AssessmentPanel(QtWidgets.QWidget):
         return (f"Signed off by {html.escape(str(v.get('reviewer')))} on {html.escape(str(v.get('date')))}: "
                 f"{html.escape(str(v.get('decision')))}.")
 
+    def _signed_elsewhere(self) -> str:
+        """A note when the shown result is not the signed record but another one is (the latest signed)."""
+        rows = getattr(self, "signed_rows", [])
+        shown = self.result.result_id if self.result is not None else None
+        if not rows or any(r["id"] == shown for r in rows):
+            return ""
+        r = rows[-1]
+        sign = r["signoff"] or {}
+        return (f"<b style='color:#1e8449'>Result #{r['id']} is the signed record</b> ({html.escape(r['verdict'].upper())}, "
+                f"signed by {html.escape(str(sign.get('reviewer')))} on {html.escape(str(sign.get('date')))}): "
+                "choose it in the results list to show it.")
+
     def _show_notes(self) -> None:
-        parts = [self.notes.get("stale", ""), self.notes.get("change", ""), self.notes.get("signoff", "")]
+        parts = [self.notes.get("stale", ""), self.notes.get("change", ""), self.notes.get("signoff", ""),
+                 self._signed_elsewhere()]
         self.state_label.setText(" ".join(p for p in parts if p))
 
     def _reviews(self) -> dict[int, dict]:
@@ -333,8 +410,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         self._show_timeline()
 
     def refresh_state(self) -> None:
-        """Say whether the landmarks differ from those the shown result was made from (after every edit;
-        an edit and its undo cancel out)."""
+        """Say whether the landmarks differ from those the shown result (and each listed result) was made from
+        (after every edit; an edit and its undo cancel out)."""
         res = self.result
         if res is None or self.session is None or res.result_id is None:
             self.notes["stale"] = ""
@@ -344,7 +421,30 @@ class AssessmentPanel(QtWidgets.QWidget):
                                    "result — re-run the assessment (Ctrl+R).")
         else:
             self.notes["stale"] = ""
-        self._show_notes()
+        self.show_quality()
+        self.refresh_results()  # the list's "out of date" marks follow the landmarks too
+
+    def show_quality(self) -> None:
+        """SCORABLE / NOT SCORABLE with its reason and the landmark-point shares, in the report's words (the
+        windows left out are in the tooltip)."""
+        from gmdesk.record.report import quality_lines
+
+        res = self.result
+        if res is None or self.session is None:
+            self.quality_label.setText("")
+            return
+        try:
+            q, lines = quality_lines(self.session.case, res)
+        except Exception as exc:  # the verdict stays readable whatever the quality figures hold
+            self.quality_label.setText(f"Quality not available: {html.escape(str(exc))}")
+            return
+        self.quality = q
+        word, _, why = next((ln for ln in lines if ln.startswith(("SCORABLE", "NOT SCORABLE"))), "").partition(": ")
+        colour = "#1e8449" if q.get("scorable") else "#c0392b"
+        shares = [ln for ln in lines if ln.startswith(("Landmark points", "10-s windows"))]
+        self.quality_label.setText(f"<b style='color:{colour}'>{html.escape(word)}</b>: {html.escape(why)}"
+                                   f"<br><small>{' · '.join(html.escape(ln) for ln in shares)}</small>")
+        self.quality_label.setToolTip("\n".join(lines))
 
     @property
     def out_of_date(self) -> bool:
@@ -416,7 +516,7 @@ class AssessmentPanel(QtWidgets.QWidget):
 
         def signed() -> None:
             self.notes["signoff"] = self._signoff_text()
-            self._show_notes()
+            self.refresh_results()
             self.message.emit(f"result #{res.result_id} signed off by {dlg.reviewer.text().strip()} "
                               f"({dlg.decision.currentText()})")
 
@@ -451,3 +551,15 @@ class AssessmentPanel(QtWidgets.QWidget):
             QtWidgets.QApplication.restoreOverrideCursor()
         self.message.emit(f"report written: {out}")
         return out
+
+
+def result_entry(row: dict) -> str:
+    """One line of the results list: ``#2 · 2026-12-02 12:40 · model · ABNORMAL · out of date · ✔ signed by X``."""
+    parts = [f"#{row['id']}", str(row.get("time") or "")[:16].replace("T", " "), str(row.get("model_id")),
+             str(row.get("verdict", "?")).upper()]
+    if row.get("out_of_date"):
+        parts.append("out of date")
+    sign = row.get("signoff")
+    if sign:
+        parts.append(("✔ " if row.get("signed") else "") + f"{sign.get('decision', 'signed')} by {sign.get('reviewer')}")
+    return " · ".join(parts)

@@ -26,7 +26,12 @@ STATUS_COLOURS = {
 #: Fill colours by body side; the status colour is the ring around each point.
 SIDE_COLOURS = {"left": (250, 225, 60), "right": (40, 60, 175), "centre": (245, 245, 245)}
 PICK_RADIUS_PX = 12.0
-TIE_PX = 0.5
+#: Drawn symbol diameters (screen pixels) of a point and of the selected point, and the status ring's width.
+POINT_PX, SELECTED_PX, RING_PX = 12, 17, 3
+#: A press this close to the selected point's centre is inside its drawn symbol (ring included): it acts on
+#: the selected point even when another point's centre is nearer (as SLEAP and napari give the selection
+#: priority), so a crowded face or hand never moves the neighbour of the point being corrected.
+SELECTED_HIT_PX = SELECTED_PX / 2 + RING_PX / 2
 
 
 def landmark_sides(landmarks, mirror_pairs) -> list[str]:
@@ -37,17 +42,17 @@ def landmark_sides(landmarks, mirror_pairs) -> list[str]:
 
 
 def pick_point(points: np.ndarray, at: tuple[float, float], selected: int | None,
-               radius: float = PICK_RADIUS_PX, tie: float = TIE_PX) -> int | None:
-    """The landmark under the cursor: the nearest of ``points`` (screen pixels, NaN = not shown)
-    within ``radius`` of ``at``; the selected landmark wins ties (within ``tie`` px)."""
+               radius: float = PICK_RADIUS_PX, selected_hit: float = SELECTED_HIT_PX) -> int | None:
+    """The landmark under the cursor (``points`` in screen pixels, NaN = not shown): the selected landmark
+    when ``at`` is inside its drawn symbol (within ``selected_hit`` px of its centre), else the nearest
+    point within ``radius`` of ``at``, else None."""
     d = np.hypot(points[:, 0] - at[0], points[:, 1] - at[1])
     d[~np.isfinite(d)] = np.inf
+    if selected is not None and 0 <= selected < len(d) and d[selected] <= selected_hit:
+        return int(selected)
     if not np.isfinite(d).any() or d.min() > radius:
         return None
-    best = int(np.argmin(d))
-    if selected is not None and 0 <= selected < len(d) and d[selected] <= d[best] + tie:
-        return int(selected)
-    return best
+    return int(np.argmin(d))
 
 
 _FILLS: dict[str, QtGui.QBrush] = {}
@@ -62,7 +67,7 @@ def _fill(side: str) -> QtGui.QBrush:
 
 def _ring(status: int) -> QtGui.QPen:
     if status not in _RINGS:
-        _RINGS[status] = pg.mkPen(*STATUS_COLOURS[PointStatus(status)], width=3)
+        _RINGS[status] = pg.mkPen(*STATUS_COLOURS[PointStatus(status)], width=RING_PX)
     return _RINGS[status]
 
 
@@ -121,7 +126,7 @@ class SkeletonItem(pg.ItemGroup):
         sel = self.selected
         # the same pen and brush objects every frame: pyqtgraph's symbol atlas is keyed by object
         # identity, so new ones would re-render every symbol (and grow the atlas) on each frame
-        self.points.setData(pos=xy[idx], size=[17 if j == sel else 12 for j in idx],
+        self.points.setData(pos=xy[idx], size=[SELECTED_PX if j == sel else POINT_PX for j in idx],
                             brush=[_fill(self.sides[j]) for j in idx], pen=[_ring(int(self.status[j])) for j in idx])
         if sel is not None and 0 <= sel < len(xy) and ok[sel]:
             self.halo.setData(pos=xy[[sel]])
@@ -153,8 +158,8 @@ class _EditViewBox(pg.ViewBox):
 class FrameView(pg.GraphicsLayoutWidget):
     """Video frame (or a blank canvas of the recording's size) with the skeleton on it.
 
-    A click selects the point under the cursor (nearest within 12 px; the selected point wins
-    ties); a drag moves exactly the point pressed; hovering shows the landmark's name; a click on
+    A press inside the selected point's drawn symbol acts on it; elsewhere a click selects the nearest point
+    within 12 px (:func:`pick_point`); a drag moves exactly the point pressed; hovering shows the landmark's name; a click on
     an empty spot is reported (the window places a missing landmark there).
 
     Signals
@@ -228,7 +233,7 @@ class FrameView(pg.GraphicsLayoutWidget):
         return out
 
     def pick(self, scene_pos) -> int | None:
-        """Landmark under ``scene_pos`` (nearest within the radius; the selected one wins ties)."""
+        """Landmark under ``scene_pos`` (the selected one inside its symbol, else the nearest within the radius)."""
         if not len(self.skeleton.xy):
             return None
         return pick_point(self.screen_points(), (scene_pos.x(), scene_pos.y()), self.skeleton.selected)

@@ -29,6 +29,18 @@ def case_path_for(pose: Path) -> Path:
     return pose.with_name(pose.stem + ".gmcase")
 
 
+def video_beside(pose: Path) -> Path | None:
+    """The video beside a pose file with its name (``infant.h5`` → ``infant.mp4``; DeepLabCut's
+    ``infantDLC_resnet50_….h5`` → ``infant.mp4``), or None."""
+    stem = pose.stem.split("DLC_")[0] if "DLC_" in pose.stem else pose.stem
+    for suffix in VIDEO_SUFFIXES:
+        for s in (suffix, suffix.upper()):
+            candidate = pose.with_name(stem + s)
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def _remove_case_files(path: Path) -> None:
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
               path.with_name(path.name + "-journal")):

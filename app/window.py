@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.assessment_panel import AssessmentPanel
 from app.edit_commands import EditCommands
@@ -29,13 +29,13 @@ from app.pipeline_jobs import PipelineJobs
 from app.playback import SPEEDS, Player
 from app.recent import RecentFiles
 from app.review_panel import ReviewPanel
-from app.session import Session
+from app.session import Session, case_path_for, video_beside
 from app.state import ViewState
 from app.views import SeriesPanel, captioned
 from app.window_actions import WindowActions
 from gmdesk.record.store import CaseLockedError
 from gmdesk.screening.result import AssessmentResult
-from gmdesk.video.reader import VIDEO_SUFFIXES
+from gmdesk.video.reader import VIDEO_SUFFIXES, PrefetchingReader
 
 log = logging.getLogger("gmdesk.app")
 
@@ -60,12 +60,12 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
 
         gmdesk.record.lock.PROGRAM = "gmdesk-app"  # what a refused second program is told holds the case
         self.setWindowTitle("gmdesk — General Movements screening")
-        self.resize(1400, 900)
         self.settings_file = settings_file
         self.session: Session | None = None
         self.frames: FrameSource | None = None
         self.sides: list[str] = []
         self.last_error = ""
+        self.write_failed = False  # a write was refused by the disk: edits are no longer offered
         self.prefetch_frames = True  # the background frame cache (off only for comparisons)
         self._closing = False
 
@@ -119,18 +119,29 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         self.main_split.setStretchFactor(1, 2)
         self.main_split.setChildrenCollapsible(False)
         self.main_split.setSizes([560, 340])
-        self.setCentralWidget(self.main_split)
+        self.video_offer = VideoOffer()
+        self.video_offer.link_button.clicked.connect(lambda: self.video_offer.offered is not None
+                                                     and self.link_video(self.video_offer.offered))
+        central = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.video_offer)
+        lay.addWidget(self.main_split, 1)
+        self.setCentralWidget(central)
         self.status = self.statusBar()
         for w in (self.jobs.text, self.jobs.bar, self.jobs.cancel_button):
             self.status.addPermanentWidget(w)
         self._restore_layout()
+        self.fit_to_screen()
 
         # -- wiring ------------------------------------------------------------------------------------
         self.jobs.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.state.frame_changed.connect(self._frame_changed)
         self.state.selection_changed.connect(self._selection_changed)
         self.editor.changed.connect(self._track_changed)
-        self.editor.refused.connect(lambda m: self.error("Edit not made", m))
+        self.editor.refused.connect(self._edit_refused)
+        self.assessment.enabled_changed.connect(self._enable_case_actions)
         self.player.playing.connect(self._playing)
         self.player.rate.connect(self._show_rate)
         self.view.point_clicked.connect(self.select_landmark)
@@ -172,11 +183,31 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
                 sp.restoreState(state)
 
     def save_layout(self) -> None:
-        """Remember the splitters' sizes (restored by the next window)."""
+        """Remember the splitters' sizes and the window's size (restored by the next window)."""
         st = self._settings()
         for sp in self._splitters():
             st.setValue(f"layout/{sp.objectName()}", sp.saveState())
+        st.setValue("layout/window_size", f"{self.width()}x{self.height()}")
         st.sync()
+
+    def fit_to_screen(self, available: QtCore.QRect | None = None) -> QtCore.QSize:
+        """Size the window as it was last (default 1400x900), clamped to the available geometry of its screen
+        (``available``; default the screen's, taskbars excluded) less room for the title bar, so the timeline
+        and the Sign off button are never off-screen. Returns the size set."""
+        if available is None:
+            screen = self.screen() or QtGui.QGuiApplication.primaryScreen()
+            available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1400, 900)
+        want = str(self._settings().value("layout/window_size", "1400x900"))
+        try:
+            w, h = (int(v) for v in want.lower().split("x"))
+        except ValueError:
+            w, h = 1400, 900
+        frame_w, frame_h = 16, 48  # window-manager border and title bar, not part of the window's size
+        size = QtCore.QSize(max(320, min(w, available.width() - frame_w)), max(240, min(h, available.height() - frame_h)))
+        self.resize(size)
+        self.move(available.left() + max(0, (available.width() - size.width() - frame_w) // 2),
+                  available.top() + max(0, (available.height() - size.height() - frame_h) // 2))
+        return size
 
     # -- opening and closing a case -----------------------------------------------------------------------------
     def open_path(self, path: str | Path, video: str | Path | None = None) -> bool:
@@ -188,6 +219,13 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
             if pose is None:
                 return False
             p, video = pose, p
+        if self._is_open_here(p):  # this window holds its lock: show it (and link the video it came with)
+            self.raise_()
+            self.activateWindow()
+            if video is not None and self.session.video is None:
+                return self.link_video(video)
+            self.status.showMessage(f"{self.session.case.path.name} is already open in this window", 8000)
+            return True
         try:
             session = Session.open(p, video, prefetch=self.prefetch_frames)
         except CaseLockedError as exc:
@@ -199,15 +237,13 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
             return False
         self._close_session()
         self.session = session
+        self.write_failed = False
         self.sides = landmark_sides(session.track.landmarks, session.skeleton.mirror_pairs)
         self.view.names = list(session.track.landmarks)
-        if session.video is not None:
-            self.frames = FrameSource(session, self.jobs, self)
-            self.frames.refined.connect(self._refined)
-            self.frames.proxy_ready.connect(lambda path: self.status.showMessage(f"seek proxy in use: {path}", 8000))
-        self.player.fps = session.fps
+        self._attach_frames()
         self.setWindowTitle(f"{Path(session.case.path).name}{' (read-only)' if session.case.read_only else ''} — gmdesk")
         self.editor.attach(session)
+        self._enable_case_actions()
         self.assessment.set_session(session)
         self.review.set_session(session)
         self.landmark_box.blockSignals(True)
@@ -231,7 +267,88 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         self.state.set_frame(0, force=True)
         self.state.set_selected(0, force=True)
         self.make_proxy()
+        if session.video is None and video is None and not session.case.read_only \
+                and session.case.check_video().status == "none":
+            self._offer_video(video_beside(p))
         return True
+
+    def _is_open_here(self, path: Path) -> bool:
+        """Is ``path`` (a case, or a pose file whose case is beside it) the case open in this window?"""
+        if self.session is None:
+            return False
+        target = path if path.suffix.lower() == ".gmcase" else case_path_for(path)
+        try:
+            return target.resolve() == Path(self.session.case.path).resolve()
+        except OSError:
+            return False
+
+    def _offer_video(self, video: Path | None) -> None:
+        """Offer (in a bar above the views, not a dialog that stops the work) to link ``video``, found beside the
+        file just opened with its name; None hides the offer."""
+        self.video_offer.offered = video
+        if video is None:
+            self.video_offer.hide()
+            return
+        self.video_offer.label.setText(f"<b>{video.name}</b> is beside {self.session.case.path.name} and has its name: "
+                                       "link it, so the landmarks are shown on the video? (File ▸ Link video… chooses "
+                                       "another one.)")
+        self.video_offer.show()
+
+    def link_video(self, video: str | Path) -> bool:
+        """Link ``video`` to the open case (checked against the pose: it must decode and have as many frames)
+        and show the frames under the skeleton. Returns whether it was linked."""
+        s = self.session
+        if s is None:
+            self.error("Link video", "Open a case first.")
+            return False
+        if s.case.read_only:
+            self.error("Link video", f"{s.case.path.name} is open read-only: a video cannot be linked to it here.")
+            return False
+        try:
+            reader = PrefetchingReader(video, prefetch=self.prefetch_frames)
+        except Exception as exc:
+            self.error(f"Cannot open {Path(video).name}", str(exc))
+            return False
+        try:
+            s.case.link_video(video)
+        except Exception as exc:
+            reader.close()
+            self.error("Video not linked", str(exc))
+            return False
+        self.player.stop()
+        if self.frames is not None:
+            self.frames.close()
+            self.frames.deleteLater()
+        elif s.video is not None:
+            s.video.close()
+        s.video, s.video_note = reader, ""
+        self._offer_video(None)
+        self._attach_frames()
+        self.seek(self.frame, force=True)
+        self.status.showMessage(f"video linked: {Path(video).name}", 8000)
+        self.make_proxy()
+        return True
+
+    def link_video_dialog(self) -> None:
+        """File ▸ Link video…: choose the case's video (first link, or a moved or re-encoded recording)."""
+        if self.session is None:
+            return
+        start = str(Path(self.session.track.meta.get("source") or self.session.case.path).parent)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, f"Video of {self.session.case.path.name}", start,
+            "Video (" + " ".join(f"*{x}" for x in VIDEO_SUFFIXES) + ")")
+        if path:
+            self.link_video(path)
+
+    def _attach_frames(self) -> None:
+        """The frame source of the session's video (none without one)."""
+        session = self.session
+        self.frames = None
+        if session.video is not None:
+            self.frames = FrameSource(session, self.jobs, self)
+            self.frames.refined.connect(self._refined)
+            self.frames.proxy_ready.connect(lambda path: self.status.showMessage(f"seek proxy in use: {path}", 8000))
+        self.player.fps = session.fps
 
     def _close_session(self) -> None:
         self.player.stop()
@@ -244,6 +361,8 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
             self.session = None
         self.editor.attach(None)
         self.review.set_session(None)
+        self.video_offer.hide()
+        self._enable_case_actions()
 
     def make_proxy(self, force: bool = False, block: bool = False):
         """Use or make the open case's seek proxy (see :meth:`FrameSource.make_proxy`); ``block``
@@ -404,3 +523,25 @@ def _canvas(xy: np.ndarray) -> tuple[int, int]:
     """Blank canvas size covering the recording's points (when there is no video)."""
     hi = np.nanmax(xy.reshape(-1, 2), axis=0) if np.isfinite(xy).any() else np.array([640, 480])
     return int(max(640, hi[0] + 40)), int(max(480, hi[1] + 40))
+
+
+class VideoOffer(QtWidgets.QFrame):
+    """A bar above the views offering to link the video found beside an opened file (hidden otherwise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("video_offer")
+        self.setStyleSheet("#video_offer { background: #fdf2d0; border-bottom: 1px solid #d4b24c; }")
+        self.offered: Path | None = None
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.link_button = QtWidgets.QPushButton("Link video")
+        self.link_button.setObjectName("link_offered_video")
+        dismiss = QtWidgets.QPushButton("Not now")
+        dismiss.clicked.connect(self.hide)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.link_button)
+        lay.addWidget(dismiss)
+        self.hide()

@@ -54,6 +54,7 @@ class WindowActions:
             self.actions_by_name[sc.action] = act
             menus[where.get(sc.action, "edit")].addAction(act)
         file = menus["file"]
+        self.link_video_action = file.addAction("Link video…", self.link_video_dialog)
         file.addSeparator()
         self.patient_action = file.addAction("Patient and recording…", self.edit_patient)
         self.report_action = file.addAction("Export report…", lambda: self.assessment.export_report())
@@ -71,6 +72,38 @@ class WindowActions:
         video.addAction(self.proxy_auto)
         video.addAction("Make a seek proxy now", lambda: self.make_proxy(force=True))
         self.about_action = menus["help"].addAction("About gmdesk…", self.show_about)
+        self._enable_case_actions()
+
+    #: Actions that change the case (disabled when it is read-only), and those that need no case at all.
+    WRITING_ACTIONS = ("mark_reviewed", "paste", "copy_previous", "copy_previous_point", "delete", "restore",
+                       "interpolate", "swap", "undo", "redo", "assess")
+    FREE_ACTIONS = ("open", "help")
+
+    def _enable_case_actions(self) -> None:
+        """Enable what can act: nothing case-bound without a case, nothing that writes on a read-only case (a
+        read-only disk or folder, or one found read-only by a failed write)."""
+        s = self.session
+        writable = s is not None and not s.case.read_only and not self.write_failed
+        why = "Open a case first" if s is None else "The case is read-only: nothing can be changed"
+        for name, act in self.actions_by_name.items():
+            if name in self.FREE_ACTIONS:
+                continue
+            on = writable if name in self.WRITING_ACTIONS else s is not None
+            act.setEnabled(on)
+            act.setToolTip(act.text() if on else f"{act.text()} — {why.lower()}")
+        for act in (self.link_video_action, self.patient_action):
+            act.setEnabled(s is not None and (act is self.patient_action or writable))
+        self.report_action.setEnabled(self.assessment.report_button.isEnabled())
+        self.signoff_action.setEnabled(self.assessment.signoff_button.isEnabled())
+
+    def _edit_refused(self, message: str) -> None:
+        """An edit was refused; when the disk would not take it (full, read-only, failing), stop offering edits."""
+        self.error("Edit not made", message)
+        if "was not saved" in message and self.session is not None:
+            self.write_failed = self.assessment.write_failed = True
+            self.assessment._enable()
+            self.setWindowTitle(f"{self.session.case.path.name} (not writable) — gmdesk")
+            self._enable_case_actions()
 
     def show_about(self) -> None:
         """Help ▸ About: version, model in use, intended use, "not a medical device", licences."""
@@ -99,9 +132,21 @@ class WindowActions:
         self.patient_dialog.open()
 
     def show_help(self) -> None:
-        """The keyboard shortcuts, from the one registry."""
+        """F1: the keyboard shortcuts, from the one registry, in a dialog that scrolls (fits any screen)."""
         rows = "".join(f"<tr><td><b>{' / '.join(s.keys)}</b></td><td>{s.description}</td></tr>" for s in SHORTCUTS)
-        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")
+        dlg = QtWidgets.QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        text = QtWidgets.QTextBrowser()
+        text.setHtml(f"<table cellspacing=4>{rows}</table>")
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dlg.reject)
+        lay = QtWidgets.QVBoxLayout(dlg)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        avail = (self.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
+        dlg.resize(min(620, avail.width() - 40), min(560, int(avail.height() * 0.8)))
+        self.help_dialog = dlg
+        dlg.open()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

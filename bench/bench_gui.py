@@ -1,7 +1,12 @@
 """Benchmark of the editor on 1080p video: random seek + redraw, stepping, drag edit + redraw and
 playback, before and after the frame cache and seek proxy, offscreen.
 
-``.venv/bin/python bench/bench_gui.py [--frames 600] [--seeks 100] [--clips DIR]``
+``.venv/bin/python bench/bench_gui.py [--frames 600] [--seeks 100] [--clips DIR] [--tab Trajectories] [--demo]``
+
+``--tab`` names the tab shown under the frame (Trajectories, Assessment or Similarity; the demo model's
+assessment is run first for the last two): every row then times what the whole window repaints after a
+seek, the tab included, not the frame view alone. ``--demo`` measures the bundled demo (1080p H.264, its
+pose) instead of the synthetic clips (no ffmpeg needed).
 
 The same synthetic 1080p clip is encoded as H.264 and HEVC with a key frame every 30 frames (as
 phones and iPads record) and every 250 frames (x264/x265's default), with Debian's ``ffmpeg``.
@@ -86,6 +91,15 @@ def measure(app, pose: Path, video: Path, mode: str, args, work: Path) -> dict[s
     win.show()
     assert win.open_path(local, video), win.last_error
     app.processEvents()
+    tabs = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    if args.tab:
+        if args.tab != "Trajectories":
+            from app.main import DEMO_MODEL
+
+            win.set_model(DEMO_MODEL)
+            win.run_assessment(block=True)
+        win.tabs.setCurrentIndex(tabs.index(args.tab))
+        app.processEvents()
     out: dict[str, str] = {}
     if mode == "after":
         t0 = time.perf_counter()
@@ -102,7 +116,10 @@ def measure(app, pose: Path, video: Path, mode: str, args, work: Path) -> dict[s
     def show(f: int) -> float:
         t0 = time.perf_counter()
         win.seek(f)
-        vp.repaint()
+        if args.tab:  # the window paints what changed (the frame, the cursors, the tab's curves if redrawn)
+            app.processEvents()
+        else:
+            vp.repaint()
         return time.perf_counter() - t0
 
     seek, exact = [], []
@@ -165,13 +182,22 @@ def main() -> None:
     ap.add_argument("--play-s", type=float, default=4.0)
     ap.add_argument("--clips", default=str(Path(tempfile.gettempdir()) / "gmdesk-bench-clips"))
     ap.add_argument("--modes", default="before,cache,after")
+    ap.add_argument("--tab", choices=("Trajectories", "Assessment", "Similarity"),
+                    help="the tab shown under the frame; every row then repaints the whole window")
+    ap.add_argument("--demo", action="store_true", help="the bundled demo (pose + 1080p H.264) instead of the clips")
     args = ap.parse_args()
     from PySide6 import QtWidgets
 
-    pose, clips = make_clips(Path(args.clips), args.frames)
+    if args.demo:
+        from app.main import DEMO_POSE, DEMO_VIDEO
+
+        pose, clips = DEMO_POSE, {"demo H.264": DEMO_VIDEO}
+    else:
+        pose, clips = make_clips(Path(args.clips), args.frames)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     work = Path(tempfile.mkdtemp(prefix="gmdesk-bench-gui-"))
-    print(f"1080p synthetic clip, {args.frames} frames; times in ms (p50 / p95); work folder {work} "
+    print(f"{'the demo' if args.demo else f'1080p synthetic clip, {args.frames} frames'}; tab shown: "
+          f"{args.tab or 'not timed (frame view repaint only)'}; times in ms (p50 / p95); work folder {work} "
           f"({subprocess.run(['df', '-T', str(work)], capture_output=True, text=True).stdout.split()[-6]})")
     for name, video in clips.items():
         print(f"\n== {name} ({video.stat().st_size / 1e6:.1f} MB)")

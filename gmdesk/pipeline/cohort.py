@@ -26,6 +26,7 @@ from gmdesk.io.tracks import read_track
 from gmdesk.pipeline.cleaning import CleaningReport, clean_track
 from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.features import FeatureLayout, compute_features
+from gmdesk.pipeline.imputation import fill_within_limits
 from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 
@@ -155,6 +156,8 @@ def recording_snippets(
     rep = None
     if clean:
         track, rep = clean_track(track, skeleton, cleaning)
+    elif is_cleaned(track):
+        track = fill_within_limits(track, skeleton)
     feats, layout = compute_features(track, skeleton, feature_set, normalisation)
     snips = cut_snippets(feats, layout, track, infant_id, label, window, overlap, nan_policy,
                          skeleton.name, skeleton.fingerprint)
@@ -206,6 +209,8 @@ def cohort_features(
             track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
             if not is_cleaned(track):
                 track, _ = clean_track(track, skeleton, cleaning)
+            else:  # cleaned elsewhere, perhaps edited since: its short gaps are filled as the cleaning fills them
+                track = fill_within_limits(track, skeleton)
             if cleaned is not None:
                 cleaned[e.infant_id] = track
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)

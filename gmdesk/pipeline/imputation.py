@@ -12,6 +12,7 @@ from gmdesk.core.arrays import true_runs
 from gmdesk.core.body import leaves, parents
 from gmdesk.core.posetrack import PointStatus, PoseTrack
 from gmdesk.core.skeleton import Skeleton
+from gmdesk.pipeline.cleaning_settings import CleaningSettings
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def impute_with_long_fills(track: PoseTrack, max_gap: int, skeleton: Skeleton | 
     imputed = 0
     left: list[Gap] = []
     long_fills: list[tuple[str, int, int]] = []
+    own_trajectory = 0  # parent-frame fills that fell back to the landmark's own trajectory
     order = list(range(track.n_landmarks))
     par = np.full(track.n_landmarks, -1)
     leaf = np.zeros(track.n_landmarks, bool)
@@ -107,23 +109,49 @@ def impute_with_long_fills(track: PoseTrack, max_gap: int, skeleton: Skeleton | 
                 (relative if in_parent else direct).append((a, b))
                 if b - a > max_gap:
                     long_fills.append((name, a, b))
+        if relative:
+            off = track.xy[both, j, :] - track.xy[both, p, :]
+            interp = Akima1DInterpolator(t[both], off, axis=0, method="makima", extrapolate=False)
+            idx = np.concatenate([np.arange(a, b) for a, b in relative])
+            filled = track.xy[idx, p, :] + interp(t[idx])
+            ok = np.isfinite(filled).all(axis=1)
+            track.xy[idx[ok], j, :] = filled[ok]
+            track.status[idx[ok], j] = PointStatus.IMPUTED
+            imputed += int(ok.sum())
+            # frames the parent-frame offsets do not bracket (the parent is back only from the gap on, e.g.
+            # after its own gap at the recording's start): filled from the landmark's own trajectory instead
+            direct += [(int(a), int(b)) for a, b in true_runs(np.isin(t, idx[~ok]))]
+            own_trajectory += int((~ok).sum())
         if direct:
             interp = Akima1DInterpolator(t[valid], track.xy[valid, j, :], axis=0, method="makima", extrapolate=False)
             idx = np.concatenate([np.arange(a, b) for a, b in direct])
             track.xy[idx, j, :] = interp(t[idx])
             track.status[idx, j] = PointStatus.IMPUTED
             imputed += len(idx)
-        if relative:
-            off = track.xy[both, j, :] - track.xy[both, p, :]
-            interp = Akima1DInterpolator(t[both], off, axis=0, method="makima", extrapolate=False)
-            idx = np.concatenate([np.arange(a, b) for a, b in relative])
-            track.xy[idx, j, :] = track.xy[idx, p, :] + interp(t[idx])
-            track.status[idx, j] = PointStatus.IMPUTED
-            imputed += len(idx)
     track.record(
         "impute_gaps", {"method": "makima", "max_gap": max_gap, "max_gap_distal": max_gap_distal,
                         "in_parent_frame": skeleton is not None},
         imputed=imputed, gaps_left=len(left), frames_left=int(sum(g.length for g in left)),
-        long_fills=[list(f) for f in long_fills],
+        long_fills=[list(f) for f in long_fills], filled_from_own_trajectory=own_trajectory,
     )
     return imputed, left, long_fills
+
+
+def fill_within_limits(track: PoseTrack, skeleton: Skeleton, step: str = "fill_gaps_within_limits") -> PoseTrack:
+    """Fill the gaps of a cleaned track that its cleaning's gap limits allow (points missing since: an annotator
+    marked them missing, or a track cleaned by an older gmdesk), the way the cleaning fills them — makima, the
+    ``max_gap``/``max_gap_distal`` of its ``clean_track`` step (else the defaults) — so that no 10-s window is
+    lost for a point the cleaning would have filled; longer gaps stay missing. Returns ``track`` itself when
+    nothing is missing, else a filled copy with ``step`` and its parameters in its provenance."""
+    if not np.isnan(track.xy).any():
+        return track
+    params = next((p.get("params", {}) for p in reversed(track.provenance) if p.get("step") == "clean_track"), {})
+    defaults = CleaningSettings()
+    max_gap = int(params.get("max_gap", defaults.max_gap))
+    max_gap_distal = int(params.get("max_gap_distal", defaults.max_gap_distal))
+    out = track.copy()
+    filled, left = impute_gaps(out, max_gap, skeleton, max_gap_distal)
+    if not filled:
+        return track
+    out.record(step, {"max_gap": max_gap, "max_gap_distal": max_gap_distal}, points=int(filled), gaps_left=len(left))
+    return out

@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 AMBER = "#b9770e"
 
 
+#: The report timeline's bar colours and alphas (its legend uses the same).
+NORMAL_BAR, ABNORMAL_BAR, BAR_ALPHA, BORDERLINE_ALPHA = "#2471a3", "#c0392b", 0.85, 0.4
+
+
 def draw_timeline(ax: Any, c: Any) -> None:
     """The snippet timeline of a collected report ``c`` (P(abnormal) bars, left-out windows, legend) on ``ax``."""
     import matplotlib.patches as mpatches  # deferred with matplotlib itself (see gmdesk.plots.backend)
@@ -28,8 +32,9 @@ def draw_timeline(ax: Any, c: Any) -> None:
     marks = {mk["snippet"]: mk["mark"] for mk in c.review.get("snippet_marks", [])}
     for i, s in enumerate(sn):
         p = float(s["p_abnormal"])
-        colour = "#c0392b" if p >= decision else "#2471a3"
-        ax.bar(s["start_s"] + window / 2, p, width=window * 0.45, color=colour, alpha=0.85 if abs(p - 0.5) > 0.1 else 0.4,
+        colour = ABNORMAL_BAR if p >= decision else NORMAL_BAR
+        ax.bar(s["start_s"] + window / 2, p, width=window * 0.45, color=colour,
+               alpha=BORDERLINE_ALPHA if abs(p - 0.5) <= 0.1 else BAR_ALPHA,
                edgecolor="black" if marks.get(i) == "disagree" else "none", linewidth=1.2)
     for w in c.quality.get("left_out", []):
         try:
@@ -42,12 +47,14 @@ def draw_timeline(ax: Any, c: Any) -> None:
     ax.set_xlim(0, max(c.recording.get("duration_s") or 0, max((s["start_s"] + window for s in sn), default=10)))
     ax.set_xlabel("time in the recording (s)")
     ax.set_ylabel("P(abnormal) per 10-s snippet")
-    ax.legend(handles=[mpatches.Patch(color="#2471a3", label="normal snippet"),
-                       mpatches.Patch(color="#c0392b", label="abnormal snippet"),
-                       mpatches.Patch(color="#c0392b", alpha=0.4, label="borderline (P within 0.1 of 0.5)"),
+    # the legend's swatches are the bars' own colours and alphas (a borderline bar keeps its class's colour)
+    ax.legend(handles=[mpatches.Patch(color=NORMAL_BAR, alpha=BAR_ALPHA, label="normal snippet"),
+                       mpatches.Patch(color=ABNORMAL_BAR, alpha=BAR_ALPHA, label="abnormal snippet"),
+                       mpatches.Patch(color=NORMAL_BAR, alpha=BORDERLINE_ALPHA, label="borderline normal (P within 0.1 of 0.5)"),
+                       mpatches.Patch(color=ABNORMAL_BAR, alpha=BORDERLINE_ALPHA, label="borderline abnormal"),
                        mpatches.Patch(facecolor="white", edgecolor="black", label="reviewer disagreed"),
                        mpatches.Patch(color="0.85", label="left out: missing data")],
-              fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=5, frameon=False)
+              fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
 
 
 def draw_report_pdf(content: Any, path: Path) -> Path:

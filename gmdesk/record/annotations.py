@@ -157,10 +157,45 @@ class CaseAnnotations(CaseEdits):
             where = f"case file {self.path}: result {r[0]}"
             verdict = json_column(r[3], where, dict)
             model = verdict.pop("model", None)
+            views = verdict.pop("views", None)
             out.append({"id": r[0], "model_id": r[1], "model_path": r[2], "verdict": verdict,
                         "snippets": json_column(r[4], where, list), "edit_seq": r[5], "author": r[6], "time": r[7],
-                        "model": model})
+                        "model": model, "views": views if isinstance(views, dict) else None})
         return out
+
+    def is_signed(self, result_id: int) -> bool:
+        """True when the current sign-off of a result signs it (``signed`` or ``signed with changes``; a
+        rejection is recorded but does not make the result the signed record)."""
+        return _signs(self.latest_sign_off(result_id))
+
+    def result_list(self) -> list[dict[str, Any]]:
+        """Every stored result, oldest first, as a list shows it: ``id``, ``time``, ``author``, ``model_id``,
+        ``verdict`` (its word), ``out_of_date`` (the landmarks differ from those it was made from),
+        ``signoff`` (its current sign-off or None) and ``signed`` (:meth:`is_signed`)."""
+        results = self.results()
+        digest = self.track_digest() if results else ""
+        signs: dict[int, dict[str, Any]] = {}
+        for a in self.annotations("signoff"):
+            rid = a["subject"].get("result_id")
+            if isinstance(rid, int):
+                signs[rid] = a["value"] | {"author": a["author"], "time": a["time"]}
+        out = []
+        for r in results:
+            stored = r["verdict"].get("track_sha256")
+            sign = signs.get(r["id"])
+            out.append({"id": r["id"], "time": r["time"], "author": r["author"], "model_id": r["model_id"],
+                        "verdict": str(r["verdict"].get("verdict", "?")),
+                        "out_of_date": stored != digest if stored else self.result_out_of_date(r),
+                        "signoff": sign,
+                        "signed": _signs(sign)})
+        return out
+
+    def default_result_id(self) -> int | None:
+        """The result a report or a reopened case shows unless told otherwise: the latest signed one, else
+        the latest one; None when the case has no result."""
+        rows = self.result_list()
+        signed = [r for r in rows if r["signed"]]
+        return (signed or rows)[-1]["id"] if rows else None
 
     def track_digest(self, track: PoseTrack | None = None) -> str:
         """SHA-256 of a track's points and statuses (default the current track): what a result was
@@ -193,3 +228,8 @@ class CaseAnnotations(CaseEdits):
         return {"result": r, "edit_position": now, "edits_since": len(since), "out_of_date": self.result_out_of_date(r),
                 "previous_verdict": previous, "changed_verdict": previous is not None
                 and previous != r["verdict"].get("verdict")}
+
+
+def _signs(sign: dict[str, Any] | None) -> bool:
+    """True for a sign-off that signs its result (not a rejection)."""
+    return sign is not None and str(sign.get("decision", "signed")).startswith("signed")

@@ -42,7 +42,8 @@ def validate_patient_field(field: str, value: str, current: dict[str, Any] | Non
             raise ReportError(f"{field.replace('_', ' ')} {d} is before 1990")
         current[field] = d.isoformat()
         if current.get("date_of_birth") and current.get("recording_date"):
-            dob, rec = parse_date(current["date_of_birth"], "date of birth"), parse_date(current["recording_date"], "x")
+            dob = parse_date(current["date_of_birth"], "date of birth")
+            rec = parse_date(current["recording_date"], "recording date")
             if rec < dob:
                 raise ReportError(f"recording date {rec} is before the date of birth {dob}")
             if (rec - dob).days > 2 * 365:

@@ -96,6 +96,13 @@ def _quality(case: Any, result: AssessmentResult) -> dict[str, Any]:
             "scorable": scorable, "scorable_reason": why, "frames": track.n_frames, "fps": fps}
 
 
+def quality_lines(case: Any, result: AssessmentResult) -> tuple[dict[str, Any], list[str]]:
+    """The report's quality section for ``result`` of an open case, now: its figures (scorable, why, point
+    shares, usable windows) and its lines as the report writes them (the app shows the same words)."""
+    q = _quality(case, result)
+    return q, [line for _, line in _quality_lines(ReportContent(infant_id="", case_file="", quality=q))]
+
+
 def _corrections(case: Any, stored: dict[str, Any]) -> dict[str, Any]:
     hist = case.history()
     edits = [e for e in hist if e.kind not in ("undo", "redo")]
@@ -161,7 +168,7 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
     bundle_manifest : dict, optional
         The model bundle's manifest (validation figures, cohort); otherwise what the result stored.
     result_id : int, optional
-        Which stored result (default the latest).
+        Which stored result (default the latest signed one, else the latest).
 
     Raises
     ------
@@ -172,7 +179,9 @@ def collect_report(case: Any, bundle_manifest: dict[str, Any] | None = None, res
     results = case.results()
     if not results:
         raise ReportError(f"case {case.path} has no assessment yet: run one before making a report")
-    res = results[-1] if result_id is None else next((r for r in results if r["id"] == result_id), None)
+    if result_id is None:
+        result_id = case.default_result_id() if hasattr(case, "default_result_id") else results[-1]["id"]
+    res = next((r for r in results if r["id"] == result_id), None)
     if res is None:
         raise ReportError(f"case {case.path} has no result {result_id}")
     meta = case.meta()

@@ -13,10 +13,9 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.bundle import ModelBundle, load_bundle
 from gmdesk.pipeline.cleaning import clean_track
-from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.cohort import is_cleaned, load_track
 from gmdesk.pipeline.features import compute_features
-from gmdesk.pipeline.imputation import impute_gaps
+from gmdesk.pipeline.imputation import fill_within_limits
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
 from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix
@@ -108,34 +107,33 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
 
 def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
     """Fill the short gaps a cleaned track got afterwards (an annotator marked points missing) the way
-    the cleaning fills them (makima, the same ``max_gap``/``max_gap_distal`` as its cleaning), so that
-    deleting one wrong point does not throw away the 10-s windows around it. Returns ``track`` itself
-    when nothing is missing, else a filled copy with the step in its provenance."""
-
-    if not np.isnan(track.xy).any():
-        return track
-    params = next((p.get("params", {}) for p in reversed(track.provenance) if p.get("step") == "clean_track"), {})
-    defaults = CleaningSettings()
-    max_gap = int(params.get("max_gap", defaults.max_gap))
-    max_gap_distal = int(params.get("max_gap_distal", defaults.max_gap_distal))
-    out = track.copy()
-    filled, left = impute_gaps(out, max_gap, skeleton, max_gap_distal)
-    if filled:
-        out.record("fill_edit_gaps", {"max_gap": max_gap, "max_gap_distal": max_gap_distal},
-                   points=int(filled), gaps_left=len(left))
-    return out
+    the cleaning fills them (:func:`~gmdesk.pipeline.imputation.fill_within_limits`), so that deleting one
+    wrong point does not throw away the 10-s windows around it."""
+    return fill_within_limits(track, skeleton, "fill_edit_gaps")
 
 
 def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, track_sha256: str | None = None) -> int:
     """Save an :func:`assess_track` result in an open case (its verdict, snippet scores, model summary,
-    and what its timeline needs to be shown again on reopening: window, fps and the windows left out
-    with the landmarks that were missing), with the edit position and track digest it was made from
-    (default: the case's now; pass those taken when the track was read if the case may have changed
-    since). Returns the result's id."""
+    and what its views need to be shown again on reopening: window, fps and the windows left out
+    with the landmarks that were missing, and the similarity and ICA data, :func:`stored_views`), with the
+    edit position and track digest it was made from (default: the case's now; pass those taken when the
+    track was read if the case may have changed since). Returns the result's id."""
     dropped = [{"start": int(d["start"]), "missing": dict(d.get("missing", {}))} for d in res.dropped]
     verdict = res.verdict.to_dict() | {"window": int(res.window), "fps": float(res.fps), "dropped": dropped,
-                                       "track_sha256": track_sha256 or case.track_digest()}
+                                       "track_sha256": track_sha256 or case.track_digest(), "views": stored_views(res)}
     return int(case.save_result(res.model_id, verdict, res.snippets, res.model_path, res.model_summary, edit_seq))
+
+
+def stored_views(res: AssessmentResult) -> dict[str, Any]:
+    """What the result's views need to be shown again from the case alone: the similarity matrices (rounded
+    to 1e-4, the heatmap's resolution), the reference snippets' names and labels, and the ICA positions."""
+
+    def rounded(m: Any) -> Any:
+        return None if m is None else np.round(np.asarray(m, dtype=float), 4).tolist()
+
+    views = {"similarity_within": rounded(res.similarity_within), "similarity_reference": rounded(res.similarity_reference),
+             "reference_names": res.reference_names, "reference_labels": res.reference_labels, "ica": res.ica}
+    return {k: v for k, v in views.items() if v is not None}
 
 
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:

@@ -21,9 +21,10 @@ class AssessmentResult:
     """One assessment of one recording with one model.
 
     Made by :func:`gmdesk.screening.assess.assess_track`, or read back from a case by :meth:`from_stored`
-    (then ``stored`` is true, ``result_id`` names the row and the similarity/ICA fields are None: they are not
-    stored). ``snippets`` are the per-snippet rows as stored (``index``, ``start_frame``, ``end_frame``,
-    ``start_s``, ``p_abnormal``, ``class``, ``imputed_fraction``, ``flags``); ``dropped`` the windows left out
+    (then ``stored`` is true, ``result_id`` names the row and the similarity/ICA fields are what the result
+    stored, None for results stored before they were kept). ``snippets`` are the per-snippet rows as stored
+    (``index``, ``start_frame``, ``end_frame``, ``start_s``, ``p_abnormal``, ``class``, ``imputed_fraction``,
+    ``flags``); ``dropped`` the windows left out
     with the landmarks that were missing; ``flags`` the kept windows with long interpolated gaps.
     ``validation`` is the model's validation status (:mod:`gmdesk.learning.validity`); a result whose model
     is not validated is shown as research only, never as a plain normal/abnormal (:attr:`headline`).
@@ -119,4 +120,26 @@ class AssessmentResult:
             snippets=list(stored["snippets"]), dropped=list(v.get("dropped") or []), flags=[],
             result_id=stored["id"], stored=True, track_sha256=v.get("track_sha256"),
             edit_seq=stored.get("edit_seq") or 0, time=stored.get("time"), author=stored.get("author"),
+            **_views(stored.get("views")),
         )
+
+
+def _views(views: Any) -> dict[str, Any]:
+    """The similarity and ICA fields a stored result kept (results stored before they were kept have none);
+    anything of the wrong shape is left out, not trusted."""
+    if not isinstance(views, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("similarity_within", "similarity_reference"):
+        m = views.get(key)
+        if isinstance(m, list) and all(isinstance(row, list) for row in m):
+            out[key] = m
+    names, labels = views.get("reference_names"), views.get("reference_labels")
+    if "similarity_reference" in out and isinstance(names, list) and isinstance(labels, list) \
+            and len(names) == len(labels) == len(out["similarity_reference"][0] if out["similarity_reference"] else []):
+        out["reference_names"], out["reference_labels"] = [str(n) for n in names], [int(v) for v in labels]
+    else:
+        out.pop("similarity_reference", None)
+    if isinstance(views.get("ica"), dict):
+        out["ica"] = views["ica"]
+    return out

@@ -120,10 +120,17 @@ def info(c: Any, args: argparse.Namespace) -> None:
     print(f"  video: {chk.status} - {chk.message}")
     for k, v in c.patient().items():
         print(f"  {k.replace('_', ' ')}: {v}")
+    listed = {r["id"]: r for r in c.result_list()}
     for r in c.results():
         validation = (r.get("model") or {}).get("validation")
         validated = isinstance(validation, dict) and validation.get("validated") is True
         note = "" if validated else " (research only: model NOT VALIDATED)"
+        row = listed.get(r["id"], {})
+        sign = row.get("signoff")
+        if sign:
+            note += f"; {sign.get('decision', 'signed')} by {sign.get('reviewer')} on {sign.get('date')}"
+        if row.get("out_of_date"):
+            note += "; out of date"
         print(f"  result {r['id']}: model {r['model_id']} -> {r['verdict'].get('verdict')}{note} ({r['time']})")
     st = c.result_status()
     if st and st["out_of_date"]:

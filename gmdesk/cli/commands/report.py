@@ -16,7 +16,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("case", help="case file (.gmcase) with a stored assessment")
     p.add_argument("-o", "--output", type=output(".pdf"), help="report to write (default CASE.report.pdf)")
     p.add_argument("--bundle", help="the model bundle (default: what the result stored about its model)")
-    p.add_argument("--result", type=POSITIVE_INT, help="result id (default the latest)")
+    p.add_argument("--result", type=POSITIVE_INT, help="result number (default the latest signed result, else the latest; "
+                   "`gmdesk case info` lists them)")
     return p
 
 

@@ -126,3 +126,30 @@ def test_a_case_without_a_result_has_no_report(tmp_path, capsys):
     assert main(["case", "new", str(tmp_path / "x.gmcase"), str(pose), "--no-clean"]) == 0
     assert main(["report", str(tmp_path / "x.gmcase"), "-o", str(tmp_path / "x.pdf")]) == 1
     assert "no assessment yet" in capsys.readouterr().err and not (tmp_path / "x.pdf").exists()
+
+
+def test_a_bad_date_beside_another_names_its_field():
+    with pytest.raises(ReportError, match="recording date '2026-02-30' is not a date"):
+        validate_patient_field("date_of_birth", "2026-01-10", {"recording_date": "2026-02-30"})
+
+
+def test_the_timeline_legend_has_the_bars_colours(demo_case):
+    import numpy as np
+
+    from gmdesk.plots.backend import pyplot
+    from gmdesk.plots.report_pages import draw_timeline
+    from gmdesk.record.report import collect_report
+
+    plt = pyplot()
+    with open_case(demo_case, read_only=True) as c:
+        content = collect_report(c)
+    # a borderline snippet on each side of the decision, whatever the model said
+    content.result.snippets[0]["p_abnormal"], content.result.snippets[1]["p_abnormal"] = 0.45, 0.55
+    fig, ax = plt.subplots()
+    draw_timeline(ax, content)
+    bars = {tuple(np.round(p.get_facecolor(), 3)) for p in ax.patches if p.get_height() > 0 and p.get_width() < 20}
+    legend = {h.get_label(): tuple(np.round(h.get_facecolor(), 3)) for h in ax.get_legend().get_patches()}
+    assert bars <= set(legend.values())  # every bar's (and left-out span's) colour is in the legend, alpha included
+    snippet_swatches = {v for k, v in legend.items() if "snippet" in k or "borderline" in k}
+    assert len(snippet_swatches) == 4  # normal, abnormal, borderline normal, borderline abnormal
+    plt.close(fig)
