@@ -27,7 +27,9 @@ TensorFlow is imported only when a network is built, trained or exported; gmdesk
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
 import os
 from collections.abc import Collection
@@ -175,9 +177,6 @@ def export_network_onnx(model: Any, path: Path, check: np.ndarray) -> float:
     GmdeskError
         When the export fails or differs from Keras by more than :data:`ONNX_TOLERANCE`.
     """
-    import contextlib
-    import io
-
     two = _two_output_model(model)
     want = [np.asarray(a) for a in two.predict(check, batch_size=256, verbose=0)]
     _register_erfc_for_tf2onnx()

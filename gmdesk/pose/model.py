@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import importlib.util
 import json
 import logging
 import os
@@ -239,8 +240,6 @@ def torch_available() -> bool:
 
 def installed(module: str) -> bool:
     """Whether ``module`` can be imported here (found by the import system; not imported)."""
-    import importlib.util
-
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
