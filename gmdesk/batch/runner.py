@@ -241,7 +241,8 @@ def run_batch(items: list[BatchItem], settings: BatchSettings, client: Client, r
         client.cancel(list(pending) + tasks.pose, force=True)
         for f in pending:
             item = tasks.final[f]
-            rows[item.item] = empty_row(item, "cancelled", "cancelled before it finished (its folder has no done.json)")
+            rows[item.item] = empty_row(item, "cancelled", "cancelled before it finished: a rerun makes it (or skips it, "
+                                                          "if its worker finished it after all)")
         _write(items, rows, table)
         raise
     return BatchSummary([rows[i.item] for i in items], table, _counts(rows), time.perf_counter() - t0)
