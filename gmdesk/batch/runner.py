@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, Future, LocalCluster
+from distributed import Client, Future, LocalCluster, WorkerPlugin
 from distributed.scheduler import KilledWorker
 
 from gmdesk.batch.items import COLUMNS, LOG_FILE, TABLE_FILE, BatchItem, BatchSettings, empty_row
@@ -49,6 +50,18 @@ class BatchSummary:
     table: Path
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+class IgnoreInterrupt(WorkerPlugin):
+    """Embedded workers ignore SIGINT: a Ctrl+C at the terminal reaches every process of the group, and the
+    batch (the client) is what cancels the tasks and closes the cluster; a worker that died of it would only
+    print a traceback and lose its item."""
+
+    name = "gmdesk-ignore-interrupt"
+
+    def setup(self, worker: Any) -> None:
+        with contextlib.suppress(ValueError):  # not the worker process's main thread: leave it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def dashboard_available() -> bool:
@@ -103,6 +116,7 @@ def batch_client(scheduler: str | None = None, scheduler_file: str | Path | None
                                silence_logs=logging.ERROR)
     try:
         client = Client(cluster, set_as_default=False)
+        client.register_plugin(IgnoreInterrupt())
         try:
             yield client
         finally:
@@ -188,6 +202,28 @@ def _running(client: Client, keys: set[str]) -> int:
         return 0
 
 
+def _loop(client: Client, items: list[BatchItem], rows: dict[str, dict[str, Any]], tasks: _Tasks, table: Path,
+          progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+    """Wait for the items, rewriting the table and reporting progress as they finish."""
+    keys, pending = tasks.keys(), set(tasks.final)
+    _write(items, rows, table)
+    report(progress, len(items) - len(pending), len(items), _message(_counts(rows), 0))
+    last = 0.0
+    while pending:
+        check_cancel(cancel, "batch")
+        finished = [f for f in pending if f.done()]
+        for f in finished:
+            rows[tasks.final[f].item] = _row_of(f, tasks.final[f])
+            pending.discard(f)
+        if finished:
+            _write(items, rows, table)
+        if finished or time.monotonic() - last > 1.0:
+            last = time.monotonic()
+            report(progress, len(items) - len(pending), len(items), _message(_counts(rows), _running(client, keys)))
+        if not finished:
+            time.sleep(POLL_S)
+
+
 def run_batch(items: list[BatchItem], settings: BatchSettings, client: Client, retries: int = 2,
               progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> BatchSummary:
     """Process every item on the client's cluster; write ``OUT/batch.csv``; return the rows.
@@ -217,32 +253,17 @@ def run_batch(items: list[BatchItem], settings: BatchSettings, client: Client, r
     rows: dict[str, dict[str, Any]] = {i.item: empty_row(i, "pending") for i in items}
     if settings.device.startswith("cuda") and any(i.pose_file is None and not i.problem for i in items):
         _check_gpu_workers(client)
-    tasks = _submit(client, items, settings, retries, rows)
-    keys, pending = tasks.keys(), set(tasks.final)
-    _write(items, rows, table)
-    finished_before = len(items) - len(pending)
-    report(progress, finished_before, len(items), _message(_counts(rows), 0))
-    last = 0.0
+    tasks = _Tasks()
     try:
-        while pending:
-            check_cancel(cancel, "batch")
-            finished = [f for f in pending if f.done()]
-            for f in finished:
-                rows[tasks.final[f].item] = _row_of(f, tasks.final[f])
-                pending.discard(f)
-            if finished:
-                _write(items, rows, table)
-            if finished or time.monotonic() - last > 1.0:
-                last = time.monotonic()
-                report(progress, len(items) - len(pending), len(items), _message(_counts(rows), _running(client, keys)))
-            if not finished:
-                time.sleep(POLL_S)
+        tasks = _submit(client, items, settings, retries, rows)
+        _loop(client, items, rows, tasks, table, progress, cancel)
     except (KeyboardInterrupt, CancelledError):
-        client.cancel(list(pending) + tasks.pose, force=True)
-        for f in pending:
-            item = tasks.final[f]
-            rows[item.item] = empty_row(item, "cancelled", "cancelled before it finished: a rerun makes it (or skips it, "
-                                                          "if its worker finished it after all)")
+        for item in items:
+            if rows[item.item]["status"] == "pending":
+                rows[item.item] = empty_row(item, "cancelled", "cancelled before it finished: a rerun makes it (or "
+                                                              "skips it, if its worker finished it after all)")
         _write(items, rows, table)
+        with contextlib.suppress(Exception):
+            client.cancel(list(tasks.final) + tasks.pose, force=True)
         raise
     return BatchSummary([rows[i.item] for i in items], table, _counts(rows), time.perf_counter() - t0)
