@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.batch_dialog import open_batch_dialog
 from app.playback import SPEEDS
 from app.shortcuts import SHORTCUTS
 from gmdesk.video.reader import VIDEO_SUFFIXES
@@ -62,6 +63,7 @@ class WindowActions:
         file.addSeparator()
         file.addAction("Estimate pose in a video…", lambda: self.pipeline.pose_dialog())
         file.addAction("Train a model on a cohort…", self.pipeline.train_dialog)
+        file.addAction("Screen a cohort…", lambda: open_batch_dialog(self))
         self.recent_menu = file.addMenu("Open recent")
         self._fill_recent()
         video = menus["video"]

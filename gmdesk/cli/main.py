@@ -22,6 +22,7 @@ from gmdesk.cli.args import EXIT_CODES_HELP, HelpFormatter, ProgressBar
 from gmdesk.cli.commands import (
     analyse,
     assess,
+    batch,
     case,
     clean,
     demo,
@@ -41,8 +42,8 @@ from gmdesk.errors import CancelledError, GmdeskError
 logger = logging.getLogger(__name__)
 
 #: The commands in the order ``gmdesk --help`` lists them.
-COMMANDS = (synth, clean, features, snippets, train, evaluate, assess, analyse, case, report, pose, pose_export, doctor, demo,
-            skeleton)
+COMMANDS = (synth, clean, features, snippets, train, evaluate, assess, analyse, case, report, batch, pose, pose_export,
+            doctor, demo, skeleton)
 
 #: Exit codes (also in ``gmdesk --help``): success, bad data or input, bad command line, cancelled.
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130

@@ -4,7 +4,9 @@ options, the classifier a recipe names, cohort features, and cross-validation sh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from gmdesk.cli.args import COUNT, POSITIVE_INT, SHARE, ProgressBar, number
 from gmdesk.constants import DEFAULT_FPS, DEFAULT_THRESHOLD
@@ -57,6 +59,32 @@ def add_selection_args(q: argparse.ArgumentParser) -> None:
                    help="also test against chance by rerunning the whole procedure with labels permuted across "
                         "infants this many times (in parallel); 0: the exact rank test on the pooled out-of-fold "
                         "infant scores only")
+    g = q.add_argument_group("parallel folds (joblib): local processes, or a Dask cluster")
+    g.add_argument("--jobs", type=number(int, -1, 4096), default=-1,
+                   help="folds, outer folds and permutations run at a time (-1: every core; 1: one after another in "
+                        "this process); same seed, same numbers")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run them on this Dask cluster")
+    where.add_argument("--scheduler-file", metavar="FILE", help="run them on the Dask cluster of this scheduler file")
+
+
+@contextlib.contextmanager
+def parallel_backend(args: argparse.Namespace) -> Iterator[None]:
+    """joblib's ``dask`` backend on the cluster of ``--scheduler``/``--scheduler-file`` while the command runs
+    (its workers need gmdesk installed); joblib's local processes otherwise."""
+    address, file = getattr(args, "scheduler", None), getattr(args, "scheduler_file", None)
+    if not (address or file) or getattr(args, "jobs", 1) == 1:
+        yield
+        return
+    import joblib
+    from distributed import Client
+
+    try:
+        client = Client(scheduler_file=file, timeout="20s") if file else Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise GmdeskError(f"cannot reach the Dask scheduler at {address or file}: {exc}") from None
+    with client, joblib.parallel_config(backend="dask"):
+        yield
 
 
 def phenotypes_of(entries) -> dict[str, str] | None:
@@ -105,7 +133,8 @@ def significance_of(args: argparse.Namespace, scores, labels, infant_ids, proced
     if getattr(args, "permutations", 0) and procedure is not None:
         labels_by = {str(i): int(labels[infant_ids == i][0]) for i in dict.fromkeys(infant_ids.tolist())}
         with ProgressBar("permutation test", "relabelling") as bar:
-            res = permutation_test(procedure, labels_by, args.permutations, seed=args.seed, progress=bar)
+            res = permutation_test(procedure, labels_by, args.permutations, seed=args.seed, progress=bar,
+                                   n_jobs=getattr(args, "jobs", -1))
         res.pop("null", None)
         return res
     return infant_rank_test(scores, labels, infant_ids, seed=args.seed)
@@ -140,7 +169,7 @@ def cross_validate_shown(snips, est, scheme: str, args: argparse.Namespace, labe
 
     with ProgressBar(label, "fold") as bar:
         res = cross_validate(snips, est, scheme, seed=args.seed, threshold=args.threshold, progress=bar,
-                             phenotypes=phenotypes)
+                             phenotypes=phenotypes, n_jobs=getattr(args, "jobs", 1))
     print_cv(res)
     res.significance = None
     if scheme != "snippet":
@@ -176,7 +205,7 @@ def nested_shown(args: argparse.Namespace, data: dict, recipes, sk, scheme: str,
     make = recipe_maker(args, sk)
     with ProgressBar(f"nested selection ({scheme})", "fold") as bar:
         sel = nested_selection(data, recipes, make, seed=args.seed, threshold=args.threshold, progress=bar,
-                               scheme=scheme, phenotypes=phenotypes, inner=args.inner)
+                               scheme=scheme, phenotypes=phenotypes, inner=args.inner, n_jobs=getattr(args, "jobs", 1))
     print(f"nested selection over {len(recipes)} recipes, outer {SCHEME_LABELS[scheme]}:")
     for r in sel["per_fold"]:
         print(f"  {r['held_out']}: chose {r['chosen']} (inner {r['inner_scheme']} CV: infant AUC {r['inner_auc']:.2f}, "

@@ -31,11 +31,12 @@ from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, Stra
 from gmdesk.constants import DEFAULT_DECISION, DEFAULT_THRESHOLD
 from gmdesk.errors import GmdeskError
 from gmdesk.evaluation.metrics import infant_level
+from gmdesk.evaluation.parallel import parallel_map
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.base import SnippetClassifier
 from gmdesk.learning.calibration import calibrate, checked, fit_platt, is_platt
 from gmdesk.pipeline.snippets import SnippetSet
-from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
+from gmdesk.progress import CancelFn, ProgressFn, check_cancel
 from gmdesk.screening.verdict import verdicts_by_infant
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ def cross_validate(
     fit_progress: ProgressFn | None = None,
     phenotypes: dict[str, str] | None = None,
     bootstrap: int = 2000,
+    n_jobs: int = 1,
 ) -> CVResult:
     """Cross-validate a classifier on labelled snippets.
 
@@ -202,6 +204,9 @@ def cross_validate(
         Phenotype of each infant (``lopo`` needs it; the per-infant table gets it).
     bootstrap : int
         Bootstrap resamples of the AUC intervals (0: none, as inner selection loops use).
+    n_jobs : int
+        Folds fitted at a time (:func:`gmdesk.evaluation.parallel.parallel_map`; 1: here, one after another,
+        with ``fit_progress``; otherwise in joblib's workers, without it). Same seed, same numbers either way.
     """
     if np.any(snips.label < 0):
         raise GmdeskError("cross-validation needs every snippet labelled normal or abnormal")
@@ -209,11 +214,12 @@ def cross_validate(
     splits = _splits(snips, scheme, n_splits, seed, phenotypes)
     oof = np.full(len(snips), np.nan)
     folds = []
-    for k, (tr, te) in enumerate(splits):
-        check_cancel(cancel, "cross-validation")
-        report(progress, k, len(splits), f"{scheme} fold {k + 1}/{len(splits)}")
-        est = clone(estimator).fit(snips.X[tr], snips.label[tr], progress=fit_progress, cancel=cancel)
-        p = est.score_snippets(snips.X[te])
+    local = n_jobs == 1
+    scores = parallel_map(_fit_fold, [(estimator, snips.X, snips.label, tr, te, fit_progress if local else None,
+                                       cancel if local else None) for tr, te in splits],
+                          n_jobs, progress, cancel, "cross-validation",
+                          describe=lambda k: f"{scheme} fold {k + 1}/{len(splits)}")
+    for k, ((tr, te), p) in enumerate(zip(splits, scores, strict=True)):
         oof[te] = p
         m = snippet_metrics(snips.label[te], p)
         verdicts = verdicts_by_infant(p, snips.infant_id[te], threshold, window=snips.window, overlap=snips.overlap)
@@ -225,7 +231,6 @@ def cross_validate(
               "test_infants": sorted(set(snips.infant_id[te].tolist())),
               "shared_infants": sorted(set(snips.infant_id[te]) & set(snips.infant_id[tr]))}
         folds.append(m)
-    report(progress, len(splits), len(splits), "done")
 
     res = CVResult(scheme, estimator.architecture, snips.feature_set, snips.overlap, folds, oof,
                    time.perf_counter() - t0, normalisation=getattr(snips, "normalisation", "paper"))
@@ -234,6 +239,13 @@ def cross_validate(
         for r in res.infant_level["per_infant"]:
             r["phenotype"] = phenotypes.get(str(r["infant_id"]), "")
     return res
+
+
+def _fit_fold(estimator: SnippetClassifier, X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray,
+              fit_progress: ProgressFn | None, cancel: CancelFn | None) -> np.ndarray:
+    """One fold: a clone of the estimator fitted on ``tr``, its scores of ``te``."""
+    est = clone(estimator).fit(X[tr], y[tr], progress=fit_progress, cancel=cancel)
+    return est.score_snippets(X[te])
 
 
 def external_validation(train: SnippetSet, test: SnippetSet, estimator: SnippetClassifier,
@@ -344,6 +356,19 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
     return best
 
 
+def _outer_fold(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Recipe], make: Any, train_inf: list[str],
+                test_inf: list[str], inner_splits: int, seed: int, threshold: float, phenotypes: dict[str, str] | None,
+                inner: str, cancel: CancelFn | None) -> tuple[Selection, np.ndarray, SnippetSet]:
+    """One outer fold of :func:`nested_selection`: the recipe chosen on the training infants, refitted on them,
+    its raw scores of the test infants, and those infants' snippets."""
+    sel = select_recipe(data, recipes, make, train_inf, inner_splits, seed, threshold, phenotypes, inner, cancel)
+    best = sel.recipe
+    s = data[(best.feature_set, best.normalisation, best.overlap)]
+    tr, te = np.isin(s.infant_id, train_inf), np.isin(s.infant_id, test_inf)
+    est = clone(make(best)).fit(s.X[tr], s.label[tr])
+    return sel, est.score_snippets(s.X[te]), s.subset(te)
+
+
 def nested_selection(
     data: dict[tuple[str, str, int], SnippetSet],
     recipes: list[Recipe],
@@ -357,6 +382,7 @@ def nested_selection(
     scheme: str = "infant",
     phenotypes: dict[str, str] | None = None,
     inner: str = "auto",
+    n_jobs: int = 1,
 ) -> dict[str, Any]:
     """Cross-validation whose model selection happens inside each outer training fold.
 
@@ -374,6 +400,8 @@ def nested_selection(
         ``make(recipe) -> SnippetClassifier`` (unfitted).
     phenotypes : dict, optional
         Phenotype of each infant (``lopo`` needs it; ``inner="auto"`` uses it).
+    n_jobs : int
+        Outer folds run at a time (:func:`gmdesk.evaluation.parallel.parallel_map`); same seed, same numbers.
 
     Returns
     -------
@@ -389,24 +417,20 @@ def nested_selection(
     scores: dict[str, float] = {}
     chosen, rows = [], []
     pooled_p, pooled_raw, pooled_y, pooled_id = [], [], [], []
-    for k, (train_inf, test_inf, name) in enumerate(folds):
-        check_cancel(cancel, "nested selection")
-        sel = select_recipe(data, recipes, make, train_inf, inner_splits, seed, threshold, phenotypes, inner, cancel)
+    outer = parallel_map(_outer_fold, [(data, recipes, make, train_inf, test_inf, inner_splits, seed, threshold, phenotypes,
+                                        inner, cancel if n_jobs == 1 else None) for train_inf, test_inf, _ in folds],
+                         n_jobs, progress, cancel, "nested selection", describe=lambda k: folds[k][2])
+    for k, ((_, test_inf, name), (sel, raw, s_te)) in enumerate(zip(folds, outer, strict=True)):
         scores |= {f"{k}:{n}": v[0] for n, v in sel.scores.items()}
         best = sel.recipe
-        s = data[(best.feature_set, best.normalisation, best.overlap)]
-        tr, te = np.isin(s.infant_id, train_inf), np.isin(s.infant_id, test_inf)
-        est = clone(make(best)).fit(s.X[tr], s.label[tr])
-        raw = est.score_snippets(s.X[te])
         pooled_raw.append(raw)
         pooled_p.append(calibrate(raw, sel.calibration))
-        pooled_y.append(s.label[te])
-        pooled_id.append(s.infant_id[te])
+        pooled_y.append(s_te.label)
+        pooled_id.append(s_te.infant_id)
         chosen.append(best.name())
         rows.append({"fold": k + 1, "held_out": name, "chosen": best.name(), "inner_scheme": sel.scheme,
                      "inner_auc": sel.key[0], "inner_balanced_accuracy": sel.key[1],
                      "calibrated": is_platt(sel.calibration), "test_infants": " ".join(sorted(test_inf))})
-        report(progress, k + 1, len(folds), f"{name}: {best.name()}")
     p, raw, y, ids = (np.concatenate(a) for a in (pooled_p, pooled_raw, pooled_y, pooled_id))
     lvl = infant_level(p, y, ids, threshold, seed=seed)
     if phenotypes:

@@ -384,3 +384,12 @@ def render_report(content: ReportContent, path: str | Path) -> Path:
     out = draw_report_pdf(content, path)
     logger.info("report of infant %s written to %s", content.infant_id, out)
     return out
+
+
+def write_case_report(case: Any, path: str | Path, bundle_manifest: dict[str, Any] | None = None,
+                      result_id: int | None = None) -> ReportContent:
+    """:func:`collect_report` from an open case, then :func:`render_report` to ``path`` (``gmdesk report``,
+    ``gmdesk batch``); returns what the report shows."""
+    content = collect_report(case, bundle_manifest, result_id)
+    render_report(content, path)
+    return content

@@ -136,6 +136,19 @@ def stored_views(res: AssessmentResult) -> dict[str, Any]:
     return {k: v for k, v in views.items() if v is not None}
 
 
+def assess_case(case: Any, bundle: ModelBundle, skeleton: Skeleton) -> tuple[int, AssessmentResult]:
+    """Assess an open case's current track (cleaning and edits included) and store the result in it
+    (``gmdesk case assess``, ``gmdesk batch``).
+
+    Returns
+    -------
+    (int, AssessmentResult)
+        The stored result's id and the result.
+    """
+    res = assess_track(case.current_track(), bundle, skeleton, case.meta().get("infant_id", ""))
+    return store_result(case, res), res
+
+
 def model_summary(bundle: ModelBundle) -> dict[str, Any]:
     """What a result must say about its model, stored with it in the case (so a report made later from
     the case alone names the model, its recipe and its validation, and whether it is validated on its cohort)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from gmdesk.constants import WINDOW
+from gmdesk.core.posetrack import json_safe
+from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.validity import RESEARCH_ONLY, legacy_status, status_problem, verdict_note
 from gmdesk.screening.verdict import InfantVerdict
 
@@ -143,3 +147,12 @@ def _views(views: Any) -> dict[str, Any]:
     if isinstance(views.get("ica"), dict):
         out["ica"] = views["ica"]
     return out
+
+
+def write_result_json(res: AssessmentResult, path: str | Path) -> Path:
+    """Write a result as ``gmdesk assess --json`` does (:meth:`AssessmentResult.to_dict`, strict JSON,
+    atomically); returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(json_safe(res.to_dict()), indent=2, allow_nan=False), encoding="utf-8")
+    return path

@@ -13,7 +13,7 @@ PKG = ROOT / "gmdesk"
 
 #: The stages in order; a module may import from its own stage and the ones before it.
 STAGES = ("base", "core", "io", "video", "pose", "pipeline", "learning", "screening", "evaluation", "plots", "record",
-          "synthetic", "cli")
+          "batch", "synthetic", "cli")
 #: Third-party packages whose import is deferred to where they are needed (start-up time, optional installs).
 HEAVY = ("tensorflow", "keras", "torch", "deeplabcut", "matplotlib", "cv2", "sklearn", "scipy", "pandas", "tables", "h5py",
          "PIL", "onnxruntime", "psutil", "pypdf", "yaml", "tf2onnx", "onnx", "skops")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,11 +35,9 @@ def run(args: argparse.Namespace) -> int:
                            infant_id=args.infant_id)
     _print_result(Path(args.pose).name, res)
     if args.json:
-        from gmdesk.core.posetrack import json_safe
-        from gmdesk.io.atomic import atomic_path
+        from gmdesk.screening.result import write_result_json
 
-        with atomic_path(Path(args.json)) as tmp:
-            tmp.write_text(json.dumps(json_safe(res.to_dict()), indent=2, allow_nan=False), encoding="utf-8")
+        write_result_json(res, args.json)
         print(f"wrote {args.json}")
     if args.csv:
         from gmdesk.evaluation.protocol import write_table

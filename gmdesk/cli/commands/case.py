@@ -157,11 +157,10 @@ def relink(c: Any, args: argparse.Namespace) -> None:
 def assess(c: Any, args: argparse.Namespace) -> None:
     """Assess the current track (edits included) and store the result."""
     from gmdesk.learning.bundle import load_bundle
-    from gmdesk.screening.assess import assess_track, store_result
+    from gmdesk.screening.assess import assess_case
 
     sk = skeleton_of(args)
-    res = assess_track(c.current_track(), load_bundle(args.model, sk), sk, c.meta().get("infant_id", ""))
-    rid = store_result(c, res)
+    rid, res = assess_case(c, load_bundle(args.model, sk), sk)
     print(f"result {rid}: {res.headline} — {res.verdict.basis}")
 
 

@@ -23,6 +23,7 @@ from gmdesk.cli.training import (
     cross_validate_shown,
     estimator,
     nested_shown,
+    parallel_backend,
     phenotypes_of,
     recipe_data,
     recipe_grid,
@@ -121,6 +122,11 @@ def _grid(args: argparse.Namespace, selecting: bool) -> Grid:
 
 
 def run(args: argparse.Namespace) -> int:
+    with parallel_backend(args):  # folds in joblib's processes, or on the Dask cluster of --scheduler
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from gmdesk.evaluation.protocol import write_table
     from gmdesk.pipeline.cohort import cut_cohort
     from gmdesk.pipeline.features import feature_layout

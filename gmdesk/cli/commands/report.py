@@ -23,17 +23,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from gmdesk.record.case import open_case
-    from gmdesk.record.report import collect_report, render_report
+    from gmdesk.record.report import write_case_report
 
     manifest = None
     if args.bundle:
         from gmdesk.learning.bundle import load_bundle
 
         manifest = load_bundle(args.bundle).manifest
-    with open_case(args.case, read_only=True) as c:
-        content = collect_report(c, manifest, args.result)
     out = args.output or Path(args.case).with_suffix(".report.pdf")
-    render_report(content, out)
+    with open_case(args.case, read_only=True) as c:
+        content = write_case_report(c, out, manifest, args.result)
     v = content.result.verdict
     print(f"wrote {out}: infant {content.infant_id}, {content.result.headline} — {v.basis}")
     if content.age and content.age.get("warning"):

@@ -23,6 +23,7 @@ from gmdesk.cli.training import (
     cross_validate_shown,
     estimator,
     nested_shown,
+    parallel_backend,
     phenotypes_of,
     recipe_data,
     recipe_grid,
@@ -75,6 +76,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    with parallel_backend(args):  # folds in joblib's processes, or on the Dask cluster of --scheduler
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from gmdesk.evaluation.protocol import CV_SCHEMES
     from gmdesk.learning.bundle import save_bundle
     from gmdesk.learning.calibration import is_platt

@@ -1,0 +1,1 @@
+"""Cohorts on Dask: ``gmdesk batch`` — per recording pose → cleaning → case → assessment → report, resumable."""
