@@ -159,7 +159,7 @@ def estimate_item_pose(item: BatchItem, settings: BatchSettings) -> PoseOutcome:
 
         extra = {"mapping": settings.mapping} if settings.mapping else {}
         track = estimate_pose(video=item.video, model=settings.dlc_model, skeleton=load_skeleton(settings.skeleton),
-                              device=settings.device, output=pose, **extra)
+                              device=settings.device, output=pose, threads=worker_threads(), **extra)
         step = track.provenance[-1]
         with atomic_path(record) as tmp:
             tmp.write_text(json.dumps(made | {"fps": track.fps, "frames": track.n_frames, "device": step["params"]["device"],
@@ -257,3 +257,14 @@ def process_item(item: BatchItem, settings: BatchSettings, pose: PoseOutcome | N
         log(f"FAILED: {msg}" + ("" if isinstance(exc, GmdeskError) else f"\n{traceback.format_exc()}"))
         seconds = round(time.perf_counter() - t0 + (pose.seconds if pose is not None else 0.0), 2)
         return empty_row(item, "failed", msg) | {"seconds": seconds}
+
+
+def worker_threads() -> int | None:
+    """The threads of the Dask worker running this task (ONNX Runtime uses as many, so that workers sharing a
+    machine do not each take every core); None outside a worker."""
+    try:
+        from distributed import get_worker  # deferred: only inside a batch task
+
+        return max(1, int(get_worker().nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return None
