@@ -77,7 +77,6 @@ def quantised(om, frames: list[np.ndarray], work: Path):
     """The export quantised to int8 (static, QDQ, per-channel), calibrated on ``frames`` shrunk to 320 px wide
     (activation ranges do not depend on the image size; calibrating at full HD needs tens of GB)."""
     import cv2
-
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -85,12 +84,14 @@ def quantised(om, frames: list[np.ndarray], work: Path):
 
     class Frames(CalibrationDataReader):
         def __init__(self) -> None:
-            small = [cv2.resize(f, (320, 320 * f.shape[0] // f.shape[1]), interpolation=cv2.INTER_AREA) for f in frames]
+            small = [cv2.resize(f, (320, 320 * f.shape[0] // f.shape[1]), interpolation=cv2.INTER_AREA)
+                     if f.shape[1] > 320 else f for f in frames]
             self.items = iter([{"image": preprocess(f[None], om.record["preprocess"])} for f in small])
 
         def get_next(self):
             return next(self.items, None)
 
+    work.mkdir(parents=True, exist_ok=True)
     pre, out = work / "pre.onnx", work / "int8.onnx"
     quant_pre_process(str(om.path), str(pre))
     quantize_static(str(pre), str(out), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
@@ -137,8 +138,9 @@ def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, in
     return out
 
 
-def accuracy(work: Path) -> None:
-    """Landmark error of the tiny fixture model against the synthetic truth, through both runtimes."""
+def accuracy(work: Path, int8: bool) -> None:
+    """Landmark error of the tiny fixture model against the synthetic truth, through both runtimes (and int8,
+    calibrated on its training video's frames)."""
     from gmdesk.io.skeletons import load_skeleton
     from gmdesk.pose.deeplabcut import estimate_pose
     from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
@@ -154,6 +156,24 @@ def accuracy(work: Path) -> None:
         print(f"  {rt:5s}: error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px")
     d = np.linalg.norm(res["onnx"].xy - res["torch"].xy, axis=-1)
     print(f"  onnx vs torch landmarks: median {np.median(d):.1e} px, max {d.max():.1e} px")
+    if int8:
+        from gmdesk.pose.model import landmark_columns, locate_pose_model
+        from gmdesk.pose.onnx import onnx_pose_model
+        from gmdesk.video.reader import VideoReader
+
+        pm = locate_pose_model(cfg)
+        om = onnx_pose_model(pm)
+        with VideoReader(next(Path(cfg).parent.glob("videos/*.mp4"))) as r:
+            calib = [np.ascontiguousarray(f[..., ::-1]) for i, f in enumerate(r) if i % 20 == 0]
+        q = quantised(om, calib, work / "tiny")
+        with VideoReader(video) as r:
+            frames = [np.ascontiguousarray(f[..., ::-1]) for f in r]
+        cols = landmark_columns(pm, sk)
+        xy = np.concatenate([q.predict(frames[i:i + 8])[:, cols, :2] for i in range(0, len(frames), 8)])
+        err = np.linalg.norm(xy - truth, axis=-1)
+        dq = np.linalg.norm(xy - res["onnx"].xy, axis=-1)
+        print(f"  int8 : error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px; vs fp32 "
+              f"median {np.median(dq):.2f} px, p90 {np.percentile(dq, 90):.2f} px")
 
 
 def main() -> None:
@@ -201,7 +221,7 @@ def main() -> None:
             line += f"  {r['onnx-int8']:8.3f}  {r['onnx-int8'] / r['torch']:9.2f}x  {r['int8_px']:.2f}"
         print(line, flush=True)
     if not args.no_accuracy:
-        accuracy(work)
+        accuracy(work, args.int8)
 
 
 if __name__ == "__main__":
