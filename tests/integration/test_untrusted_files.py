@@ -234,7 +234,8 @@ def test_a_dlc_snapshot_that_would_run_code_is_refused(tmp_path, skeleton, capsy
     torch = import_torch()  # before anything imports deeplabcut: keeps Triton out (see gmdesk.pose.deeplabcut.import_torch)
     train = tmp_path / "dlc-models-pytorch" / "train"
     train.mkdir(parents=True)
-    (train / "pytorch_config.yaml").write_text("metadata:\n  bodyparts: [a, b]\n", encoding="utf-8")
+    (train / "pytorch_config.yaml").write_text(f"metadata:\n  bodyparts: [{', '.join(skeleton.landmarks)}]\n",
+                                               encoding="utf-8")
     marker = tmp_path / "ran-snapshot"
     torch.save({"model": {"w": torch.zeros(2)}, "extra": Payload(marker)}, train / "snapshot-100.pt")
     before = sha(train / "snapshot-100.pt")
@@ -248,7 +249,7 @@ def test_a_dlc_snapshot_that_would_run_code_is_refused(tmp_path, skeleton, capsy
     assert not marker.exists() and sha(train / "snapshot-100.pt") == before
     torch.save({"model": {"w": torch.zeros(2)}, "optimizer": {"lr": 0.1}}, train / "snapshot-200.pt")
     m = load_pose_model(train)
-    assert m.bodyparts == ["a", "b"] and m.snapshot.name.startswith("gmdesk-dlc-")
+    assert m.bodyparts == list(skeleton.landmarks) and m.snapshot.name.startswith("gmdesk-dlc-")
     assert set(torch.load(m.snapshot, weights_only=True)) == {"model"}
 
 
