@@ -77,6 +77,10 @@ class BatchSettings:
     mapping: str | None = None
     cleaning: CleaningSettings = field(default_factory=CleaningSettings)
     overwrite: bool = False
+    #: This run of the batch (set by :func:`gmdesk.batch.runner.run_batch`; not part of the fingerprint): an
+    #: item found done by a retry *of the same run* was finished by an attempt whose worker was lost after
+    #: writing done.json, so it is reported done, not skipped.
+    run_id: str = ""
 
     def fingerprint(self) -> dict[str, Any]:
         """What, beside the inputs, decides an item's results: the model bundle's manifest hash, the pose
@@ -206,10 +210,10 @@ def done_state(done: dict[str, Any] | None, digests: dict[str, dict[str, str]], 
 
 
 def write_done(folder: Path, item: BatchItem, digests: dict[str, dict[str, str]], fingerprint: dict[str, Any],
-               outputs: list[str], row: dict[str, Any]) -> Path:
+               outputs: list[str], row: dict[str, Any], run_id: str = "") -> Path:
     """Write ``done.json`` (atomically; the last file an item writes)."""
     doc = {"format": "gmdesk-batch-item", "gmdesk_version": __version__, "item": item.item, "infant_id": item.infant_id,
-           "inputs": digests, "settings": fingerprint, "outputs": outputs, "row": row}
+           "inputs": digests, "settings": fingerprint, "outputs": outputs, "row": row, "run": run_id}
     with atomic_path(folder / DONE_FILE) as tmp:
         tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     return folder / DONE_FILE

@@ -13,6 +13,7 @@ stay, and the unfinished ones are listed as ``cancelled``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import logging
 import os
@@ -147,7 +148,7 @@ class _Tasks:
 def _submit(client: Client, items: list[BatchItem], settings: BatchSettings, retries: int,
             rows: dict[str, dict[str, Any]]) -> _Tasks:
     tasks = _Tasks()
-    run = uuid.uuid4().hex[:8]
+    run = settings.run_id
     gpu = {"GPU": 1} if settings.device.startswith("cuda") else None
     for item in items:
         if item.problem:
@@ -248,6 +249,8 @@ def run_batch(items: list[BatchItem], settings: BatchSettings, client: Client, r
         ``cancelled``).
     """
     t0 = time.perf_counter()
+    if not settings.run_id:
+        settings = dataclasses.replace(settings, run_id=uuid.uuid4().hex[:8])
     settings.out.mkdir(parents=True, exist_ok=True)
     table = settings.out / TABLE_FILE
     rows: dict[str, dict[str, Any]] = {i.item: empty_row(i, "pending") for i in items}

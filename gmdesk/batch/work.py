@@ -239,6 +239,9 @@ def process_item(item: BatchItem, settings: BatchSettings, pose: PoseOutcome | N
             "redo" if pose is not None else _check(item, settings, folder, digests, log))
         if what == "skip":
             done = read_done(folder) or {}
+            if settings.run_id and done.get("run") == settings.run_id:  # finished by a lost attempt of this run
+                log("done by an earlier attempt of this run (its worker was lost after writing done.json)")
+                return empty_row(item, "done") | dict(done.get("row") or {}) | {"status": "done", "error": ""}
             return (empty_row(item, "skipped") | dict(done.get("row") or {})
                     | {"status": "skipped", "seconds": round(time.perf_counter() - t0, 2), "error": ""})
         if what != "redo":
@@ -249,7 +252,7 @@ def process_item(item: BatchItem, settings: BatchSettings, pose: PoseOutcome | N
         outputs = ([POSE_FILE, POSE_RECORD] if pose is not None else []) + outputs
         seconds = round(time.perf_counter() - t0 + (pose.seconds if pose is not None else 0.0), 2)
         row = empty_row(item, "done") | found | {"seconds": seconds}
-        write_done(folder, item, digests, settings.fingerprint(), outputs, row)
+        write_done(folder, item, digests, settings.fingerprint(), outputs, row, settings.run_id)
         log(f"done in {seconds} s")
         return row
     except Exception as exc:  # noqa: BLE001 - a bad item fails alone, with its message in its row
