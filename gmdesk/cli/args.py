@@ -175,6 +175,35 @@ def cohort_entries(path: str | Path, subset: str | None):
     return entries
 
 
+# -- outputs are not inputs ------------------------------------------------------------------
+
+#: Options naming what a command reads, with how messages call them.
+INPUT_OPTIONS = {"pose": "pose file", "input": "input", "case": "case file", "cohort": "cohort table",
+                 "mapping": "--mapping", "skeleton": "--skeleton", "video": "video"}
+
+
+def check_outputs(args: argparse.Namespace, outputs: dict[str, Any], inputs: tuple[str, ...] = tuple(INPUT_OPTIONS),
+                  extra: list[tuple[str, Any]] | None = None, folders: dict[str, Any] | None = None) -> None:
+    """Refuse (exit 2, before anything is read or written) an output that is, or is the same file as, one of the
+    command's inputs: ``inputs`` names the options holding them (as in :data:`INPUT_OPTIONS`, or
+    ``"attr:label"``), ``extra`` adds (label, path) pairs (a cohort's pose files). See
+    :func:`gmdesk.io.paths.refuse_overwriting_inputs`."""
+    from gmdesk.io.paths import refuse_overwriting_inputs
+
+    named = []
+    for spec in inputs:
+        attr, _, label = spec.partition(":")
+        value = getattr(args, attr, None)
+        if isinstance(value, str | Path) and value:
+            named.append((label or INPUT_OPTIONS.get(attr, attr), value))
+    refuse_overwriting_inputs(list(outputs.items()), named + list(extra or []), list((folders or {}).items()))
+
+
+def cohort_pose_files(entries: list) -> list[tuple[str, Path]]:
+    """(label, path) of each cohort infant's pose file, for :func:`check_outputs`."""
+    return [(f"pose file of infant {e.infant_id!r}", e.pose_file) for e in entries]
+
+
 # -- progress ---------------------------------------------------------------------------------
 
 class ProgressBar:

@@ -37,7 +37,7 @@ from gmdesk.cli.commands import (
     synth,
     train,
 )
-from gmdesk.errors import CancelledError, GmdeskError
+from gmdesk.errors import CancelledError, GmdeskError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,9 @@ def _run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, CancelledError):
         print(f"gmdesk {args.command}: cancelled; nothing half-written was left", file=sys.stderr)
         return EXIT_CANCELLED
+    except UsageError as exc:
+        print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except GmdeskError as exc:
         print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DATA

@@ -164,6 +164,49 @@ def short_video(d: Path) -> Path:
     return render_video(inf.truth_xy * 0.1, load_skeleton(), d / "v.avi", size=(192, 108), codec="MJPG")
 
 
+def track_npz(d: Path) -> Path:
+    from gmdesk.io.dlc import read_dlc
+    from gmdesk.io.skeletons import load_skeleton
+    from gmdesk.io.tracks import write_track
+
+    return write_track(read_dlc(h5()(d), load_skeleton()), d / "t.npz")
+
+
+def cohort_of_tracks(d: Path) -> Path:
+    track_npz(d)
+    p = d / "cohort.csv"
+    p.write_text("infant_id,label,pose_file\nA,normal,t.npz\n")
+    return d / "t.npz"
+
+
+def case_named(name):
+    def make(d: Path) -> Path:
+        return case()(d).rename(d / name)
+    return make
+
+
+def text_named(name, text="my notes: not a PDF\n"):
+    def make(d: Path) -> Path:
+        case()(d)
+        return raw(name, text.encode())(d)
+    return make
+
+
+def linked(kind):
+    """The pose file, and a symbolic or hard link to it (link.h5) to name as the output."""
+    def make(d: Path) -> Path:
+        p = h5()(d)
+        (d / "link.h5").symlink_to(p) if kind == "symlink" else (d / "link.h5").hardlink_to(p)
+        return p
+    return make
+
+
+def case_and_link(d: Path) -> Path:
+    p = case()(d)
+    (d / "t.h5").symlink_to(p)
+    return p
+
+
 def _set(df, r, c, v):
     df.iloc[r, c] = v
 
@@ -260,6 +303,37 @@ CORPUS = [
     ("CLI: --overlap 300", cohort("infant_id,label,pose_file\nA,normal,pose.h5\n"), "train {in} -o {dir}/m --overlap 300",
      2, "--overlap: 300 is out of range"),
     ("CLI: --fps 0", h5(), "clean {in} --fps 0", 2, "--fps: 0 is out of range"),
+    # outputs never replace inputs (exit 2, both named, nothing written)
+    ("output: clean -o the pose file", h5(), "clean {in} -o {in}", 2, r"-o .* is the input pose file"),
+    ("output: clean --dlc-out the pose file", h5(), "clean {in} -o {dir}/c.npz --dlc-out {in}", 2,
+     r"--dlc-out .* is the input pose file"),
+    ("output: clean -o a symbolic link to the pose file", linked("symlink"), "clean {in} -o {dir}/link.h5", 2,
+     "is the input pose file"),
+    ("output: clean -o a hard link to the pose file", linked("hardlink"), "clean {in} -o {dir}/link.h5", 2,
+     "is the input pose file"),
+    ("output: clean -o and --dlc-out the same file", h5(), "clean {in} -o {dir}/a.h5 --dlc-out {dir}/a.h5", 2,
+     "are the same file"),
+    ("output: clean --report the --mapping file", video(b"[bodyparts]\n", "map.json"),
+     "clean {dir}/pose.h5 --mapping {in} --report {in}", 2,
+     "is the input --mapping"),
+    ("output: features -o the pose csv", csv_file(), "features {in} -o {in}", 2, "is the input pose file"),
+    ("output: features -o the pose csv, spelt with ..", csv_file(), "features {in} -o {dir}/../{dir_name}/pose.csv", 2,
+     "is the input pose file"),
+    ("output: assess --csv the pose csv", csv_file(), "assess {in} --bundle {model} --csv {in}", 2, "is the input pose file"),
+    ("output: assess --json into the bundle", bundle(lambda m: m), "assess {dir}/pose.h5 --bundle {in} --json "
+     "{in}/manifest.json", 2, r"is the input --bundle .*\(inside it\)"),
+    ("output: snippets -o the track", track_npz, "snippets {in} -o {in}", 2, "is the input input"),
+    ("output: snippets -o a cohort infant's track", cohort_of_tracks, "snippets {dir}/cohort.csv -o {in}", 2,
+     "is the input pose file of infant 'A'"),
+    ("output: report -o the case (named .pdf)", case_named("c.pdf"), "report {in} -o {in}", 2, "is the input case file"),
+    ("output: report -o a file that is not a PDF", text_named("notes.pdf"), "report {dir}/c.gmcase -o {in}", 2,
+     "exists and is not a PDF"),
+    ("output: report -o a case file named .pdf", text_named("other.pdf", "SQLite format 3\0"),
+     "report {dir}/c.gmcase -o {in}", 2, "exists and is not a PDF"),
+    ("output: case export --track a link to the case", case_and_link, "case export {in} --track {dir}/t.h5", 2,
+     "is the input case file"),
+    ("output: train -o the folder holding the cohort", cohort("infant_id,label,pose_file\nA,normal,pose.h5\n"),
+     "train {in} -o {dir} --overwrite --classifier svm-rbf", 2, "holds the input cohort table"),
     ("CLI: unknown classifier", cohort("infant_id,label,pose_file\nA,normal,pose.h5\nB,abnormal,pose2.h5\n"),
      "train {in} -o {dir}/m --classifier xgboost --subset ''", 2, "unknown classifier 'xgboost'"),
 ]
@@ -279,8 +353,8 @@ def test_bad_input(tmp_path, capsys, name, make, command, code, message):
     if "other skeleton" in name:
         (tmp_path / "sk.toml").write_text("origin='a'\nlandmarks=['a','b']\nedges=[['a','b']]")
     before = _hash_tree(src)
-    argv = [a.replace("{in}", str(src)).replace("{dir}", str(tmp_path)).replace("{model}", str(MODEL))
-            for a in command.split()]
+    argv = [a.replace("{in}", str(src)).replace("{dir_name}", tmp_path.name).replace("{dir}", str(tmp_path))
+            .replace("{model}", str(MODEL)) for a in command.split()]
     argv = ["" if a == "''" else a for a in argv]
     got = main(argv)
     out, err = capsys.readouterr()
