@@ -17,7 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from gmdesk.constants import DEFAULT_FPS, WINDOW
+from gmdesk.constants import DEFAULT_FPS, MAX_FPS, MIN_FPS, WINDOW
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def number(kind: type, lo: float | None = None, hi: float | None = None, lo_open
 
 POSITIVE_INT = number(int, 1)
 COUNT = number(int, 0)
-FPS = number(float, 0, 1000, lo_open=True, what="a frame rate:")
+FPS = number(float, MIN_FPS, MAX_FPS, what="a frame rate:")
 SHARE = number(float, 0, 1, lo_open=True, hi_open=True, what="strictly between")
 PROBABILITY = number(float, 0, 1)
 #: Frames shared by consecutive windows of a model's snippets (fewer than a window).

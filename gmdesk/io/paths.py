@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import stat
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -110,6 +111,23 @@ def regular_file(path: str | Path, what: str = "file", error: type[GmdeskError] 
         yield fh
     finally:
         fh.close()
+
+
+def check_npz(path: str | Path, what: str = "file", max_bytes: int = 1 << 30, error: type[GmdeskError] = GmdeskError) -> None:
+    """Refuse a ``.npz`` whose members would inflate to more than ``max_bytes`` in all, before any is loaded
+    (a few MB of zeros deflate 1000:1). The sizes are those the archive declares; ``zipfile`` never
+    decompresses more than a member declares, so the declaration bounds what a later load reads."""
+    with open_regular(path, what, error) as fh:
+        try:
+            with zipfile.ZipFile(fh) as z:
+                infos = z.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise error(f"cannot read {what} {str(path)!r}: not a .npz archive ({exc})") from None
+    if len(infos) > 10_000:
+        raise error(f"{what} {str(path)!r} has {len(infos)} members; more than any gmdesk file")
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        raise error(f"{what} {str(path)!r} would inflate to {total} bytes, more than the {max_bytes} allowed; refusing it")
 
 
 # -- outputs are not inputs -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gmdesk.io.paths import regular_file
 from gmdesk.record.lock import locked_message
 from gmdesk.record.store import CaseError, CaseLockedError, now, sha
 
@@ -211,10 +212,8 @@ def open_database(path: Path, author: str, read_only: bool | None) -> tuple[sqli
     """Check an existing case file, then connect to it: read-only (``read_only``; default when the file or
     its folder is not writable) or for writing, brought to the current schema. Returns the connection and
     whether it is read-only."""
-    if not path.is_file():
-        raise CaseError(f"case file {path} does not exist")
     try:
-        with open(path, "rb") as fh:
+        with regular_file(path, "case file", CaseError) as fh:
             if fh.read(16) != b"SQLite format 3\x00":
                 raise CaseError(f"{path} is not a gmdesk case file (not an SQLite database)")
     except OSError as exc:
