@@ -163,8 +163,10 @@ def cleaning_settings(args: argparse.Namespace):
     return CleaningSettings(**kw)
 
 
-def cohort_entries(path: str | Path, subset: str | None):
-    """The infants of a cohort table, only those of set ``subset`` when one is given."""
+def cohort_entries(path: str | Path, subset: str | None, learn: bool = False):
+    """The infants of a cohort table, only those of set ``subset`` when one is given; with ``learn`` (training,
+    evaluation, analysis) at least one labelled infant of each class is required (else the message names the
+    table and its counts, not scikit-learn's)."""
     from gmdesk.pipeline.cohort import read_cohort
 
     entries = read_cohort(path)
@@ -172,6 +174,14 @@ def cohort_entries(path: str | Path, subset: str | None):
         entries = [e for e in entries if e.set == subset]
         if not entries:
             raise GmdeskError(f"{path}: no infants in set {subset!r}")
+    if learn:
+        normal = sum(1 for e in entries if e.label == 0)
+        abnormal = sum(1 for e in entries if e.label == 1)
+        if not normal or not abnormal:
+            where = f" in set {subset!r}" if subset else ""
+            raise GmdeskError(f"cohort table {str(path)!r}{where} has {normal} normal and {abnormal} abnormal infant(s) "
+                              f"(and {len(entries) - normal - abnormal} unlabelled): a classifier needs infants of both "
+                              "classes; add infants or choose another set")
     return entries
 
 

@@ -462,6 +462,10 @@ CORPUS = [
     ("CLI: --fps 1e-300", h5(), "clean {in} --fps 1e-300", 2, "--fps: 1e-300 is out of range"),
     ("cohort: fps 0.5", cohort("infant_id,label,pose_file,fps\nA,normal,pose.h5,0.5\n"), "snippets {in} -o {dir}/s.npz",
      1, r"fps '0.5' is not a frame rate \(1 <= fps <= 1000\)"),
+    ("cohort: one class only (train)", cohort("infant_id,label,pose_file\nA,normal,pose.h5\nB,normal,pose2.h5\n"),
+     "train {in} -o {dir}/m --classifier svm-rbf --subset ''", 1, "has 2 normal and 0 abnormal infant"),
+    ("cohort: one infant (evaluate)", cohort("infant_id,label,pose_file\nA,abnormal,pose.h5\n"),
+     "evaluate {in} -o {dir}/ev --classifiers svm-rbf --subset ''", 1, "has 0 normal and 1 abnormal infant"),
     ("CLI: unknown classifier", cohort("infant_id,label,pose_file\nA,normal,pose.h5\nB,abnormal,pose2.h5\n"),
      "train {in} -o {dir}/m --classifier xgboost --subset ''", 2, "unknown classifier 'xgboost'"),
 ]
@@ -554,3 +558,30 @@ def test_special_file_is_refused_without_waiting(tmp_path, name, make, command):
     assert "Traceback" not in got.stderr
     assert got.returncode == 1, got.stderr[-800:]
     assert "is not a regular file" in got.stderr and src.name in got.stderr, got.stderr[-800:]
+
+
+@pytest.mark.parametrize("how", ["ENOSPC", "zlib error on a full disk"])
+def test_disk_full_says_what_and_where_and_writes_nothing(tmp_path, capsys, monkeypatch, how):
+    import errno
+    import shutil as shutil_module
+    import zlib
+
+    import gmdesk.io.atomic as atomic
+
+    src = h5()(tmp_path)
+    out = tmp_path / "out" / "clean.npz"
+    if how == "ENOSPC":
+        def fsync(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        monkeypatch.setattr(atomic.os, "fsync", fsync)
+    else:
+        def savez(*a, **k):
+            raise zlib.error("Error -2 while flushing: inconsistent stream state")
+        monkeypatch.setattr(np, "savez_compressed", savez)
+        usage = shutil_module.disk_usage(tmp_path)
+        monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: usage._replace(free=0))
+    assert main(["clean", str(src), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{out} was not written: the disk holding {out.parent} is full" in err and "nothing was written" in err
+    assert "internal error" not in err and ".part" not in err
+    assert not out.exists() and not [p for p in out.parent.iterdir()]  # no temporary part left behind

@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
 
     check_outputs(args, {}, folders={"-o": args.output})
     sk = skeleton_of(args)
-    entries = cohort_entries(args.cohort, args.subset)
+    entries = cohort_entries(args.cohort, args.subset, learn=True)
     check_outputs(args, {}, extra=cohort_pose_files(entries), folders={"-o": args.output})
     schemes = [] if args.cv == "none" else split_list(args.cv, "--cv", CV_SCHEMES)
     if args.model is None and args.features is None and args.normalise is None:
