@@ -491,7 +491,8 @@ def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_se
     if isinstance(manifest, dict) and manifest.get("format") not in (None, BUNDLE_FORMAT):
         raise BundleError(f"{folder}: unknown bundle format {manifest.get('format')!r} (expected {BUNDLE_FORMAT})")
     validate_manifest(manifest, str(mpath))
-    _check_files(folder, manifest["files"])
+    files = manifest["files"]
+    _check_files(folder, files)
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["hyper_parameters"].items()}
     params.setdefault("architecture", manifest["classifier"])
     clf = classifier_class(manifest["classifier"])(**params)
