@@ -441,6 +441,8 @@ CORPUS = [
      "report {dir}/c.gmcase -o {in}", 2, "exists and is not a PDF"),
     ("output: case export --track a link to the case", case_and_link, "case export {in} --track {dir}/t.h5", 2,
      "is the input case file"),
+    ("output: batch -o inside the bundle", bundle(lambda m: m), "batch {dir}/cohort.csv -o {in}/out --bundle {in}", 2,
+     r"is the input --bundle .*\(inside it\)"),
     ("output: train -o the folder holding the cohort", cohort("infant_id,label,pose_file\nA,normal,pose.h5\n"),
      "train {in} -o {dir} --overwrite --classifier svm-rbf", 2, "holds the input cohort table"),
     # files that read other files, or inflate
