@@ -10,6 +10,8 @@ DEFAULT_OVERLAP = 150
 PAPER_OVERLAPS = (299, 290, 270, 250, 200, 150, 100)
 #: Frame rate assumed when a file does not store one (iPad video).
 DEFAULT_FPS = 29.97
+#: Frame rates gmdesk accepts anywhere (command line, pose files, cohort tables, tracks, model bundles).
+MIN_FPS, MAX_FPS = 1.0, 1000.0
 #: An infant is normal if *more than* this share of its snippets is classified normal (paper: 60 %).
 DEFAULT_THRESHOLD = 0.6
 #: A snippet is classified abnormal when P(abnormal) is at least this.

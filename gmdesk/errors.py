@@ -25,3 +25,8 @@ class RecordingTooShortError(GmdeskError):
 
 class CancelledError(GmdeskError):
     """A long operation was cancelled by its caller."""
+
+
+class UsageError(GmdeskError):
+    """The command line asks for something that must not be done (an output that is one of the inputs): the
+    CLI exits with 2, like any other bad command line."""

@@ -17,7 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from gmdesk.constants import DEFAULT_FPS, WINDOW
+from gmdesk.constants import DEFAULT_FPS, MAX_FPS, MIN_FPS, WINDOW
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def number(kind: type, lo: float | None = None, hi: float | None = None, lo_open
 
 POSITIVE_INT = number(int, 1)
 COUNT = number(int, 0)
-FPS = number(float, 0, 1000, lo_open=True, what="a frame rate:")
+FPS = number(float, MIN_FPS, MAX_FPS, what="a frame rate:")
 SHARE = number(float, 0, 1, lo_open=True, hi_open=True, what="strictly between")
 PROBABILITY = number(float, 0, 1)
 #: Frames shared by consecutive windows of a model's snippets (fewer than a window).
@@ -163,8 +163,10 @@ def cleaning_settings(args: argparse.Namespace):
     return CleaningSettings(**kw)
 
 
-def cohort_entries(path: str | Path, subset: str | None):
-    """The infants of a cohort table, only those of set ``subset`` when one is given."""
+def cohort_entries(path: str | Path, subset: str | None, learn: bool = False):
+    """The infants of a cohort table, only those of set ``subset`` when one is given; with ``learn`` (training,
+    evaluation, analysis) at least one labelled infant of each class is required (else the message names the
+    table and its counts, not scikit-learn's)."""
     from gmdesk.pipeline.cohort import read_cohort
 
     entries = read_cohort(path)
@@ -172,7 +174,44 @@ def cohort_entries(path: str | Path, subset: str | None):
         entries = [e for e in entries if e.set == subset]
         if not entries:
             raise GmdeskError(f"{path}: no infants in set {subset!r}")
+    if learn:
+        normal = sum(1 for e in entries if e.label == 0)
+        abnormal = sum(1 for e in entries if e.label == 1)
+        if not normal or not abnormal:
+            where = f" in set {subset!r}" if subset else ""
+            raise GmdeskError(f"cohort table {str(path)!r}{where} has {normal} normal and {abnormal} abnormal infant(s) "
+                              f"(and {len(entries) - normal - abnormal} unlabelled): a classifier needs infants of both "
+                              "classes; add infants or choose another set")
     return entries
+
+
+# -- outputs are not inputs ------------------------------------------------------------------
+
+#: Options naming what a command reads, with how messages call them.
+INPUT_OPTIONS = {"pose": "pose file", "input": "input", "case": "case file", "cohort": "cohort table",
+                 "mapping": "--mapping", "skeleton": "--skeleton", "video": "video"}
+
+
+def check_outputs(args: argparse.Namespace, outputs: dict[str, Any], inputs: tuple[str, ...] = tuple(INPUT_OPTIONS),
+                  extra: list[tuple[str, Any]] | None = None, folders: dict[str, Any] | None = None) -> None:
+    """Refuse (exit 2, before anything is read or written) an output that is, or is the same file as, one of the
+    command's inputs: ``inputs`` names the options holding them (as in :data:`INPUT_OPTIONS`, or
+    ``"attr:label"``), ``extra`` adds (label, path) pairs (a cohort's pose files). See
+    :func:`gmdesk.io.paths.refuse_overwriting_inputs`."""
+    from gmdesk.io.paths import refuse_overwriting_inputs
+
+    named = []
+    for spec in inputs:
+        attr, _, label = spec.partition(":")
+        value = getattr(args, attr, None)
+        if isinstance(value, str | Path) and value:
+            named.append((label or INPUT_OPTIONS.get(attr, attr), value))
+    refuse_overwriting_inputs(list(outputs.items()), named + list(extra or []), list((folders or {}).items()))
+
+
+def cohort_pose_files(entries: list) -> list[tuple[str, Path]]:
+    """(label, path) of each cohort infant's pose file, for :func:`check_outputs`."""
+    return [(f"pose file of infant {e.infant_id!r}", e.pose_file) for e in entries]
 
 
 # -- progress ---------------------------------------------------------------------------------

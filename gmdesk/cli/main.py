@@ -16,6 +16,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gmdesk import __version__
 from gmdesk.cli.args import EXIT_CODES_HELP, HelpFormatter, ProgressBar
@@ -37,7 +38,8 @@ from gmdesk.cli.commands import (
     synth,
     train,
 )
-from gmdesk.errors import CancelledError, GmdeskError
+from gmdesk.errors import CancelledError, GmdeskError, UsageError
+from gmdesk.text import escape_controls
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +67,34 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Log lines with control and bidirectional characters from files shown as escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
+class _EscapingStream:
+    """stdout for a command: text from files (a reviewer's name, an infant id) cannot move the cursor, recolour or
+    retitle the terminal, or reorder what is read (bidirectional overrides); they are written as escapes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(escape_controls(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _log_to_stderr(verbose: bool) -> Callable[[], None]:
     """Log warnings and errors to stderr, and with ``verbose`` gmdesk's own debug messages too (other libraries
     stay at warnings); returns what undoes it (the library never adds handlers: the command line, or a program
     embedding gmdesk, chooses where logs go)."""
     root, ours = logging.getLogger(), logging.getLogger("gmdesk")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(_EscapingFormatter(LOG_FORMAT))
     levels = root.level, ours.level
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -103,7 +126,7 @@ def _internal_error(command: str, exc: BaseException) -> int:
         except OSError:
             log = None
     where = f"; details in {log}" if log else ""
-    print(f"gmdesk {command}: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    print(f"gmdesk {command}: internal error: {type(exc).__name__}: {escape_controls(exc)}{where}", file=sys.stderr)
     return EXIT_DATA
 
 
@@ -124,13 +147,16 @@ def _run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, CancelledError):
         print(f"gmdesk {args.command}: cancelled; nothing half-written was left", file=sys.stderr)
         return EXIT_CANCELLED
+    except UsageError as exc:
+        print(f"gmdesk {args.command}: error: {escape_controls(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except GmdeskError as exc:
-        print(f"gmdesk {args.command}: error: {exc}", file=sys.stderr)
+        print(f"gmdesk {args.command}: error: {escape_controls(exc)}", file=sys.stderr)
         return EXIT_DATA
     except (OSError, ValueError, MemoryError) as exc:
         if os.environ.get("GMDESK_DEBUG") == "1":
             raise
-        print(f"gmdesk {args.command}: error: {_data_error(exc)}", file=sys.stderr)
+        print(f"gmdesk {args.command}: error: {escape_controls(_data_error(exc))}", file=sys.stderr)
         return EXIT_DATA
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback on the terminal
         if os.environ.get("GMDESK_DEBUG") == "1":
@@ -150,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)  # atomic writes remove their temporary files
     undo_logging = _log_to_stderr(args.verbose)
     logger.debug("gmdesk %s, Python %s: %s", __version__, sys.version.split()[0], args)
+    stdout, sys.stdout = sys.stdout, _EscapingStream(sys.stdout)
     try:
         return _run(args)
     finally:
+        sys.stdout = stdout
         undo_logging()
 
 

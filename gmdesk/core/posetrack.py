@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gmdesk import __version__
+from gmdesk.constants import MAX_FPS, MIN_FPS
 from gmdesk.errors import PoseFileError
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,8 @@ class PoseTrack:
             raise ValueError("likelihood and status must be (frames, landmarks)")
         if n != len(self.landmarks):
             raise ValueError(f"{n} landmark columns but {len(self.landmarks)} names")
-        if not (self.fps > 0):
-            raise ValueError(f"fps must be positive, got {self.fps}")
+        if not (MIN_FPS <= self.fps <= MAX_FPS):
+            raise ValueError(f"fps must be a frame rate between {MIN_FPS:g} and {MAX_FPS:g}, got {self.fps}")
 
     @classmethod
     def from_xy(

@@ -28,6 +28,7 @@ from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import PoseFileError
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.hdf5 import read_pandas_hdf
+from gmdesk.io.paths import check_regular
 from gmdesk.io.skeletons import load_skeleton
 from gmdesk.io.tomlfile import read_toml
 
@@ -88,8 +89,7 @@ def landmark_sources(
 def read_dlc_frame(path: str | Path) -> pd.DataFrame:
     """Read a DLC ``.h5`` or ``.csv`` file into its DataFrame, checking the layout."""
     p = Path(path)
-    if not p.is_file():
-        raise PoseFileError(f"pose file {str(p)!r} does not exist")
+    check_regular(p, "pose file", PoseFileError)
     suffix = p.suffix.lower()
     try:
         if suffix in (".h5", ".hdf5", ".hdf"):

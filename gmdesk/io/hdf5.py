@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from gmdesk.errors import PoseFileError
+from gmdesk.io.paths import check_regular
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,47 @@ class _ObjectInPickle(Exception):
     pass
 
 
+#: Largest pickled attribute decoded (pandas' metadata attributes are a few hundred bytes).
+MAX_PICKLE_BYTES = 64 * 1024
+#: Most items a decoded attribute may hold, counting shared references each time they are reached (a 2-kB
+#: pickle can reference one list from itself 2**500 ways; walking it is what would exhaust memory and time).
+MAX_PICKLE_ITEMS = 100_000
+#: Deepest nesting of a decoded attribute.
+MAX_PICKLE_DEPTH = 32
+#: Largest attribute read at all (HDF5 allows megabytes in dense attribute storage).
+MAX_ATTRIBUTE_BYTES = 1 << 20
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _check_plain_size(value: Any) -> None:
+    """Refuse (``_TooLarge``) a decoded value with more than :data:`MAX_PICKLE_ITEMS` items reachable or nested
+    deeper than :data:`MAX_PICKLE_DEPTH`; stops as soon as either limit is passed."""
+    budget = MAX_PICKLE_ITEMS
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > MAX_PICKLE_DEPTH:
+            raise _TooLarge
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for kv in v.items() for x in kv)
+        elif isinstance(v, list | tuple | set | frozenset):
+            stack.extend((x, depth + 1) for x in v)
+        if len(stack) > MAX_PICKLE_ITEMS:
+            raise _TooLarge
+
+
 def safe_unpickle(data: bytes) -> Any:
-    """Decode a pickle that may only hold plain data; raise ``_ObjectInPickle`` if it names any object."""
-    return _RefusesObjects(io.BytesIO(data), encoding="utf-8").load()
+    """Decode a pickle that may only hold plain data; raise ``_ObjectInPickle`` if it names any object and
+    ``_TooLarge`` if it is larger than pandas' metadata ever is (bytes, items reachable, nesting)."""
+    if len(data) > MAX_PICKLE_BYTES:
+        raise _TooLarge
+    value = _RefusesObjects(io.BytesIO(data), encoding="utf-8").load()
+    _check_plain_size(value)
+    return value
 
 
 def _looks_pickled(value: Any) -> bool:
@@ -62,12 +101,15 @@ def _attr(where: str, obj: Any, name: str, default: Any = None) -> Any:
     """An attribute as PyTables would return it, pickles decoded safely."""
     if name not in obj.attrs:
         return default
-    value = obj.attrs[name]
+    value = _read_attribute(where, obj, name)
     if _looks_pickled(value):
         try:
             return safe_unpickle(bytes(value))
         except _ObjectInPickle:
             raise UnsafeFileError(f"{where}: {EXECUTABLE} (attribute {name!r} names a Python object)") from None
+        except _TooLarge:
+            raise PoseFileError(f"{where}: attribute {name!r} of {obj.name!r} is larger or more deeply nested than "
+                                "pandas' metadata ever is; refusing the file") from None
         except Exception:  # not a pickle after all: a plain string ending with "."
             return bytes(value).decode("utf-8", "replace")
     if isinstance(value, bytes | np.bytes_):
@@ -82,13 +124,19 @@ def _scan_for_objects(where: str, group: Any) -> None:
     import h5py
 
     def check(name: str, obj: Any) -> None:
-        for key, value in obj.attrs.items():
+        if len(obj.attrs) > 10_000:
+            raise PoseFileError(f"{where}: {obj.name!r} has {len(obj.attrs)} attributes; not a pandas frame")
+        for key in obj.attrs:
+            value = _read_attribute(where, obj, key)
             if _looks_pickled(value):
                 try:
                     safe_unpickle(bytes(value))
                 except _ObjectInPickle:
                     raise UnsafeFileError(f"{where}: {EXECUTABLE} (attribute {key!r} of {obj.name!r} names a "
                                           "Python object)") from None
+                except _TooLarge:
+                    raise PoseFileError(f"{where}: attribute {key!r} of {obj.name!r} is larger or more deeply nested "
+                                        "than pandas' metadata ever is; refusing the file") from None
                 except Exception:
                     pass
         if isinstance(obj, h5py.Dataset):
@@ -98,6 +146,62 @@ def _scan_for_objects(where: str, group: Any) -> None:
 
     check(group.name, group)
     group.visititems(check)
+
+
+def _read_attribute(where: str, obj: Any, name: str) -> Any:
+    """An attribute's raw value, refused before reading when it is larger than :data:`MAX_ATTRIBUTE_BYTES`."""
+    try:
+        size = obj.attrs.get_id(name).get_storage_size()
+    except (KeyError, OSError, RuntimeError):
+        size = 0
+    if size > MAX_ATTRIBUTE_BYTES:
+        raise PoseFileError(f"{where}: attribute {name!r} of {obj.name!r} is {size} bytes; pandas' metadata is far "
+                            "smaller; refusing the file")
+    return obj.attrs[name]
+
+
+def _refuse_indirection(where: str, root: Any, file_size: int) -> None:
+    """Refuse anything that reads another file or more data than the file can hold: external and soft links,
+    datasets in external storage or virtual datasets (their data live in other files: another user's file, a
+    FIFO that never answers), and datasets that would inflate past :data:`max_dataset_bytes` of the file's size.
+    Checked link by link before any object is opened through a link."""
+    import h5py
+
+    limit = max_dataset_bytes(file_size)
+    total = 0
+    seen: set = set()
+    groups = [root]
+    while groups:
+        g = groups.pop()
+        for name in g:
+            link = g.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a soft link"
+                raise PoseFileError(f"{where}: {g.name.rstrip('/')}/{name} is {kind}; a pose file must hold its own "
+                                    "data; refusing it")
+            obj = g[name]
+            key = h5py.h5o.get_info(obj.id).addr
+            if key in seen:
+                continue
+            seen.add(key)
+            if isinstance(obj, h5py.Group):
+                groups.append(obj)
+                continue
+            if not isinstance(obj, h5py.Dataset):
+                continue
+            if obj.is_virtual or obj.external:
+                raise PoseFileError(f"{where}: dataset {obj.name!r} keeps its data in other files "
+                                    f"({'virtual dataset' if obj.is_virtual else 'external storage'}); refusing it")
+            total += int(obj.size or 0) * obj.dtype.itemsize
+            if total > limit:
+                raise PoseFileError(f"{where}: its datasets would take {total} bytes in memory from a {file_size}-byte "
+                                    f"file (more than {limit}); refusing it")
+
+
+def max_dataset_bytes(file_size: int) -> int:
+    """Most bytes of datasets read from an HDF5 file of ``file_size`` bytes: 8 times its size (DeepLabCut writes
+    uncompressed tables; compressed ones rarely shrink pose data 8-fold), at least 16 MB."""
+    return max(8 * file_size, 16 << 20)
 
 
 def _decode(values: np.ndarray, encoding: str) -> list[Any]:
@@ -132,12 +236,14 @@ def read_pandas_hdf(path: str | Path, key: str | None = None) -> Any:
 
     p = Path(path)
     where = f"pose file {str(p)!r}"
+    size = check_regular(p, "pose file", PoseFileError).st_size
     try:
         fh = h5py.File(p, "r")
     except OSError as exc:
         raise PoseFileError(f"{where} cannot be read as a DeepLabCut file: not HDF5 or damaged ({exc})") from None
     try:
         with fh:
+            _refuse_indirection(where, fh, size)
             frames = [k for k in fh if isinstance(fh[k], h5py.Group) and "pandas_type" in fh[k].attrs]
             if key is None:
                 key = "df_with_missing" if "df_with_missing" in frames else (frames[0] if len(frames) == 1 else None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import SkeletonError
+from gmdesk.io.paths import check_regular
 from gmdesk.io.resources import skeleton_path
 from gmdesk.io.tomlfile import read_toml
 
@@ -43,9 +44,7 @@ def load_skeleton(path: str | Path | None = None) -> Skeleton:
     p = Path(path)
     if not p.suffix and not p.exists():
         p = skeleton_path(str(path))
-    if not p.is_file():
-        raise SkeletonError(f"skeleton file {str(p)!r} does not exist")
-    if p.stat().st_size > MAX_SKELETON_BYTES:
+    if check_regular(p, "skeleton file", SkeletonError).st_size > MAX_SKELETON_BYTES:
         raise SkeletonError(f"skeleton file {str(p)!r} is larger than {MAX_SKELETON_BYTES // 1_000_000} MB")
     data = read_toml(p, SkeletonError, "skeleton file")
     return Skeleton.from_dict(data, source=str(p))

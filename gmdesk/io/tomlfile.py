@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gmdesk.errors import GmdeskError
+from gmdesk.io.paths import read_capped
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,7 @@ def read_toml(path: str | Path, error: type[GmdeskError], what: str) -> dict[str
     p = Path(path)
     where = f"{what} {str(p)!r}"
     try:
-        size = p.stat().st_size
-        if size > MAX_TOML_BYTES:
-            raise error(f"{where} is {size} bytes; more than the {MAX_TOML_BYTES} a {what} may have")
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise error(f"{where} does not exist") from None
+        text = read_capped(p, what, MAX_TOML_BYTES, error).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{where} is not valid TOML: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:

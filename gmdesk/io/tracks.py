@@ -12,10 +12,14 @@ import numpy as np
 from gmdesk.core.posetrack import PointStatus, PoseTrack, check_pose_values, json_default
 from gmdesk.errors import PoseFileError
 from gmdesk.io.atomic import atomic_path
+from gmdesk.io.jsonfile import loads_strict
+from gmdesk.io.paths import check_npz
 
 logger = logging.getLogger(__name__)
 
 TRACK_FORMAT = "gmdesk-posetrack-1"
+#: Most bytes a track's arrays may inflate to (a 10-hour, 60-fps, 24-landmark track is about 1.3 GB).
+MAX_TRACK_BYTES = 4 << 30
 
 
 def write_track(track: PoseTrack, path: str | Path) -> Path:
@@ -40,6 +44,7 @@ def write_track(track: PoseTrack, path: str | Path) -> Path:
 def read_track(path: str | Path) -> PoseTrack:
     """Read a track written by :func:`write_track` (no pickle is ever loaded)."""
     path = Path(path)
+    check_npz(path, "pose track", MAX_TRACK_BYTES, PoseFileError)
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z.get("format", "")) != TRACK_FORMAT:
@@ -47,7 +52,7 @@ def read_track(path: str | Path) -> PoseTrack:
             t = PoseTrack(
                 z["xy"], z["likelihood"], z["status"], float(z["fps"]),
                 tuple(str(s) for s in z["landmarks"]),
-                json.loads(str(z["provenance"])), json.loads(str(z["meta"])),
+                loads_strict(str(z["provenance"])), loads_strict(str(z["meta"])),
             )
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise PoseFileError(f"{path}: cannot read pose track ({type(exc).__name__}: {exc})") from None

@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from gmdesk.constants import DEFAULT_FPS
 from gmdesk.errors import GmdeskError
+from gmdesk.io.jsonfile import read_json
 from gmdesk.learning.architectures import ARCHITECTURES, resolve_architecture
 from gmdesk.learning.params import Constraint, Indices, Interval, OneOf, Signs, validate_parameters
 from gmdesk.progress import CancelFn, ProgressFn
@@ -101,7 +102,7 @@ def save_parts(folder: Path, stem: str, arrays: Mapping[str, Any], meta: Mapping
 
 def load_parts(folder: Path, stem: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read what :func:`save_parts` wrote (no pickle)."""
-    meta = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+    meta = read_json(folder / f"{stem}.json", f"model file {stem}.json")  # a key given twice is refused
     with np.load(folder / f"{stem}.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return arrays, meta

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import platform
 import shutil
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from typing import Any
 import numpy as np
 
 from gmdesk import __version__
-from gmdesk.constants import DEFAULT_DECISION, DEFAULT_MIN_SNIPPETS, DEFAULT_THRESHOLD
+from gmdesk.constants import DEFAULT_DECISION, DEFAULT_FPS, DEFAULT_MIN_SNIPPETS, DEFAULT_THRESHOLD, MAX_FPS, MIN_FPS
 from gmdesk.core.posetrack import json_safe
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.io.hashing import file_sha256
+from gmdesk.io.jsonfile import read_json
+from gmdesk.io.paths import check_npz
 from gmdesk.learning.architectures import ARCHITECTURES
 from gmdesk.learning.base import SnippetClassifier
 from gmdesk.learning.calibration import calibrate, is_platt, platt_problem
@@ -55,8 +58,6 @@ class BundleError(GmdeskError):
 
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def library_versions() -> dict[str, str]:
@@ -108,6 +109,11 @@ class ModelBundle:
     @property
     def feature_set(self) -> str:
         return self.manifest["feature_set"]
+
+    @property
+    def fps(self) -> float:
+        """The frame rate the model was trained at (bundles from before it was recorded: the default 29.97)."""
+        return float(self.manifest.get("fps", DEFAULT_FPS))
 
     @property
     def window(self) -> int:
@@ -260,6 +266,7 @@ def save_bundle(
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()}
     manifest = {
         "format": BUNDLE_FORMAT,
+        "fps": float(getattr(reference, "fps", None) or DEFAULT_FPS),  # the training rate: recordings are resampled to it
         "model_id": model_id,
         "classifier": clf.architecture,
         "family": clf.family,
@@ -353,6 +360,8 @@ def _calibration_problem(v: Any) -> str | None:
 #: must be. Keys marked required must be present; extra keys are allowed (documentation, cards).
 MANIFEST_SCHEMA: dict[str, tuple[bool, Any]] = {
     "format": (True, lambda v: None if v == BUNDLE_FORMAT else f"{BUNDLE_FORMAT!r}"),
+    "fps": (False, lambda v: None if isinstance(v, int | float) and not isinstance(v, bool) and MIN_FPS <= v <= MAX_FPS
+            else f"a frame rate ({MIN_FPS:g}-{MAX_FPS:g})"),
     "model_id": (True, lambda v: None if isinstance(v, str) and 0 < len(v) <= 200 else "a name of 1-200 characters"),
     "classifier": (True, lambda v: None if isinstance(v, str) and v in ARCHITECTURES else f"one of {sorted(ARCHITECTURES)}"),
     "hyper_parameters": (True, lambda v: None if isinstance(v, dict) else "a table of parameters"),
@@ -443,28 +452,47 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
     return manifest
 
 
+#: Files a bundle may hold without a hash in the manifest: the manifest itself and the card (read by people only).
+UNHASHED = ("manifest.json", "MODEL_CARD.md")
+#: What file managers leave in folders (never read by a loader): not counted as unlisted files.
+FOLDER_LITTER = ("Thumbs.db", "desktop.ini")
+#: Most bytes a bundle's ``.npz`` file may inflate to.
+MAX_NPZ_BYTES = 1 << 30
+
+
+def _check_files(folder: Path, files: dict[str, str]) -> None:
+    """Every file the loader may read is listed with its SHA-256 and matches it: a listed file missing, changed,
+    not a regular file or inflating past :data:`MAX_NPZ_BYTES`, or a file present but not listed, is refused."""
+    for name, digest in files.items():
+        p = folder / name
+        if Path(name).name != name or not os.path.lexists(p):
+            raise BundleError(f"{folder}: file {name!r} listed in the manifest is missing")
+        try:
+            if file_sha256(p) != digest:
+                raise BundleError(f"{name} does not match its hash in the manifest (changed or damaged); refusing it")
+            if name.endswith(".npz"):
+                check_npz(p, f"bundle file {name!r}", MAX_NPZ_BYTES, BundleError)
+        except GmdeskError as exc:
+            raise BundleError(f"{folder}: {exc}") from None
+    unlisted = sorted(q.name for q in folder.iterdir() if q.name not in files and q.name not in UNHASHED
+                      and q.name not in FOLDER_LITTER and not q.name.startswith("."))
+    if unlisted:
+        raise BundleError(f"{folder}: {unlisted} {'is' if len(unlisted) == 1 else 'are'} not listed with a hash in the "
+                          "manifest; a bundle holds only files it lists (remove them, or rebuild the bundle); refusing it")
+
+
 def load_bundle(folder: str | Path, skeleton: Skeleton | None = None, feature_set: str | None = None) -> ModelBundle:
     """Load a bundle, checking format, file hashes and (if given) skeleton and feature set."""
     folder = Path(folder)
     mpath = folder / "manifest.json"
-    if not mpath.is_file():
+    if not os.path.lexists(mpath):
         raise BundleError(f"{folder} is not a gmdesk model bundle (no manifest.json)")
-    if mpath.stat().st_size > 50_000_000:
-        raise BundleError(f"{mpath} is larger than any manifest (50 MB)")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
-        raise BundleError(f"{mpath} is not valid JSON: {exc}") from None
+    manifest = read_json(mpath, "manifest", BundleError, 50_000_000)
     if isinstance(manifest, dict) and manifest.get("format") not in (None, BUNDLE_FORMAT):
         raise BundleError(f"{folder}: unknown bundle format {manifest.get('format')!r} (expected {BUNDLE_FORMAT})")
     validate_manifest(manifest, str(mpath))
     files = manifest["files"]
-    for name, digest in files.items():
-        p = folder / name
-        if Path(name).name != name or not p.is_file():
-            raise BundleError(f"{folder}: file {name!r} listed in the manifest is missing")
-        if file_sha256(p) != digest:
-            raise BundleError(f"{folder}: {name} does not match its hash in the manifest (changed or damaged); refusing it")
+    _check_files(folder, files)
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["hyper_parameters"].items()}
     params.setdefault("architecture", manifest["classifier"])
     clf = classifier_class(manifest["classifier"])(**params)

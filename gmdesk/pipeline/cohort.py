@@ -10,6 +10,7 @@ movement finding behind the label, e.g. ``normal-fm``, ``absent-fm``, ``sporadic
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.constants import DEFAULT_OVERLAP, WINDOW
+from gmdesk.constants import DEFAULT_OVERLAP, MAX_FPS, MIN_FPS, WINDOW
 from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError, PoseFileError
 from gmdesk.io.dlc import read_dlc
+from gmdesk.io.paths import regular_file
 from gmdesk.io.tracks import read_track
 from gmdesk.pipeline.cleaning import CleaningReport, clean_track
 from gmdesk.pipeline.cleaning_settings import CleaningSettings
@@ -31,6 +33,9 @@ from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 
 logger = logging.getLogger(__name__)
+
+#: Largest cohort table read (100 000 infants with long paths are about 30 MB).
+MAX_COHORT_BYTES = 64 * 1024 * 1024
 
 LABELS = {"normal": 0, "abnormal": 1, "0": 0, "1": 1, "unknown": -1, "": -1, "-1": -1}
 
@@ -69,10 +74,9 @@ def read_cohort(path: str | Path) -> list[CohortEntry]:
         Naming the table, the row and the column at fault.
     """
     p = Path(path)
-    if not p.is_file():
-        raise GmdeskError(f"cohort table {str(p)!r} does not exist")
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
+        with regular_file(p, "cohort table", GmdeskError, MAX_COHORT_BYTES) as raw, \
+                io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             rows = list(reader)
             header = reader.fieldnames or []
@@ -114,8 +118,8 @@ def read_cohort(path: str | Path) -> list[CohortEntry]:
                 fps = float(r["fps"])
             except ValueError:
                 raise GmdeskError(f"{where}fps {r['fps']!r} is not a number") from None
-            if not (math.isfinite(fps) and 0 < fps <= 1000):
-                raise GmdeskError(f"{where}fps {r['fps']!r} is not a frame rate (0 < fps <= 1000)")
+            if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+                raise GmdeskError(f"{where}fps {r['fps']!r} is not a frame rate ({MIN_FPS:g} <= fps <= {MAX_FPS:g})")
         synthetic = (r.get("synthetic") or "").lower() in ("yes", "true", "1")
         out.append(CohortEntry(iid, parse_label(r["label"], where), pose, r.get("set") or "internal", fps, synthetic,
                                (r.get("phenotype") or "").lower()))

@@ -19,9 +19,14 @@ from gmdesk.constants import DEFAULT_OVERLAP, WINDOW
 from gmdesk.core.posetrack import PointStatus, PoseTrack
 from gmdesk.errors import GmdeskError, RecordingTooShortError
 from gmdesk.io.atomic import atomic_path
+from gmdesk.io.jsonfile import loads_strict
+from gmdesk.io.paths import check_npz
 from gmdesk.pipeline.features import FeatureLayout, mirror_features
 
 logger = logging.getLogger(__name__)
+
+#: Most bytes a snippet file's arrays may inflate to.
+MAX_SNIPPET_BYTES = 16 << 30
 
 NAN_POLICIES = ("drop", "error", "keep")
 
@@ -140,9 +145,10 @@ class SnippetSet:
     @classmethod
     def load(cls, path: str | Path) -> SnippetSet:
         """Read a file written by :meth:`save`."""
+        check_npz(path, "snippet file", MAX_SNIPPET_BYTES)
         try:
             with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
+                meta = loads_strict(str(z["meta"]))
                 if meta.get("format") != "gmdesk-snippets-1":
                     raise GmdeskError(f"{path}: not a gmdesk snippet file")
                 return cls(

@@ -10,6 +10,7 @@ from typing import Any
 from gmdesk.constants import DEFAULT_FPS
 from gmdesk.io.atomic import atomic_path
 from gmdesk.plots.backend import pyplot
+from gmdesk.text import escape_controls, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -74,35 +75,49 @@ def draw_report_pdf(content: Any, path: Path) -> Path:
             pages[0 if head in ("Infant", "Recording", "Quality", "Result") else 1].append((head, line))
         for k, page in enumerate(pages):
             fig = plt.figure(figsize=a4)
-            fig.text(0.06, 0.965, "General Movements Assessment — gmdesk report", fontsize=14, weight="bold")
-            fig.text(0.06, 0.945, f"Infant {content.infant_id} · page {k + 1} of 2 · NOT A MEDICAL DEVICE: a screening aid "
-                                  "for review by a GMA-certified clinician", fontsize=7.5, color="#7b241c")
+            _text(fig, 0.06, 0.965, "General Movements Assessment — gmdesk report", fontsize=14, weight="bold")
+            _text(fig, 0.06, 0.945, f"Infant {shorten(content.infant_id, 60)} · page {k + 1} of 2 · NOT A MEDICAL DEVICE: "
+                                    "a screening aid for review by a GMA-certified clinician", fontsize=7.5, color="#7b241c")
             y = 0.915
             if not content.result.validated:
-                fig.text(0.06, 0.928, "RESEARCH ONLY — the model is not validated on its cohort: its verdict is not a "
+                _text(fig, 0.06, 0.928, "RESEARCH ONLY — the model is not validated on its cohort: its verdict is not a "
                                       "clinical result", fontsize=8.5, weight="bold", color=AMBER)
                 y -= 0.01
             head = None
             for h, line in page:
                 if h != head:
                     y -= 0.012
-                    fig.text(0.06, y, h, fontsize=10, weight="bold")
+                    _text(fig, 0.06, y, h, fontsize=10, weight="bold")
                     y -= 0.02
                     head = h
                 bold = line.startswith(("Result:", "SCORABLE", "NOT SCORABLE", "WARNING", "OUT OF DATE", "NOT VALIDATED"))
                 colour = AMBER if line.startswith(("Result: RESEARCH ONLY", "NOT VALIDATED")) else "black"
-                for wrapped in _wrap(line, 118):
-                    fig.text(0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal", color=colour)
+                for wrapped in _wrap(line, 118, MAX_FIELD_LINES):
+                    _text(fig, 0.08, y, wrapped, fontsize=7.5, weight="bold" if bold else "normal", color=colour)
                     y -= 0.0155
             if k == 0:
                 ax = fig.add_axes((0.1, max(0.08, y - 0.24), 0.84, 0.17))
                 draw_timeline(ax, content)
-            fig.text(0.06, 0.02, f"case {content.case_file} · gmdesk {content.gmdesk_version} · reproducible from the case "
+            _text(fig, 0.06, 0.02, f"case {content.case_file} · gmdesk {content.gmdesk_version} · reproducible from the case "
                                  "file and the model", fontsize=6, color="0.4")
             pdf.savefig(fig)
             plt.close(fig)
     return path
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width) or [""]
+#: Most lines one field of the report takes; a longer one is cut with "…" (the case holds it whole).
+MAX_FIELD_LINES = 4
+
+
+def _wrap(text: str, width: int, most: int | None = None) -> list[str]:
+    """``text`` in lines of ``width`` characters, at most ``most`` of them (the last ending "…" when cut)."""
+    lines = textwrap.wrap(escape_controls(text, keep=""), width, break_long_words=True) or [""]
+    if most is not None and len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1][: width - 2] + " …"
+    return lines
+
+
+def _text(fig, x: float, y: float, s: str, **kw):  # noqa: ANN001, ANN202 - a matplotlib figure and its Text
+    """Text drawn as written: no mathtext (``$5 and $7`` stays money), control characters shown as escapes."""
+    return fig.text(x, y, escape_controls(s, keep=""), parse_math=False, usetex=False, **kw)

@@ -32,8 +32,12 @@ from types import ModuleType
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.io.dlc import landmark_sources, load_name_mapping
+from gmdesk.io.paths import read_capped
 
 logger = logging.getLogger(__name__)
+
+#: Largest DeepLabCut configuration file read (real ones are a few kB).
+MAX_YAML_BYTES = 4 * 1024 * 1024
 
 
 class PoseModelError(GmdeskError):
@@ -116,10 +120,20 @@ def _sanitised_copy(state: dict, source: Path) -> Path:
 def _yaml(path: Path) -> dict:
     import yaml
 
+    class NoAliases(yaml.SafeLoader):
+        """SafeLoader that refuses anchors/aliases: a few kB of nested aliases expand to billions of items."""
+
+        def compose_node(self, parent, index):  # noqa: ANN001, ANN202 - yaml's API
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError(f"an alias ('*{self.peek_event().anchor}') at {self.peek_event().start_mark}: "
+                                     "DeepLabCut configuration files do not use them")
+            return super().compose_node(parent, index)
+
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PoseModelError(f"{path}: cannot read ({exc})") from exc
+        text = read_capped(path, "configuration file", MAX_YAML_BYTES, PoseModelError).decode("utf-8")
+        return yaml.load(text, Loader=NoAliases) or {}  # noqa: S506 - a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        raise PoseModelError(f"{path}: cannot read ({exc})") from None
 
 
 def _best_snapshot(train_dir: Path) -> Path:

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 ANNOTATION_KINDS = ("review_item", "snippet_review", "patient", "signoff")
 
 
+#: Longest sign-off comment stored (a longer one is refused, never cut).
+MAX_COMMENT = 4000
+
 class CaseAnnotations(CaseEdits):
     """Annotations, patient fields, snippet reviews, sign-offs and stored results of a case."""
 
@@ -114,10 +117,13 @@ class CaseAnnotations(CaseEdits):
         """A reviewer signs a result off (name, their comment), recorded in the case log with the time."""
         if not reviewer or not reviewer.strip() or len(reviewer) > 200:
             raise CaseError("sign-off needs the reviewer's name (1-200 characters)")
+        if len(str(comment)) > MAX_COMMENT:
+            raise CaseError(f"the sign-off comment has {len(str(comment))} characters, more than the {MAX_COMMENT} a "
+                            "comment may have; shorten it (nothing was signed)")
         if not any(r["id"] == result_id for r in self.results()):
             raise CaseError(f"case {self.path} has no result {result_id}")
         return self.annotate("signoff", {"result_id": int(result_id)},
-                             {"reviewer": reviewer.strip(), "comment": str(comment)[:4000], "decision": decision,
+                             {"reviewer": reviewer.strip(), "comment": str(comment), "decision": decision,
                               "date": now()[:10]})
 
     def latest_sign_off(self, result_id: int) -> dict[str, Any] | None:

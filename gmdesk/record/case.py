@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def create_case(path: str | Path, track: PoseTrack, video: str | Path | None = N
         with case._writing("creating the case"):
             for k, v in {"format": "gmdesk-case", "schema_version": str(SCHEMA_VERSION), "created": now(),
                          "created_by": case.author, "gmdesk_version": __version__,
-                         "infant_id": infant_id or p.stem}.items():
+                         "infant_id": infant_id or p.stem, "case_uid": uuid.uuid4().hex}.items():
                 conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (k, v))
         case._set_raw(track)
         if video is not None:

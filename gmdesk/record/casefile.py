@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -38,6 +39,7 @@ class CaseFile:
         self._conn = conn
         self.author = author or user()
         self.read_only = read_only
+        self._writes = 0  # changes made in this session (see _writing)
         # read from the file when first asked for, dropped when it may differ (a cleaning, a failed change):
         # the raw track, the base (cleaned) track, the current track and undo/redo stacks of CaseEdits
         self._raw: PoseTrack | None = None
@@ -74,6 +76,11 @@ class CaseFile:
             raise CaseError(f"case file {self.path} is open read-only (a read-only disk or folder): {what} is not possible")
         try:
             with self.conn:
+                # every change also rewrites the meta page (a value never written before), so any write-ahead log a
+                # crash leaves holds this case's identity: a log beside another case is recognised as foreign
+                self._writes += 1
+                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_write', ?)",
+                                  (f"{now()} {os.getpid()}.{self._writes}",))
                 yield self.conn
         except sqlite3.Error as exc:
             self._current = self._base = None  # re-read from the file: the failed change is not in it

@@ -12,7 +12,10 @@ import os
 import socket
 from pathlib import Path
 
+from gmdesk.errors import GmdeskError
 from gmdesk.io.atomic import atomic_path
+from gmdesk.io.jsonfile import loads_strict
+from gmdesk.io.paths import read_capped
 from gmdesk.record.store import now, user
 
 logger = logging.getLogger(__name__)
@@ -38,15 +41,20 @@ def write_owner(path: Path) -> None:
         pass  # the note is a courtesy: the lock itself is SQLite's
 
 
+def _read_note(op: Path) -> object:
+    """The owner note's JSON: a regular file of at most a few kB (a FIFO or device in its place is refused,
+    never waited on; a larger file is not a note)."""
+    return loads_strict(read_capped(op, "owner note", _OWNER_MAX_BYTES).decode("utf-8"))
+
+
 def remove_owner(path: Path) -> None:
     """Remove the note beside a case, if this process left it."""
     op = owner_path(path)
     try:
-        with open(op, "rb") as fh:
-            note = json.loads(fh.read(_OWNER_MAX_BYTES))
+        note = _read_note(op)
         if isinstance(note, dict) and note.get("pid") == os.getpid():
             op.unlink()
-    except (OSError, ValueError):
+    except (OSError, ValueError, GmdeskError):
         pass
 
 
@@ -56,9 +64,8 @@ def lock_holder(path: str | Path) -> str | None:
     a damaged one, or one left by a process on this machine that has ended)."""
 
     try:
-        with open(owner_path(path), "rb") as fh:
-            note = json.loads(fh.read(_OWNER_MAX_BYTES).decode("utf-8"))
-    except (OSError, ValueError):
+        note = _read_note(owner_path(path))
+    except (OSError, ValueError, GmdeskError):
         return None
     if not isinstance(note, dict):
         return None

@@ -9,15 +9,19 @@ an old schema is refused and left byte-identical.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gmdesk.io.paths import check_regular, regular_file
 from gmdesk.record.lock import locked_message
 from gmdesk.record.store import CaseError, CaseLockedError, now, sha
 
@@ -207,20 +211,95 @@ def _migrate(conn: sqlite3.Connection, path: Path, version: int, author: str) ->
         raise
 
 
+#: Meta keys that never change after a case is made: what "this case" is.
+IDENTITY_KEYS = ("format", "case_uid", "created", "created_by")
+
+
+def _identity(db: Path, immutable: bool) -> dict[str, str]:
+    """The case's identity (:data:`IDENTITY_KEYS`) as the database file ``db`` says; ``immutable`` reads the main
+    file alone (any ``-wal`` beside it ignored), else with its log replayed (``db`` must then be a private copy)."""
+    conn = sqlite3.connect(_uri(db, "ro", immutable=immutable), uri=True, timeout=0.2)
+    try:
+        rows = conn.execute("SELECT key, value FROM meta").fetchall()
+        return {str(k): str(v) for k, v in rows if k in IDENTITY_KEYS}
+    finally:
+        conn.close()
+
+
+def _check_log(path: Path) -> Path | None:
+    """A case with a write-ahead log beside it (a writer that crashed or still runs): the log is replayed into a
+    private copy (the original is not touched) and the case's identity compared before and after; a log that
+    changes who the case is belongs to another case and is refused. Returns the private copy's folder (the
+    caller removes it, or opens the copy), or None when there is no log."""
+    wal = path.with_name(path.name + "-wal")
+    try:
+        if os.stat(wal).st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    check_regular(wal, "case file's write-ahead log", CaseError)
+    folder = Path(tempfile.mkdtemp(prefix="gmdesk-case-"))
+    try:
+        copy = folder / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, folder / wal.name)
+        try:
+            before = _identity(path, immutable=True)
+            after = _identity(copy, immutable=False)
+        except sqlite3.Error as exc:
+            raise CaseError(f"case file {path} or its write-ahead log {wal.name} cannot be read: {exc}") from None
+        if before != after:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            raise CaseError(f"case file {path}: the write-ahead log {wal.name} beside it belongs to another case (it "
+                            f"changes the case's {', '.join(changed)}); refusing to read it. Move the log away only "
+                            "if you know where it came from; the case file was not changed")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _open_private(path: Path, folder: Path) -> sqlite3.Connection:
+    """Open the private copy (in ``folder``, log replayed) of a read-only case, checked like the case itself;
+    the copy is removed when the program ends."""
+    atexit.register(shutil.rmtree, folder, True)
+    copy = folder / path.name
+    conn = sqlite3.connect(_uri(copy, "rw"), uri=True, timeout=0.2, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy's own log, folded into the copy
+        conn.close()
+        version = _inspect(copy)
+    except sqlite3.Error as exc:
+        raise CaseError(f"case file {path} cannot be read with its write-ahead log: {exc}") from None
+    if version != SCHEMA_VERSION:
+        raise CaseError(f"case file {path} uses schema {version} and is read-only here: open it once where it can be "
+                        f"written to bring it to schema {SCHEMA_VERSION}")
+    logger.warning("case file %s is on a read-only disk with a write-ahead log from a writer that did not close it: "
+                   "reading a private copy with the log replayed (%s)", path, copy)
+    conn = sqlite3.connect(_uri(copy, "ro"), uri=True, timeout=0.2, check_same_thread=False)
+    conn.execute("PRAGMA trusted_schema = OFF")
+    return conn
+
+
 def open_database(path: Path, author: str, read_only: bool | None) -> tuple[sqlite3.Connection, bool]:
     """Check an existing case file, then connect to it: read-only (``read_only``; default when the file or
     its folder is not writable) or for writing, brought to the current schema. Returns the connection and
     whether it is read-only."""
-    if not path.is_file():
-        raise CaseError(f"case file {path} does not exist")
     try:
-        with open(path, "rb") as fh:
+        with regular_file(path, "case file", CaseError) as fh:
             if fh.read(16) != b"SQLite format 3\x00":
                 raise CaseError(f"{path} is not a gmdesk case file (not an SQLite database)")
     except OSError as exc:
         raise CaseError(f"case file {path} cannot be read ({exc.strerror or exc})") from None
     if read_only is None:
         read_only = not _writable(path)
+    private = _check_log(path)
+    if private is not None and not _writable(path):
+        # a read-only disk with a committed log from a crashed writer: SQLite's immutable mode would ignore the log
+        # and hide acknowledged edits; its private copy (log replayed) is read instead
+        return _open_private(path, private), True
+    if private is not None:
+        shutil.rmtree(private, ignore_errors=True)
     version = _inspect(path)
     if not read_only:
         conn = connect(path, create=False)

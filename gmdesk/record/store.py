@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import hashlib
-import json
 import logging
 import sqlite3
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from gmdesk.core.posetrack import PointStatus
 from gmdesk.errors import GmdeskError
+from gmdesk.io.jsonfile import loads_strict
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def is_write_failure(exc: sqlite3.Error) -> bool:
 def json_column(text: Any, where: str, kind: type | tuple[type, ...] = (dict, list)) -> Any:
     """Parse a JSON column, refusing damage with a CaseError."""
     try:
-        value = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+        value = loads_strict(text)  # NaN/Infinity and keys given twice refused
     except (TypeError, ValueError, RecursionError):
         raise CaseError(f"{where} is not valid JSON (damaged)") from None
     if not isinstance(value, kind):

@@ -28,10 +28,8 @@ class VideoCheck:
 def _probe_for_case(video: Path, n_frames: int, accept_frame_difference: bool) -> dict[str, Any]:
     """What a video holds, refusing one that does not decode or does not fit the pose track."""
 
-    if not video.is_file():
-        raise CaseError(f"video {video} does not exist")
     try:
-        info = probe_video(video)
+        info = probe_video(video, scan=True)  # the frames that decode, not what the container claims (edit lists)
     except VideoError as exc:
         raise CaseError(f"video {video} cannot be linked: {exc}") from None
     out = {"frames": info.frame_count, "width": info.width, "height": info.height, "fps": round(info.fps, 4),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from gmdesk.pipeline.cleaning import clean_track
 from gmdesk.pipeline.cohort import is_cleaned, load_track
 from gmdesk.pipeline.features import compute_features
 from gmdesk.pipeline.imputation import fill_within_limits
+from gmdesk.pipeline.resample import resample_track, same_rate
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
 from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix
@@ -48,10 +50,14 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     """
 
     bundle.check_compatible(skeleton)
+    recording = track
+    resampled = not same_rate(track.fps, bundle.fps)
+    # the model knows movement per frame at its own rate: a recording at another rate is resampled to it, before
+    # cleaning when it is raw (the cleaning's frame-based settings then mean what they mean for the model's data)
     if not is_cleaned(track):
-        track, _ = clean_track(track, skeleton)
+        track, _ = clean_track(resample_track(track, bundle.fps), skeleton)
     else:
-        track = fill_edit_gaps(track, skeleton)
+        track = resample_track(fill_edit_gaps(track, skeleton), bundle.fps)
     # the bundle's own skeleton: its normalisation table is part of the model's recipe
     feats, layout = compute_features(track, bundle.skeleton if bundle.normalisation != "paper" else skeleton,
                                      bundle.feature_set, bundle.normalisation)
@@ -85,10 +91,17 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     p = np.concatenate(parts["p"])
     imputed = np.concatenate(parts["imp"])
     v = infant_verdict(p, infant_id, bundle.threshold, bundle.decision, bundle.window, bundle.overlap, bundle.min_snippets)
+    to_rec = recording.fps / track.fps  # frame numbers shown are the recording's own
+    if resampled:
+        v = replace(v, note=f"recording at {recording.fps:g} fps resampled to the model's {track.fps:g} fps")
+        starts = np.round(starts * to_rec).astype(int)
+        dropped = [d | {"start": int(round(d["start"] * to_rec))} if "start" in d else d for d in dropped]
+        flags = [f | {"start": int(round(f["start"] * to_rec))} if "start" in f else f for f in flags]
+    end = int(round(bundle.window * to_rec))
     flag_text: dict[int, list[str]] = {}
     for f in flags:
         flag_text.setdefault(int(f["start"]), []).append(f["reason"])
-    rows = [{"index": i, "start_frame": int(s), "end_frame": int(s) + bundle.window - 1, "start_s": round(s / track.fps, 3),
+    rows = [{"index": i, "start_frame": int(s), "end_frame": int(s) + end - 1, "start_s": round(s / recording.fps, 3),
              "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
              "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
             for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
@@ -99,7 +112,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         model_summary=model_summary(bundle), infant_id=infant_id, source=track.meta.get("source"),
         model_id=bundle.model_id, model_path=str(bundle.path), classifier=bundle.manifest["classifier"],
         feature_set=bundle.feature_set, normalisation=bundle.normalisation, calibrated=bool(bundle.calibration),
-        window=bundle.window, overlap=bundle.overlap, fps=track.fps, frames=track.n_frames,
+        window=bundle.window, overlap=bundle.overlap, fps=recording.fps, frames=recording.n_frames,
         synthetic_model=bool(bundle.manifest.get("cohort", {}).get("synthetic")), validation=bundle.validation,
         verdict=v, snippets=rows, dropped=dropped, flags=flags, **insight,
     )

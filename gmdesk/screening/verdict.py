@@ -41,6 +41,8 @@ class InfantVerdict:
     effective_n: float = float("nan")
     reason: str = ""
     min_snippets: int = DEFAULT_MIN_SNIPPETS
+    #: What was done to the recording before scoring that a reader must know (a frame-rate resampling).
+    note: str = ""
 
     @property
     def binary_verdict(self) -> str:
@@ -63,10 +65,11 @@ class InfantVerdict:
         lo, hi = self.interval
         ci = f"; 95 % CI {100 * lo:.0f}-{100 * hi:.0f} %" if np.isfinite(lo) else ""
         head = f"{self.n_normal} of {self.n_snippets} snippets normal ({100 * self.fraction_normal:.0f} %{ci})"
+        tail = f" ({self.note})" if self.note else ""
         if self.verdict == "indeterminate":
-            return f"{head} — indeterminate, review: {self.reason}"
+            return f"{head} — indeterminate, review: {self.reason}{tail}"
         rel = "above" if self.verdict == "normal" else "not above"
-        return f"{head} — {rel} the {100 * self.threshold:.0f} % threshold: {self.verdict}"
+        return f"{head} — {rel} the {100 * self.threshold:.0f} % threshold: {self.verdict}{tail}"
 
     def to_dict(self) -> dict:
         """Plain-data form, with the basis sentence and the paper's binary verdict."""
@@ -89,6 +92,7 @@ class InfantVerdict:
             interval=(nan if lo is None else float(lo), nan if hi is None else float(hi)),
             effective_n=nan if d.get("effective_n") is None else float(d["effective_n"]),
             reason=str(d.get("reason", "")), min_snippets=int(d.get("min_snippets", DEFAULT_MIN_SNIPPETS)),
+            note=str(d.get("note", "")),
         )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from gmdesk.errors import GmdeskError
+from gmdesk.io.paths import check_regular
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,13 @@ def _cv2():
 
 
 def open_capture(path: Path):
+    """An OpenCV capture of the video file ``path`` (a regular file; a name OpenCV would read as an image-sequence
+    pattern, such as ``img%03d.png``, is refused: it would open other files)."""
     cv2 = _cv2()
-    if not path.is_file():
-        raise VideoError(f"video {path} does not exist")
+    check_regular(path, "video", VideoError)
+    if "%" in str(path):
+        raise VideoError(f"video {str(path)!r}: a '%' in a video's path makes OpenCV read it as a numbered image "
+                         "sequence (img%03d.png opens img000.png, img001.png, ...); rename the file or folder")
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise VideoError(f"video {path} cannot be opened (not a video, or a codec this FFmpeg cannot decode)")

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     sk = skeleton_of(args)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    entries = cohort_entries(args.cohort, args.subset)
+    entries = cohort_entries(args.cohort, args.subset, learn=True)
     if not (args.ica or args.cosine):
         args.ica = args.cosine = True
     if args.ica:

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gmdesk.cli.args import add_pose_args, command_parser, output, skeleton_of
+from gmdesk.cli.args import INPUT_OPTIONS, add_pose_args, check_outputs, command_parser, output, skeleton_of
 
 if TYPE_CHECKING:
     from gmdesk.screening.result import AssessmentResult
@@ -30,6 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from gmdesk.screening.assess import assess_recording
 
+    check_outputs(args, {"--json": args.json, "--csv": args.csv}, (*INPUT_OPTIONS, "model:--bundle"))
     sk = skeleton_of(args)
     res = assess_recording(args.pose, args.model, sk, mapping=args.mapping, fps=args.fps, individual=args.individual,
                            infant_id=args.infant_id)

@@ -7,7 +7,15 @@ import logging
 import sys
 from pathlib import Path
 
-from gmdesk.cli.args import COUNT, POSITIVE_INT, ProgressBar, add_cleaning_args, cleaning_settings, command_parser
+from gmdesk.cli.args import (
+    COUNT,
+    POSITIVE_INT,
+    ProgressBar,
+    add_cleaning_args,
+    check_outputs,
+    cleaning_settings,
+    command_parser,
+)
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # Dask logs every worker start and stop at INFO
         logging.getLogger("distributed").setLevel(logging.WARNING)
+    # the output folder is not the table, nor inside the bundle (#23; items write only OUT/<item>/)
+    check_outputs(args, {"-o": args.output}, ("table:cohort table", "model:--bundle", "mapping", "skeleton"))
     load_skeleton(args.skeleton)  # a bad skeleton is refused before any worker starts
     bundle = Path(args.model)
     if not (bundle / "manifest.json").is_file():

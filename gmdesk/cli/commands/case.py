@@ -10,7 +10,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from gmdesk.cli.args import POSITIVE_INT, HelpFormatter, add_pose_args, cleaning_settings, command_parser, output, skeleton_of
+from gmdesk.cli.args import (
+    POSITIVE_INT,
+    HelpFormatter,
+    add_pose_args,
+    check_outputs,
+    cleaning_settings,
+    command_parser,
+    output,
+    skeleton_of,
+)
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -83,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
     from gmdesk.record.case import open_case
 
     if args.case_command == "new":
+        check_outputs(args, {"case file": args.case}, ("pose", "video", "mapping", "skeleton"))
         new(args)
         return 0
+    if args.case_command == "export":
+        check_outputs(args, {"--track": args.track, "--edits": args.edits}, ("case",),
+                      extra=[("case's write-ahead log", f"{args.case}-wal"), ("case's shared memory", f"{args.case}-shm")])
     with open_case(args.case, read_only=args.case_command in READ_ONLY) as c:
         ACTIONS[args.case_command](c, args)
     return 0

@@ -7,7 +7,17 @@ import json
 import logging
 from pathlib import Path
 
-from gmdesk.cli.args import COUNT, ProgressBar, add_pose_args, cleaning_settings, command_parser, load_pose, output, skeleton_of
+from gmdesk.cli.args import (
+    COUNT,
+    ProgressBar,
+    add_pose_args,
+    check_outputs,
+    cleaning_settings,
+    command_parser,
+    load_pose,
+    output,
+    skeleton_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +51,13 @@ def run(args: argparse.Namespace) -> int:
     from gmdesk.pipeline.cleaning import clean_track
     from gmdesk.pipeline.review import report_document
 
+    src = Path(args.pose)
+    out = Path(args.output) if args.output else src.with_name(src.stem + ".clean.npz")
+    check_outputs(args, {"-o": out, "--dlc-out": args.dlc_out, "--report": args.report})
     sk = skeleton_of(args)
     track = load_pose(args, sk)
     with ProgressBar("clean", "step") as bar:
         cleaned, rep = clean_track(track, sk, cleaning_settings(args), progress=bar)
-    src = Path(args.pose)
-    out = Path(args.output) if args.output else src.with_name(src.stem + ".clean.npz")
     if out.suffix.lower() == ".npz":
         write_track(cleaned, out)
     else:

@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     sk = skeleton_of(args)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    internal = cohort_entries(args.cohort, args.subset)
+    internal = cohort_entries(args.cohort, args.subset, learn=True)
     explicit = any(v is not None for v in (args.models, args.feature_sets, args.normalise, args.overlaps)) or args.sweep
     selecting = args.select or not explicit
     grid = _grid(args, selecting)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from gmdesk.cli.args import add_pose_args, cleaning_settings, command_parser, load_pose, output, skeleton_of
+from gmdesk.cli.args import add_pose_args, check_outputs, cleaning_settings, command_parser, load_pose, output, skeleton_of
 from gmdesk.pipeline.features import FEATURE_SETS, NORMALISATIONS
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from gmdesk.pipeline.cohort import is_cleaned
     from gmdesk.pipeline.features import compute_features
 
+    check_outputs(args, {"-o": args.output})
     sk = skeleton_of(args)
     track = load_pose(args, sk)
     if not is_cleaned(track) and not args.raw:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from gmdesk.cli.args import POSITIVE_INT, ProgressBar, command_parser, number, output, skeleton_of
+from gmdesk.cli.args import POSITIVE_INT, ProgressBar, check_outputs, command_parser, number, output, skeleton_of
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -32,13 +32,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gmdesk.io.paths import check_regular
     from gmdesk.pose.deeplabcut import estimate_pose, locate_pose_model
 
-    sk = skeleton_of(args)
     video = Path(args.video)
-    if not video.is_file():
-        raise GmdeskError(f"video {video} does not exist")
     out = Path(args.output) if args.output else video.with_name(video.stem + ".gmdesk_pose.h5")
+    check_outputs(args, {"-o": out})  # an output inside the DLC project folder is usual: only same-file is refused
+    check_regular(video, "video")
+    sk = skeleton_of(args)
     model = locate_pose_model(args.model, shuffle=args.shuffle)
     print(f"{video.name}: DeepLabCut model {model.name} ({len(model.bodyparts)} body parts) on {args.device}, "
           f"batch {args.batch}, max size {args.max_size or 'full frame'}")

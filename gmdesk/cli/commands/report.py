@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from gmdesk.cli.args import POSITIVE_INT, command_parser, output
+from gmdesk.cli.args import POSITIVE_INT, check_outputs, command_parser, output
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +22,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gmdesk.io.paths import refuse_replacing_other_kind
     from gmdesk.record.case import open_case
     from gmdesk.record.report import write_case_report
 
+    out = args.output or Path(args.case).with_suffix(".report.pdf")
+    check_outputs(args, {"-o": out}, ("case", "bundle:--bundle"),
+                  extra=[("case's write-ahead log", f"{args.case}-wal"), ("case's shared memory", f"{args.case}-shm")])
+    refuse_replacing_other_kind(out, b"%PDF", "PDF", "-o")
     manifest = None
     if args.bundle:
         from gmdesk.learning.bundle import load_bundle
 
         manifest = load_bundle(args.bundle).manifest
-    out = args.output or Path(args.case).with_suffix(".report.pdf")
     with open_case(args.case, read_only=True) as c:
         content = write_case_report(c, out, manifest, args.result)
     v = content.result.verdict

@@ -10,8 +10,10 @@ from gmdesk.cli.args import (
     COUNT,
     ProgressBar,
     add_pose_args,
+    check_outputs,
     cleaning_settings,
     cohort_entries,
+    cohort_pose_files,
     command_parser,
     number,
     output,
@@ -53,12 +55,14 @@ def looks_like_cohort(path: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     from gmdesk.pipeline.cohort import CohortEntry, cohort_snippets
 
+    check_outputs(args, {"-o": args.output})
     sk = skeleton_of(args)
     src = Path(args.input)
     if src.suffix.lower() == ".csv" and looks_like_cohort(src):
         entries = cohort_entries(src, args.subset)
     else:
         entries = [CohortEntry(args.infant_id or src.stem, -1, src, fps=args.fps)]
+    check_outputs(args, {"-o": args.output}, extra=cohort_pose_files(entries))
     with ProgressBar("snippets", "infant") as bar:
         snips = cohort_snippets(entries, sk, args.features, args.window, args.overlap, cleaning_settings(args),
                                 args.mapping, args.nan_policy, progress=bar, fps=args.fps, individual=args.individual)

@@ -16,7 +16,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from gmdesk.cli.args import OVERLAP, ProgressBar, add_pose_args, classifier, cohort_entries, command_parser, number, skeleton_of
+from gmdesk.cli.args import (
+    OVERLAP,
+    ProgressBar,
+    add_pose_args,
+    check_outputs,
+    classifier,
+    cohort_entries,
+    cohort_pose_files,
+    command_parser,
+    number,
+    skeleton_of,
+)
 from gmdesk.cli.training import (
     add_selection_args,
     add_training_args,
@@ -88,8 +99,10 @@ def _run(args: argparse.Namespace) -> int:
     from gmdesk.learning.validity import model_validation, status_text
     from gmdesk.pipeline.features import feature_layout
 
+    check_outputs(args, {}, folders={"-o": args.output})
     sk = skeleton_of(args)
-    entries = cohort_entries(args.cohort, args.subset)
+    entries = cohort_entries(args.cohort, args.subset, learn=True)
+    check_outputs(args, {}, extra=cohort_pose_files(entries), folders={"-o": args.output})
     schemes = [] if args.cv == "none" else split_list(args.cv, "--cv", CV_SCHEMES)
     if args.model is None and args.features is None and args.normalise is None:
         snips, metrics, calibration = _select(args, sk, entries, schemes)

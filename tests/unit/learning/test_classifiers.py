@@ -218,8 +218,9 @@ def test_bundle_with_code_in_the_network_is_refused_by_safe_mode(tmp_path, separ
     keras.Model(inp, out).save(folder / "model.keras")
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["model.keras"] = hashlib.sha256((folder / "model.keras").read_bytes()).hexdigest()
-    # a bundle written before ONNX has only model.keras; a model.onnx that the manifest does not list is never read
+    # a bundle written before ONNX has only model.keras (a file the manifest does not list is refused: #23)
     del manifest["files"]["model.onnx"]
+    (folder / "model.onnx").unlink()
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="cannot load the model"):
         load_bundle(folder)
