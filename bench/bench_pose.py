@@ -74,29 +74,15 @@ def resnet50_model(work: Path):
 
 
 def quantised(om, frames: list[np.ndarray], work: Path):
-    """The export quantised to int8 (static, QDQ, per-channel), calibrated on ``frames`` shrunk to 320 px wide
-    (activation ranges do not depend on the image size; calibrating at full HD needs tens of GB)."""
+    """The export quantised to int8 by gmdesk (``gmdesk pose-export --int8``), calibrated on ``frames`` shrunk to
+    320 px wide (activation ranges do not depend on the image size; calibrating at full HD needs tens of GB)."""
     import cv2
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from gmdesk.pose.onnx import OnnxPoseModel, preprocess
+    from gmdesk.pose.onnx import quantise_export
 
-    class Frames(CalibrationDataReader):
-        def __init__(self) -> None:
-            small = [cv2.resize(f, (320, 320 * f.shape[0] // f.shape[1]), interpolation=cv2.INTER_AREA)
-                     if f.shape[1] > 320 else f for f in frames]
-            self.items = iter([{"image": preprocess(f[None], om.record["preprocess"])} for f in small])
-
-        def get_next(self):
-            return next(self.items, None)
-
-    work.mkdir(parents=True, exist_ok=True)
-    pre, out = work / "pre.onnx", work / "int8.onnx"
-    quant_pre_process(str(om.path), str(pre))
-    quantize_static(str(pre), str(out), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    return OnnxPoseModel(out, om.record)
+    small = [cv2.resize(f, (320, 320 * f.shape[0] // f.shape[1]), interpolation=cv2.INTER_AREA) if f.shape[1] > 320
+             else f for f in frames]
+    return quantise_export(om, small, {"video": "bench frames", "frames": len(small)})
 
 
 def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, int8=None) -> dict[str, float]:
@@ -166,6 +152,7 @@ def accuracy(work: Path, int8: bool) -> None:
         with VideoReader(next(Path(cfg).parent.glob("videos/*.mp4"))) as r:
             calib = [np.ascontiguousarray(f[..., ::-1]) for i, f in enumerate(r) if i % 20 == 0]
         q = quantised(om, calib, work / "tiny")
+        print(f"  int8 record: difference from fp32 on its calibration frames {q.record['difference_from_fp32']}")
         with VideoReader(video) as r:
             frames = [np.ascontiguousarray(f[..., ::-1]) for f in r]
         cols = landmark_columns(pm, sk)

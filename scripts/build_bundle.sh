@@ -112,6 +112,9 @@ EOF
   "${SRC[@]}" pose-export "$CFG"
   "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu -o bundle_pose.h5 | tee bundle_pose.txt
   grep -q "onnx on cpu" bundle_pose.txt || { echo "FAIL the bundle did not run pose through ONNX Runtime"; exit 1; }
+  if [ "$GPU" = 1 ]; then  # the GPU build also carries torch: its own torch runner must load (CUDA libraries) and agree
+    "${OFFLINE[@]}" "$BIN/gmdesk" pose "$VIDEO" --model "$CFG" --device cpu --runtime torch -o bundle_pose_torch.h5
+  fi
   "${SRC[@]}" pose "$VIDEO" --model "$CFG" --device cpu --runtime torch -o source_pose.h5 >/dev/null
   PYTHONPATH=$ROOT "$ROOT/$SRC_VENV/bin/python" - <<'EOF'
 import numpy as np
@@ -121,6 +124,12 @@ truth = np.load("truth.npy")
 d = np.nanmax(np.abs(b.xy - s.xy))
 err = np.median(np.linalg.norm(b.xy - truth, axis=-1))
 assert d < 1e-3 and err < 6.0, (d, err)
+import os
+if os.path.exists("bundle_pose_torch.h5"):
+    t = read_dlc("bundle_pose_torch.h5")
+    dt = np.nanmax(np.abs(t.xy - s.xy))
+    assert dt < 1e-3, dt
+    print(f"gmdesk pose --runtime torch from the bundle agrees with source (max |diff| {dt:.1e} px)")
 print(f"gmdesk pose: bundle (ONNX Runtime) and source (torch) agree (max |diff| {d:.1e} px); median error vs "
       f"truth {err:.2f} px")
 EOF

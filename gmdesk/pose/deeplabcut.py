@@ -61,7 +61,7 @@ def _torch_predict(pm: PoseModel, device: str, batch_size: int) -> Predict:
 
 
 def pose_predictor(pm: PoseModel, runtime: str, device: str, batch_size: int,
-                   threads: int | None = None) -> tuple[Predict, dict[str, object]]:
+                   threads: int | None = None, precision: str = "fp32") -> tuple[Predict, dict[str, object]]:
     """The inference function for ``runtime`` and what it is (for provenance).
 
     Raises
@@ -76,16 +76,21 @@ def pose_predictor(pm: PoseModel, runtime: str, device: str, batch_size: int,
     if runtime == "onnx" and device != "cpu":
         raise PoseModelError(f"runtime onnx runs on the CPU here; for device {device!r} use --runtime torch")
     info: dict[str, object] = {"runtime": runtime}
+    if precision != "fp32" and runtime != "onnx":
+        raise PoseModelError(f"precision {precision} runs in ONNX Runtime only (--runtime onnx)")
     if runtime == "onnx":
         try:
-            om = onnx_pose_model(pm)
+            om = onnx_pose_model(pm, precision=precision)
         except OnnxExportError as exc:
             if not torch_available():
                 raise
             logger.warning("%s; using torch", exc)
             info = {"runtime": "torch", "onnx_fallback": str(exc)}
         else:
-            info |= {"onnx": str(om.path), "onnx_sha256": om.record["onnx_sha256"], "threads": threads or "all cores"}
+            info |= {"onnx": str(om.path), "onnx_sha256": om.record["onnx_sha256"], "threads": threads or "all cores",
+                     "precision": precision}
+            if precision != "fp32":
+                info["difference_from_fp32"] = om.record.get("difference_from_fp32")
             om.threads = threads
             return om.predict, info
     if not torch_available():
@@ -107,6 +112,7 @@ def estimate_pose(
     cancel: CancelFn | None = None,
     runtime: str = "auto",
     threads: int | None = None,
+    precision: str = "fp32",
 ) -> PoseTrack:
     """Run a DLC model on every frame of a video.
 
@@ -132,6 +138,9 @@ def estimate_pose(
         torch runner; ``auto``: torch on CUDA, else ONNX Runtime.
     threads : int, optional
         ONNX Runtime's intra-op threads (default: all cores).
+    precision : {"fp32", "int8"}
+        ``int8`` runs the model's quantised export (``gmdesk pose-export --int8``; its record carries its
+        landmark difference from fp32, which the provenance repeats).
 
     Returns
     -------
@@ -144,7 +153,7 @@ def estimate_pose(
     pm = model if isinstance(model, PoseModel) else locate_pose_model(model)
     cols = landmark_columns(pm, skeleton, mapping)  # refuse before any work
     dev = resolve_device(device)
-    predict, how = pose_predictor(pm, runtime, dev, batch_size, threads)
+    predict, how = pose_predictor(pm, runtime, dev, batch_size, threads, precision)
     with VideoReader(video) as reader:
         info = reader.info
         n = info.frame_count

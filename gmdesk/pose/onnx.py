@@ -31,6 +31,7 @@ import numpy as np
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.hashing import file_sha256
 from gmdesk.pose.model import PoseModel, PoseModelError, import_torch, load_pose_model, torch_available
+from gmdesk.video.reader import VideoReader
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +151,20 @@ def cache_locations(pm: PoseModel) -> list[Path]:
     return [pm.original.with_suffix(".onnx"), home / "pose-onnx" / f"{digest[:24]}.onnx"]
 
 
-def find_export(pm: PoseModel) -> OnnxPoseModel | None:
-    """The cached export of ``pm`` whose record matches its snapshot's SHA-256 and the ``.onnx`` file (or None)."""
+PRECISIONS = ("fp32", "int8")
+
+
+def _with_precision(path: Path, precision: str) -> Path:
+    return path if precision == "fp32" else path.with_name(f"{path.stem}.{precision}.onnx")
+
+
+def find_export(pm: PoseModel, precision: str = "fp32") -> OnnxPoseModel | None:
+    """The cached export of ``pm`` (``fp32``, or its ``int8`` quantisation) whose record matches its snapshot's
+    SHA-256 and the ``.onnx`` file (or None)."""
     if pm.original is None:
         return None
     digest = file_sha256(pm.original)
-    for onnx_path in cache_locations(pm):
+    for onnx_path in (_with_precision(c, precision) for c in cache_locations(pm)):
         rec_path = onnx_path.with_suffix(".onnx.json")
         if not (onnx_path.is_file() and rec_path.is_file()) or rec_path.stat().st_size > 1_000_000:
             continue
@@ -287,17 +296,103 @@ def export_pose_model(model: str | Path | PoseModel, check_size: tuple[int, int]
     raise OnnxExportError(f"DeepLabCut model {pm.source}: cannot write its ONNX export ({last_error})")
 
 
-def onnx_pose_model(pm: PoseModel, export: bool = True) -> OnnxPoseModel:
-    """The cached export of ``pm``, exporting it now when there is none and ``export`` (and torch) allow.
+def calibration_frames(video: str | Path, n: int = 16, max_size: int | None = 640) -> tuple[list[np.ndarray], dict]:
+    """``n`` RGB frames spread over ``video`` (displayed orientation, downscaled as ``gmdesk pose --max-size``
+    would), and what they are."""
+    import cv2
+
+    with VideoReader(video) as r:
+        total = r.info.frame_count
+        idx = sorted({int(i) for i in np.linspace(0, total - 1, min(n, total))})
+        scale = 1.0
+        if max_size and max(r.info.width, r.info.height) > max_size:
+            scale = max_size / max(r.info.width, r.info.height)
+        frames = []
+        for i in idx:
+            f = r.frame(i)
+            if scale != 1.0:
+                f = cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            frames.append(np.ascontiguousarray(f[..., ::-1]))
+    return frames, {"video": str(video), "video_sha256": file_sha256(video), "frames": idx, "scale": scale}
+
+
+def quantise_export(om: OnnxPoseModel, frames_rgb: list[np.ndarray], calibration: dict[str, Any]) -> OnnxPoseModel:
+    """An int8 version of an export (static quantisation, QDQ, per-channel weights), calibrated on frames of the
+    site's own recordings, written beside it (``…int8.onnx`` + record) with its landmark difference from fp32 on
+    those frames (median and 90th percentile, pixels). Needs the ``onnx`` package (the ``pose`` extra).
+
+    Parameters
+    ----------
+    om : OnnxPoseModel
+        The fp32 export.
+    frames_rgb : list of ndarray
+        Calibration frames (RGB, equal sizes), as the model will see them (after ``--max-size``).
+    calibration : dict
+        What the frames are (video, SHA-256, frame numbers, size) for the record.
+    """
+    try:
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError as exc:
+        raise OnnxExportError(f"int8 quantisation needs the onnx package (pip install 'gmdesk[pose]'): {exc}") from None
+
+    spec = om.record["preprocess"]
+
+    class Frames(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter([{"image": preprocess(f[None], spec)} for f in frames_rgb])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.items, None)
+
+    target = _with_precision(om.path, "int8")
+    t0 = time.perf_counter()
+    try:
+        with atomic_path(target.with_name(target.stem + ".pre.onnx")) as pre, atomic_path(target) as tmp:
+            quant_pre_process(str(om.path), str(pre))
+            quantize_static(str(pre), str(tmp), Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            q = OnnxPoseModel(tmp, om.record)
+            a = np.concatenate([om.predict(frames_rgb[i:i + 4]) for i in range(0, len(frames_rgb), 4)])
+            b = np.concatenate([q.predict(frames_rgb[i:i + 4]) for i in range(0, len(frames_rgb), 4)])
+            d = np.linalg.norm(a[..., :2] - b[..., :2], axis=-1)
+            record = om.record | {
+                "precision": "int8", "fp32_onnx_sha256": om.record["onnx_sha256"], "calibration": calibration,
+                "difference_from_fp32": {"frames": len(frames_rgb), "median_px": round(float(np.median(d)), 3),
+                                         "p90_px": round(float(np.percentile(d, 90)), 3),
+                                         "max_px": round(float(d.max()), 3)},
+                "quantised_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.perf_counter() - t0, 2),
+                "onnx_sha256": file_sha256(tmp)}
+        target.with_name(target.stem + ".pre.onnx").unlink(missing_ok=True)
+        with atomic_path(target.with_suffix(".onnx.json")) as rtmp:
+            rtmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    except OnnxExportError:
+        raise
+    except Exception as exc:  # onnxruntime.quantization raises many kinds
+        raise OnnxExportError(f"{om.path}: int8 quantisation failed ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
+    logger.info("int8 export %s: landmarks differ from fp32 by median %.2f px", target,
+                record["difference_from_fp32"]["median_px"])
+    return OnnxPoseModel(target, record)
+
+
+def onnx_pose_model(pm: PoseModel, export: bool = True, precision: str = "fp32") -> OnnxPoseModel:
+    """The cached export of ``pm``, exporting it now when there is none and ``export`` (and torch) allow
+    (``int8`` is never made here: :func:`quantise_export` needs calibration frames).
 
     Raises
     ------
     PoseModelError
         When there is no export and none can be made here (the message says what to do).
     """
-    found = find_export(pm)
+    if precision not in PRECISIONS:
+        raise PoseModelError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    found = find_export(pm, precision)
     if found is not None:
         return found
+    if precision != "fp32":
+        raise PoseModelError(f"DeepLabCut model {pm.source} has no {precision} export for its snapshot: make one with "
+                             f"`gmdesk pose-export MODEL --int8 VIDEO` (calibrated on one of your recordings)")
     if not export or not torch_available():
         raise PoseModelError(
             f"DeepLabCut model {pm.source} has no ONNX export for its snapshot "

@@ -23,6 +23,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="onnx: ONNX Runtime on the CPU (the model is exported once and cached beside it); torch: "
                         "DeepLabCut's runner; auto (default): torch on a CUDA device, else onnx")
     p.add_argument("--threads", type=number(int, 1, 256), help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                   help="int8: the model's quantised export (gmdesk pose-export --int8 VIDEO), faster on CPUs with int8 "
+                        "instructions; its landmark difference from fp32 is in its record and the provenance")
     p.add_argument("--batch", type=number(int, 1, 4096), default=8, help="frames per forward pass")
     p.add_argument("--max-size", type=number(int, 32, 16384), help="downscale so the longest side is at most this many pixels")
     p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar("pose", "frame") as bar:
         try:
             track = estimate_pose(video, model, sk, args.mapping, args.device, args.batch, args.max_size, out,
-                                  progress=bar, runtime=args.runtime, threads=args.threads)
+                                  progress=bar, runtime=args.runtime, threads=args.threads,
+                                  precision=args.precision)
         except KeyboardInterrupt:
             raise GmdeskError(f"pose estimation of {video} interrupted; nothing was written") from None
     step = track.provenance[-1]

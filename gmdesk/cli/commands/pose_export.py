@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gmdesk.cli.args import POSITIVE_INT, command_parser
+from gmdesk.cli.args import POSITIVE_INT, command_parser, number
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("model", metavar="DLC_MODEL", help="DLC project (config.yaml or folder), training folder, or exported .pt")
     p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
     p.add_argument("--force", action="store_true", help="export again even when a matching export exists")
+    p.add_argument("--int8", metavar="VIDEO", help="also write an int8 (quantised) export, calibrated on frames of this "
+                                                   "recording of yours, with its landmark difference from fp32")
+    p.add_argument("--max-size", type=number(int, 32, 16384), default=640,
+                   help="calibration frames downscaled so the longest side is at most this (as gmdesk pose --max-size)")
+    p.add_argument("--calibration-frames", type=number(int, 4, 256), default=16, help="frames spread over the video")
     return p
 
 
@@ -31,4 +36,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'found' if found else 'wrote'} {om.path} (+ {om.path.name}.json): {len(rec['bodyparts'])} body parts, stride "
           f"{rec['stride']:g}, tied to {rec['snapshot']} (SHA-256 {rec['snapshot_sha256'][:12]}…); max |difference| vs "
           f"torch {rec['check']['max_abs_difference']:.1e} on check images")
+    if args.int8:
+        from gmdesk.pose.onnx import calibration_frames, quantise_export
+
+        frames, what = calibration_frames(args.int8, args.calibration_frames, args.max_size)
+        q = quantise_export(om, frames, what)
+        d = q.record["difference_from_fp32"]
+        print(f"wrote {q.path}: int8, calibrated on {len(frames)} frames of {what['video']}; landmarks differ from fp32 by "
+              f"median {d['median_px']} px, p90 {d['p90_px']} px, max {d['max_px']} px on those frames")
     return 0

@@ -245,3 +245,28 @@ def test_a_workstation_without_torch_runs_the_cached_export(tmp_path, dlc_projec
     (tampered,) = bad.rglob("*.onnx")
     tampered.write_bytes(bytes(data))
     assert find_export(locate_pose_model(bad / "config.yaml")) is None  # does not match its record: not used
+
+
+def test_int8_export_is_calibrated_on_a_recording_and_says_how_far_it_is_from_fp32(tmp_path, dlc_project, unseen, skeleton,
+                                                                                    capsys):
+    """`gmdesk pose-export --int8 VIDEO` writes a quantised export with its landmark difference from fp32 on the
+    calibration frames; `gmdesk pose --precision int8` runs it and records that difference; without the int8
+    export the message says how to make one."""
+    video, truth = unseen
+    project = tmp_path / "project"
+    shutil.copytree(dlc_project.parent, project)
+    cfg = project / "config.yaml"
+    with pytest.raises(PoseModelError, match="no int8 export.*pose-export MODEL --int8 VIDEO"):
+        estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx", precision="int8")
+    calib = next(project.glob("videos/*.mp4"))  # the model's own training clip, not the video assessed
+    assert main(["pose-export", str(cfg), "--int8", str(calib)]) == 0
+    assert "int8, calibrated on 16 frames" in capsys.readouterr().out
+    fp32 = estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx")
+    int8 = estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx", precision="int8")
+    step = int8.provenance[-1]["params"]
+    assert step["precision"] == "int8" and step["onnx"].endswith(".int8.onnx")
+    assert 0 <= step["difference_from_fp32"]["median_px"] < 2.0
+    d = np.linalg.norm(int8.xy - fp32.xy, axis=-1)
+    err = np.linalg.norm(int8.xy - truth, axis=-1)
+    print(f"\nint8 vs fp32 on the unseen clip: median {np.median(d):.2f} px; vs truth median {np.median(err):.2f} px")
+    assert np.median(d) < 2.0 and np.median(err) < 6.0
