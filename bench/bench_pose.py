@@ -133,6 +133,7 @@ def accuracy(work: Path, int8: bool) -> None:
 
     sk = load_skeleton()
     t0 = time.perf_counter()
+    (work / "tiny").mkdir(parents=True, exist_ok=True)
     cfg = train_tiny_dlc_model(work / "tiny", sk)
     print(f"tiny model (resnet18, 160x120) trained in {time.perf_counter() - t0:.0f} s")
     video, truth = unseen_video(work / "unseen.mp4", sk)
@@ -171,6 +172,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--int8", action="store_true", help="also ONNX Runtime with the network quantised to int8")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--no-speed", action="store_true", help="only the accuracy part")
     args = ap.parse_args()
     import onnxruntime
 
@@ -183,6 +185,9 @@ def main() -> None:
     from gmdesk.video.reader import VideoReader
 
     work = Path(tempfile.mkdtemp(prefix="gmdesk-bench-pose-"))
+    if args.no_speed:
+        accuracy(work, args.int8)
+        return
     net, om = resnet50_model(work)
     sk = load_skeleton()
     inf = make_infant("B", 0, [3, 3], skeleton=sk, n_frames=max(args.frames, 300))
