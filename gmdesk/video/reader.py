@@ -108,7 +108,9 @@ def probe_video(path: str | Path, scan: bool = False) -> VideoInfo:
                 count += 1
                 stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC))
             if n and count < 0.99 * n:
-                raise VideoError(f"video {p} is truncated: {count} decodable frames of {n} announced")
+                raise VideoError(f"video {p}: only {count} frames decode of the {n} its container announces (truncated, or "
+                                 "trimmed with an edit list); re-encode it (for instance `ffmpeg -i IN -c:v libx264 OUT`) "
+                                 "and link the copy")
             n = count
             d = np.diff(np.asarray(stamps, dtype=float))
             d = d[d > 0]

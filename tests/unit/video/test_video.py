@@ -98,3 +98,17 @@ def test_bad_videos_give_clear_errors(tmp_path, clip):
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(VideoError, match=r"cut\.avi.*(truncated|cannot be opened|no decodable)"):
         probe_video(cut, scan=True)
+
+
+def test_a_clip_trimmed_with_an_edit_list_is_never_linked_with_the_containers_count(tmp_path):
+    """An mp4 cut with `-c copy` keeps all 40 packets and an edit list: the container says 40 frames, 25 decode.
+    The scan counts what decodes; linking such a clip is refused, saying why and what to do (nothing linked)."""
+    need_ffmpeg()
+    full, cut = tmp_path / "full.mp4", tmp_path / "trimmed.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-frames:v", "40", "-c:v", "libx264", "-g", "40",
+           "-pix_fmt", "yuv420p", str(full))
+    ffmpeg("-ss", "0.6", "-i", str(full), "-c", "copy", str(cut))
+    assert probe_video(full, scan=True).frame_count == 40
+    assert probe_video(cut).frame_count == 40  # what the container claims
+    with pytest.raises(VideoError, match=r"trimmed\.mp4: only 25 frames decode of the 40 .*edit list.*re-encode"):
+        probe_video(cut, scan=True)
