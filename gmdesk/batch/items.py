@@ -14,7 +14,6 @@ it; an item is skipped on a later run only when both still match.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -28,6 +27,7 @@ from gmdesk.errors import GmdeskError
 from gmdesk.io.atomic import atomic_path
 from gmdesk.io.hashing import file_sha256
 from gmdesk.pipeline.cleaning_settings import CleaningSettings
+from gmdesk.pipeline.cohort import read_csv_table
 
 logger = logging.getLogger(__name__)
 
@@ -103,19 +103,7 @@ def folder_name(infant_id: str, taken: set[str]) -> str:
 
 
 def _table_rows(p: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    if not p.is_file():
-        raise GmdeskError(f"batch table {str(p)!r} does not exist")
-    try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = [h.strip() if h else h for h in (reader.fieldnames or [])]
-    except UnicodeDecodeError:
-        raise GmdeskError(f"batch table {str(p)!r} is not UTF-8 text: save it as CSV UTF-8") from None
-    except csv.Error as exc:
-        raise GmdeskError(f"batch table {str(p)!r} is not a readable CSV table ({exc})") from None
-    if not rows:
-        raise GmdeskError(f"batch table {str(p)!r} has no rows")
+    header, rows = read_csv_table(p, "batch table")
     if "infant_id" not in header or not {"video", "pose_file"} & set(header):
         raise GmdeskError(f"batch table {str(p)!r} needs the column infant_id and a column video and/or pose_file "
                           f"(it has {header})")

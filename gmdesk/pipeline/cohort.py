@@ -61,6 +61,30 @@ def parse_label(value: str, where: str = "") -> int:
     return LABELS[key]
 
 
+def read_csv_table(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The header (names stripped) and rows of a UTF-8 CSV table (with or without Excel's byte-order mark),
+    opened only when it is a regular file of at most ``MAX_COHORT_BYTES``.
+
+    Raises
+    ------
+    GmdeskError
+        Naming ``what`` and the file when it is not a readable, non-empty UTF-8 CSV table.
+    """
+    try:
+        with regular_file(path, what, GmdeskError, MAX_COHORT_BYTES) as raw, \
+                io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except UnicodeDecodeError:
+        raise GmdeskError(f"{what} {str(path)!r} is not UTF-8 text: save it as CSV UTF-8") from None
+    except csv.Error as exc:
+        raise GmdeskError(f"{what} {str(path)!r} is not a readable CSV table ({exc})") from None
+    if not rows:
+        raise GmdeskError(f"{what} {str(path)!r} has no rows")
+    return [h.strip() if h else h for h in header], rows
+
+
 def read_cohort(path: str | Path) -> list[CohortEntry]:
     """Read a cohort table; relative pose paths resolve against the table's folder.
 
@@ -74,19 +98,7 @@ def read_cohort(path: str | Path) -> list[CohortEntry]:
         Naming the table, the row and the column at fault.
     """
     p = Path(path)
-    try:
-        with regular_file(p, "cohort table", GmdeskError, MAX_COHORT_BYTES) as raw, \
-                io.TextIOWrapper(raw, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = reader.fieldnames or []
-    except UnicodeDecodeError:
-        raise GmdeskError(f"cohort table {str(p)!r} is not UTF-8 text: save it as CSV UTF-8") from None
-    except csv.Error as exc:
-        raise GmdeskError(f"cohort table {str(p)!r} is not a readable CSV table ({exc})") from None
-    if not rows:
-        raise GmdeskError(f"cohort table {str(p)!r} has no rows")
-    header = [h.strip() if h else h for h in header]
+    header, rows = read_csv_table(p, "cohort table")
     need = {"infant_id", "label", "pose_file"}
     missing = need - set(header)
     if missing:

@@ -537,6 +537,7 @@ SPECIAL = [
     ("FIFO as --skeleton", _fifo("sk.toml"), "skeleton {in}"),
     ("FIFO as a cohort infant's pose file", _cohort_with_fifo, "snippets {dir}/cohort.csv -o {dir}/s.npz"),
     ("FIFO as the cohort table", _fifo("cohort.csv"), "train {in} -o {dir}/m --classifier svm-rbf"),
+    ("FIFO as the batch table", _fifo("batch.csv"), f"batch {{in}} -o {{dir}}/out --bundle {MODEL}"),
     ("FIFO as a bundle file", _bundle_with_fifo, "assess {dir}/pose.h5 --bundle {dir}/bundle"),
     ("FIFO as a case file", _fifo("c.gmcase"), "case info {in}"),
     ("/dev/zero as video", lambda d: (h5()(d), Path("/dev/zero"))[1], "case new {dir}/n.gmcase {dir}/pose.h5 --video {in}"),
