@@ -173,6 +173,10 @@ def locate_pose_model(path: str | Path, shuffle: int = 1) -> PoseModel:
     if p.is_file() and p.suffix == ".pt":
         parts = _exported_bodyparts(p)
         if parts is None:  # the body parts are inside the export: read them with torch
+            if not torch_available():
+                raise PoseModelError(f"{p}: an exported DeepLabCut model is read with torch, which this installation "
+                                     "does not have; export it to ONNX once where DeepLabCut is installed (gmdesk "
+                                     "pose-export) and copy its .onnx and .onnx.json beside it")
             return load_pose_model(p, shuffle)
         return PoseModel(None, None, parts, str(p), p.stem, p)
     if p.is_file() and p.name == "config.yaml":
