@@ -23,8 +23,14 @@ def test_doctor_checks_every_stack_and_the_shipped_bundles(capsys):
 
 def test_an_installation_without_torch_and_tensorflow_passes_doctor_and_refuses_a_gpu(tmp_path):
     """The workstation's CPU build has neither torch nor TensorFlow: doctor passes and says what is then not
-    available, device auto is the CPU, and asking for CUDA says which runtime needs what."""
+    available, device auto is the CPU, asking for CUDA says which runtime needs what, and an exported DeepLabCut
+    .pt without its ONNX export says what to do."""
     import subprocess
+
+    exported = tmp_path / "model.pt"
+    exported.write_bytes(b"PK\x03\x04 not read without torch")
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00" * 100)  # the model is refused before the video is read
 
     code = (f"{HIDE_TRAINING_STACKS}\n"
             "from gmdesk.cli.main import main\n"
@@ -36,9 +42,12 @@ def test_an_installation_without_torch_and_tensorflow_passes_doctor_and_refuses_
             "    pose_predictor(PoseModel(None, None, [], 'm', 'm'), 'auto', 'cuda', 1)\n"
             "except PoseModelError as e:\n"
             "    print('REFUSED', e)\n"
+            f"print('PT', main(['pose', {str(video)!r}, '--model', {str(exported)!r}]))\n"
             "print('RC', rc)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300).stdout
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    out = res.stdout
     assert "RC 0" in out and "all checks passed" in out, out
+    assert "PT 1" in out and "export it to ONNX once where DeepLabCut is installed" in res.stderr
     assert "networks cannot be trained here" in out and "torch / DeepLabCut not installed" in out
     assert "REFUSED runtime torch needs torch and DeepLabCut" in out
 
