@@ -142,11 +142,12 @@ def decode_heatmaps(heatmap: np.ndarray, locref: np.ndarray | None, stride: floa
     return np.stack([px, py, scores], axis=-1).astype(np.float64)
 
 
-def cache_locations(pm: PoseModel) -> list[Path]:
-    """Where the export of ``pm`` is looked for and written: beside the snapshot, then the user's cache."""
+def cache_locations(pm: PoseModel, digest: str | None = None) -> list[Path]:
+    """Where the export of ``pm`` is looked for and written: beside the snapshot, then the user's cache
+    (``digest``: the snapshot's SHA-256 when the caller has it)."""
     if pm.original is None:
         raise PoseModelError(f"DeepLabCut model {pm.source}: no snapshot file to tie an ONNX export to")
-    digest = file_sha256(pm.original)
+    digest = digest or file_sha256(pm.original)
     home = Path(os.environ.get("GMDESK_HOME", Path.home() / ".gmdesk"))
     return [pm.original.with_suffix(".onnx"), home / "pose-onnx" / f"{digest[:24]}.onnx"]
 
@@ -164,7 +165,7 @@ def find_export(pm: PoseModel, precision: str = "fp32") -> OnnxPoseModel | None:
     if pm.original is None:
         return None
     digest = file_sha256(pm.original)
-    for onnx_path in (_with_precision(c, precision) for c in cache_locations(pm)):
+    for onnx_path in (_with_precision(c, precision) for c in cache_locations(pm, digest)):
         rec_path = onnx_path.with_suffix(".onnx.json")
         if not (onnx_path.is_file() and rec_path.is_file()) or rec_path.stat().st_size > 1_000_000:
             continue
@@ -252,7 +253,8 @@ def export_pose_model(model: str | Path | PoseModel, check_size: tuple[int, int]
     frames = rng.integers(0, 256, (2, check_size[1], check_size[0], 3), dtype=np.uint8)
     x = torch.from_numpy(preprocess(frames, spec))
     last_error: Exception | None = None
-    for target in cache_locations(pm):
+    digest = file_sha256(pm.original)
+    for target in cache_locations(pm, digest):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(target) as tmp:
@@ -274,7 +276,7 @@ def export_pose_model(model: str | Path | PoseModel, check_size: tuple[int, int]
                                           f"{diff:.3g} (landmark px or score) on check images; not using it")
                 record = {
                     "format": RECORD_FORMAT, "model": pm.source, "name": pm.name, "snapshot": pm.original.name,
-                    "snapshot_sha256": file_sha256(pm.original), "bodyparts": pm.bodyparts, "stride": stride,
+                    "snapshot_sha256": digest, "bodyparts": pm.bodyparts, "stride": stride,
                     "predictor": predictor, "preprocess": spec, "opset": OPSET,
                     "check": {"images": len(frames), "size": list(check_size), "max_abs_difference": diff},
                     "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
