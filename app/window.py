@@ -110,7 +110,7 @@ class MainWindow(WindowActions, QtWidgets.QMainWindow):
         self.tabs.addTab(captioned(self.series, TRAJECTORY_CAPTION), "Trajectories")
         self.tabs.addTab(self.assessment, "Assessment")
         self.tabs.addTab(self.assessment.similarity_tab, "Similarity")
-        self.tabs.setMinimumHeight(200)
+        self.tabs.setMinimumHeight(310)  # the Assessment tab whole (verdict, quality, timeline + axis, review row)
         self.main_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.main_split.setObjectName("main_split")
         self.main_split.addWidget(self.top_split)

@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from app.main import demo_case  # noqa: E402
+from app.main import DEMO_MODEL, demo_case  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from tests.gui.editor_support import LEFT, activate  # noqa: E402
 
@@ -154,4 +154,28 @@ def test_a_disk_that_refuses_a_write_stops_the_edit_actions(qtbot, tmp_path, mon
     assert "(not writable)" in win.windowTitle() and win.actions_by_name["next_frame"].isEnabled()
     assert not win.assessment.run_button.isEnabled() and not win.actions_by_name["assess"].isEnabled()
     monkeypatch.undo()
+    close(win)
+
+
+def test_the_assessment_tab_is_whole_at_1366x768(qtbot, tmp_path):
+    """At the size the window takes on a 1366x768 screen, the assessed demo's Assessment tab gets the height it
+    needs: the timeline keeps its minimum height with its time axis above the caption, and the review row is
+    inside the tab (not drawn over one another, as a squeezed tab did)."""
+    win = window(qtbot, tmp_path)
+    size = win.fit_to_screen(QtCore.QRect(0, 0, 1366, 728))
+    win.resize(size)
+    win.set_model(DEMO_MODEL)
+    assert win.open_path(*demo_case(tmp_path / "demo"))
+    qtbot.keyClick(win, QtCore.Qt.Key.Key_R, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: win.result is not None, timeout=60_000)
+    bar = win.tabs.tabBar()
+    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(win.tabs.indexOf(win.assessment)).center())
+    qtbot.waitUntil(lambda: win.tabs.currentWidget() is win.assessment)
+    panel, tl = win.assessment, win.assessment.timeline
+    caption = win.assessment.timeline_box.caption
+    assert tl.height() >= tl.minimumHeight()
+    assert tl.mapTo(panel, QtCore.QPoint(0, tl.height())).y() <= caption.mapTo(panel, QtCore.QPoint(0, 0)).y()
+    note = win.assessment.note_edit
+    assert note.mapTo(panel, QtCore.QPoint(0, note.height())).y() <= panel.height()
+    assert caption.mapTo(panel, QtCore.QPoint(0, caption.height())).y() <= note.mapTo(panel, QtCore.QPoint(0, 0)).y()
     close(win)
