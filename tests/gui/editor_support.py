@@ -92,3 +92,20 @@ def key(qtbot, win, k, mod=QtCore.Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(win, k, mod)
 
 
+def close(win):
+    """Close the window and wait until its background jobs have stopped."""
+    win.close()
+    assert win.wait_closed(30)
+
+
+def pdf_text(path):
+    """The text of every page of a PDF."""
+    import pypdf
+
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+
+
+def timeline_pos(tl, t, y):
+    """Viewport position of time ``t`` (s) and row height ``y`` on the timeline."""
+    return tl.mapFromScene(tl.getPlotItem().vb.mapViewToScene(QtCore.QPointF(float(t), float(y))))
+

@@ -18,27 +18,13 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from app.main import DEMO_MODEL, demo_case  # noqa: E402
 from gmdesk.cli.main import main as gmdesk_main  # noqa: E402
-from tests.gui.editor_support import CTRL, LEFT  # noqa: E402
+from tests.gui.editor_support import CTRL, LEFT, close, pdf_text, timeline_pos  # noqa: E402
 from tests.gui.editor_support import make_window as make_editor_window  # noqa: E402
 
 
 def make_window(qtbot, tmp_path):
     """A window at the clinician's 1366x768 screen."""
     return make_editor_window(qtbot, tmp_path, size=(1366, 768))
-
-
-def close(win):
-    win.close()
-    assert win.wait_closed(30)
-
-
-def pdf_text(path):
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
-
-
-def timeline_pos(tl, t, y):
-    """Viewport position of time ``t`` (s) and row height ``y`` on the timeline."""
-    return tl.mapFromScene(tl.getPlotItem().vb.mapViewToScene(QtCore.QPointF(float(t), float(y))))
 
 
 @pytest.fixture
