@@ -33,6 +33,8 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     # fidgety-movement descriptors (gmdesk.pipeline.fidgety): logistic regression / normative surprise
     "fidgety": {"family": "descriptors", "descriptors": "fidgety", "model": "logreg"},
     "fidgety-normative": {"family": "descriptors", "descriptors": "fidgety", "model": "normative"},
+    # one descriptor per clinical finding, detector noise suppressed: normative surprise
+    "fidgety-core": {"family": "descriptors", "descriptors": "fidgety-core", "model": "normative"},
 }
 FAMILIES = ("svm", "lstm", "cnn1d", "vit", "kinematics", "descriptors")
 #: Short names accepted on the command line.
@@ -63,7 +65,7 @@ def resolve_architecture(name: str) -> str:
 #: first choice): the one that held best when each abnormal phenotype was left out in turn (leave-one-phenotype-out,
 #: ``bench/bench_selection.py``): a model of normal fidgety movement, which needs no example of the phenotype it
 #: meets. The README's "Choosing a model" gives the table and the weaknesses.
-DEFAULT_CLASSIFIER = "fidgety-normative"
+DEFAULT_CLASSIFIER = "fidgety-core"
 DEFAULT_FEATURE_SET = "both"
 DEFAULT_NORMALISATION = "body"
 
@@ -74,6 +76,6 @@ DEFAULT_NORMALISATION = "body"
 #: normalisation serves. A short list on purpose: on a cohort of tens of infants the inner figures are noisy,
 #: and every recipe added is one more chance to choose a worse one by luck. Networks and SVMs join when asked
 #: (``--classifiers``).
-SELECTION_CLASSIFIERS: tuple[str, ...] = ("fidgety-normative", "fidgety", "normative")
+SELECTION_CLASSIFIERS: tuple[str, ...] = ("fidgety-core", "fidgety-normative", "fidgety", "normative")
 SELECTION_FEATURE_SETS: tuple[str, ...] = ("both",)
 SELECTION_NORMALISATIONS: tuple[str, ...] = ("body",)

@@ -44,7 +44,7 @@ from gmdesk.learning.kinematics_gb import KinematicsGradientBoosting
 from gmdesk.learning.kinematics_lr import KinematicsLogisticRegression
 from gmdesk.learning.literature import LITERATURE_CLASSIFIERS
 from gmdesk.learning.networks import NetworkClassifier
-from gmdesk.learning.normative import FidgetyNormativeSurprise, NormativeSurprise
+from gmdesk.learning.normative import FidgetyCoreSurprise, FidgetyNormativeSurprise, NormativeSurprise
 from gmdesk.learning.svm import SVMClassifier
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 #: Every classifier class; together they serve each architecture once.
 CLASSIFIERS: tuple[type[SnippetClassifier], ...] = (SVMClassifier, NetworkClassifier, KinematicsLogisticRegression,
                                                     KinematicsGradientBoosting, *LITERATURE_CLASSIFIERS,
-                                                    NormativeSurprise, FidgetyNormativeSurprise)
+                                                    NormativeSurprise, FidgetyNormativeSurprise, FidgetyCoreSurprise)
 _BY_ARCHITECTURE = {a: cls for cls in CLASSIFIERS for a in cls.architectures}
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from gmdesk.pipeline.asymmetry import asymmetry_descriptors
 from gmdesk.pipeline.body_frame import SnippetLayout
 from gmdesk.pipeline.complexity import complexity_descriptors
-from gmdesk.pipeline.fidgety import fidgety_descriptors
+from gmdesk.pipeline.fidgety import fidgety_core_descriptors, fidgety_descriptors
 from gmdesk.pipeline.histograms import histogram_descriptors
 from gmdesk.pipeline.joint_stats import joint_stat_descriptors
 from gmdesk.pipeline.kinematics import snippet_descriptors
@@ -56,6 +56,7 @@ DESCRIPTOR_SETS: dict[str, DescriptorFn] = {
     "complexity": complexity_descriptors,
     "asymmetry": asymmetry_descriptors,
     "fidgety": fidgety_descriptors,
+    "fidgety-core": fidgety_core_descriptors,
 }
 
 

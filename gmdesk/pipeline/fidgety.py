@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 FIDGETY_NAMES = ("small_p25_mean", "small_p50_mean", "small_p25_stillest", "small_p50_stillest", "all_p25",
                  "all_p50", "large_p90_mean", "small_to_large", "band_share_0_5_3", "band_share_3_8",
                  "direction_variability", "end_effector_sync", "jitter")
+#: The descriptors of ``fidgety-core`` (:func:`fidgety_core_descriptors`): one per clinical finding.
+FIDGETY_CORE_NAMES = ("small_p50_mean", "small_to_large", "band_share_0_5_3", "end_effector_sync")
+#: Length of the Savitzky–Golay filter that suppresses detector noise (s).
+SMOOTHING_S = 0.3
 #: Fidgety band and the band above it (Hz).
 FIDGETY_BAND = (0.5, 3.0)
 FAST_BAND = (3.0, 8.0)
@@ -74,12 +78,8 @@ def _sync(mag: np.ndarray) -> np.ndarray:
     return c[:, iu[0], iu[1]].mean(axis=1)
 
 
-def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
-    """The descriptors of :data:`FIDGETY_NAMES` for snippets ``X`` ``(n, frames, features)``, ``(n, 13)``.
-
-    The end effectors are ``layout.end_effectors`` (every landmark when there are none).
-    """
-    p = body_points(X, layout.coord_columns)
+def _columns(p: np.ndarray, layout: SnippetLayout) -> dict[str, np.ndarray]:
+    """Every descriptor of :data:`FIDGETY_NAMES` of body points ``p`` ``(n, T, L, 2)``, by name."""
     n, T, L, _ = p.shape
     ee = list(layout.end_effectors) or list(range(L))
     lag = max(1, int(round(layout.fps / 6)))
@@ -99,4 +99,41 @@ def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
         dirvar[:, ee].mean(axis=1), _sync(mag[:, :, ee]),
         _log(np.median(np.linalg.norm(p[:, 1:-1] - 0.5 * (p[:, :-2] + p[:, 2:]), axis=-1), axis=(1, 2))),
     ]
-    return finite(np.stack(cols, axis=1))
+    return dict(zip(FIDGETY_NAMES, cols, strict=True))
+
+
+def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
+    """The descriptors of :data:`FIDGETY_NAMES` for snippets ``X`` ``(n, frames, features)``, ``(n, 13)``.
+
+    The end effectors are ``layout.end_effectors`` (every landmark when there are none).
+    """
+    cols = _columns(body_points(X, layout.coord_columns), layout)
+    return finite(np.stack([cols[k] for k in FIDGETY_NAMES], axis=1))
+
+
+def suppress_detector_noise(p: np.ndarray, fps: float, seconds: float = SMOOTHING_S) -> np.ndarray:
+    """Points ``p`` ``(n, T, L, 2)`` through a Savitzky–Golay filter (order 2, ``seconds`` long, odd, ≥ 5 frames)
+    along time: a pose estimator's frame-to-frame noise is largely white (it sets the floor of the small-movement
+    level), fidgety movements (≤ 3 Hz) pass (the filter's -3 dB point is ≈ 5.5 Hz at 30 fps)."""
+    from scipy.signal import savgol_filter
+
+    win = max(5, int(round(seconds * fps)) | 1)
+    if p.shape[1] < win:
+        return p
+    return savgol_filter(p, win, 2, axis=1, mode="interp")
+
+
+def fidgety_core_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
+    """The descriptors of :data:`FIDGETY_CORE_NAMES` for snippets ``X``, ``(n, 4)``, from points whose detector
+    noise is suppressed first (:func:`suppress_detector_noise`).
+
+    One descriptor per clinical finding, so that a departure is not diluted among descriptors that vary in
+    normal infants too: the small-movement level of hands and feet (absent and sporadic fidgety movements
+    lower it, abnormal ones raise it), that level against the large movements' (fidgety movements are
+    superimposed on the large ones; without them the small level is what the large movements leave), the
+    share of the fidgety band (abnormal fidgety movements are faster and jerkier; cramped movement slower)
+    and the synchrony of the limbs (cramped-synchronised movement).
+    """
+    p = suppress_detector_noise(body_points(X, layout.coord_columns), layout.fps)
+    cols = _columns(p, layout)
+    return finite(np.stack([cols[k] for k in FIDGETY_CORE_NAMES], axis=1))
