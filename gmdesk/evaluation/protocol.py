@@ -34,7 +34,7 @@ from gmdesk.evaluation.metrics import infant_level
 from gmdesk.evaluation.parallel import parallel_map
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.base import SnippetClassifier
-from gmdesk.learning.calibration import calibrate, checked, fit_platt, is_platt
+from gmdesk.learning.calibration import calibrate, checked, fit_platt, is_platt, own_calibration
 from gmdesk.pipeline.snippets import SnippetSet
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel
 from gmdesk.screening.verdict import verdicts_by_infant
@@ -333,7 +333,7 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
     a threshold, which the calibration sets afterwards) in a cross-validation on ``infants`` only (``scheme``
     ``auto``: leave-one-phenotype-out when they hold two or more abnormal phenotypes, else infant-grouped
     ``n_splits`` folds); the chosen recipe's out-of-fold scores there give its Platt calibration (recorded as
-    refused, and not applied, when its slope is not positive)."""
+    refused, and not applied, when its slope is not positive; none for a family calibrated as it is fitted)."""
     first = next(iter(data.values()))
     labels = _labels_by_infant(first)
     scheme = _inner_scheme(scheme, infants, labels, phenotypes)
@@ -352,7 +352,9 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
     assert best is not None
     chosen = data[(best.recipe.feature_set, best.recipe.normalisation, best.recipe.overlap)]
     sub = chosen.subset(np.isin(chosen.infant_id, list(infants)))
-    best.calibration = _calibration_or_none(best.result.oof_scores, sub.label, sub.infant_id, threshold)
+    est = make(best.recipe)
+    best.calibration = (own_calibration(est.architecture) if est.calibrated_by_construction
+                        else _calibration_or_none(best.result.oof_scores, sub.label, sub.infant_id, threshold))
     return best
 
 

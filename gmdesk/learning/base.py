@@ -155,6 +155,10 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     #: The architectures (names in :data:`ARCHITECTURES`) this class serves.
     architectures: ClassVar[tuple[str, ...]] = ()
+    #: True when the family's P(abnormal) is calibrated as it is fitted (its last step is a class-balanced
+    #: regression on out-of-fold values): training then fits no Platt calibration on cross-validated scores
+    #: (:func:`gmdesk.learning.calibration.own_calibration`).
+    calibrated_by_construction: ClassVar[bool] = False
     #: What each parameter accepts (see :mod:`gmdesk.learning.params`); a family narrows ``architecture``.
     _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
         "architecture": [OneOf(tuple(ARCHITECTURES))],

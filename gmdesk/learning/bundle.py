@@ -344,9 +344,10 @@ def _calibration_problem(v: Any) -> str | None:
     fit as refused); one that has it was made by an older gmdesk or edited by hand, and must be retrained."""
     if isinstance(v, dict) and v.get("method") == "none":
         refused = v.get("refused")
-        if isinstance(refused, dict) and isinstance(v.get("reason"), str) and len(v["reason"]) <= 1000:
-            return None
-        return "a refused calibration {method: none, refused: {a, b}, reason}"
+        if refused is None or isinstance(refused, dict):
+            if isinstance(v.get("reason"), str) and len(v["reason"]) <= 1000:
+                return None
+        return "a refused calibration {method: none, refused: {a, b}, reason} or none {method: none, reason}"
     why = platt_problem(v)
     if why is None:
         return None

@@ -60,6 +60,13 @@ def _infant_shift(logit: np.ndarray, y: np.ndarray, ids: np.ndarray, threshold: 
     return best
 
 
+def own_calibration(architecture: str) -> dict[str, Any]:
+    """The calibration record of a family calibrated as it is fitted
+    (:attr:`~gmdesk.learning.base.SnippetClassifier.calibrated_by_construction`): no Platt step, and why."""
+    return {"method": "none", "reason": f"{architecture} is calibrated as it is fitted (its class-balanced regression "
+                                        "on out-of-fold values); no second calibration on cross-validated scores"}
+
+
 #: Largest slope and intercept a bundle's Platt calibration may have.
 MAX_PARAMETER = 100.0
 

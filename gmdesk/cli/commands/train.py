@@ -202,19 +202,22 @@ def _cross_validate(snips, est, schemes: list[str], args: argparse.Namespace,
             lvl = _figures(res.infant_level, scheme=res.label)
             if not args.no_calibration:
                 metrics["uncalibrated_infant_level"] = lvl
-                calibration, lvl = _calibrated(res, snips, args)
+                calibration, lvl = _calibrated(res, snips, args, est)
             metrics["infant_level"] = lvl
     return metrics, calibration
 
 
-def _calibrated(res, snips, args: argparse.Namespace) -> tuple[dict, dict]:
-    """The calibration fitted on a cross-validation's out-of-fold scores, and the infant-level figures of the
-    calibrated scores: the bundle decides on calibrated scores, so these are the card's figures."""
+def _calibrated(res, snips, args: argparse.Namespace, est) -> tuple[dict, dict]:
+    """The calibration fitted on a cross-validation's out-of-fold scores (none for a family calibrated as it is
+    fitted), and the infant-level figures of the scores as the bundle decides on them: the card's figures."""
     from gmdesk.evaluation.metrics import headline, infant_level
-    from gmdesk.learning.calibration import calibrate_out_of_fold
+    from gmdesk.learning.calibration import calibrate_out_of_fold, own_calibration
 
-    calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label, f"out-of-fold scores of {res.label}",
-                                                snips.infant_id, args.threshold)
+    if est.calibrated_by_construction:
+        calibration, scores = own_calibration(est.architecture), res.oof_scores
+    else:
+        calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label,
+                                                    f"out-of-fold scores of {res.label}", snips.infant_id, args.threshold)
     cal = infant_level(scores, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
     print(f"    calibrated (as the bundle decides): {headline(cal)}")
     return calibration, _figures(cal, scheme=res.label, calibrated=True)

@@ -157,3 +157,24 @@ def test_evaluate_without_recipe_options_runs_nested_selection_under_loio(tmp_pa
     results = list(csv.DictReader(open(out / "cv_results.csv", encoding="utf-8")))
     assert {r["scheme"] for r in results} == {"nested-loio", "nested-lopo"}
     assert all(0 < float(r["p_value"]) <= 1 for r in results)
+
+
+def test_a_normative_family_gets_no_second_calibration_and_its_bundle_opens(tmp_path, phenotype_cohort):
+    """The normative families' regression on out-of-fold surprises is their calibration: training records
+    ``{method: none, reason}`` instead of a Platt fit, the bundle opens and scores with the classifier's own
+    P(abnormal); a supervised family still gets a Platt fit."""
+    import json
+
+    from gmdesk.cli.main import main
+    from gmdesk.learning.bundle import load_bundle
+
+    core, lr = tmp_path / "core", tmp_path / "lr"
+    assert main(["train", str(phenotype_cohort), "-o", str(core), "--classifier", "fidgety-core", "--cv", "infant"]) == 0
+    assert main(["train", str(phenotype_cohort), "-o", str(lr), "--classifier", "fidgety", "--cv", "infant"]) == 0
+    cal = json.loads((core / "manifest.json").read_text(encoding="utf-8"))["calibration"]
+    assert cal["method"] == "none" and "calibrated as it is fitted" in cal["reason"] and "refused" not in cal
+    lr_cal = json.loads((lr / "manifest.json").read_text(encoding="utf-8"))["calibration"]
+    assert lr_cal["method"] == "platt" or "a" in lr_cal["refused"]  # a Platt fit, kept or refused
+    bundle = load_bundle(core)
+    assert bundle.calibration is None and bundle.calibration_record == cal
+    assert "calibration" not in " ".join(bundle.validation.get("reasons", []))
