@@ -109,6 +109,8 @@ def _calibration_words(calibrated: bool, calibration: dict[str, Any] | None) -> 
         r = calibration["refused"]
         return (f" (uncalibrated: the Platt fit on out-of-fold scores, a = {r.get('a')}, b = {r.get('b')}, was "
                 f"refused: {calibration.get('reason', '')})")
+    if isinstance(calibration, dict) and calibration.get("method") == "none" and calibration.get("reason"):
+        return f" (no Platt step: {calibration['reason']})"
     return ""
 
 

@@ -178,3 +178,4 @@ def test_a_normative_family_gets_no_second_calibration_and_its_bundle_opens(tmp_
     bundle = load_bundle(core)
     assert bundle.calibration is None and bundle.calibration_record == cal
     assert "calibration" not in " ".join(bundle.validation.get("reasons", []))
+    assert "no Platt step: fidgety-core is calibrated as it is fitted" in (core / "MODEL_CARD.md").read_text(encoding="utf-8")
