@@ -92,7 +92,7 @@ class OpenVinoPoseModel:
         self._core: Any = None
         self._model: Any = None
         self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._queues: dict[int, Any] = {}
+        self._queues: dict[tuple[int, ...], Any] = {}
         self.compilations = 0  #: networks compiled so far (one per input shape, while kept)
         self.load()
 
@@ -161,19 +161,19 @@ class OpenVinoPoseModel:
         self.compilations += 1
         self._compiled[key] = compiled
         while len(self._compiled) > MAX_SHAPES:
-            self._compiled.popitem(last=False)
+            old, _ = self._compiled.popitem(last=False)
+            self._queues.pop(old, None)
         return compiled
 
     def _queue(self, shape: tuple[int, ...]) -> Any:
         """The request queue of the network compiled for one frame of ``shape`` (THROUGHPUT: one request per
         stream), made with it."""
         compiled = self.compiled(shape)
-        key = id(compiled)
+        key = tuple(int(d) for d in shape)
         if key not in self._queues:
             ov = import_openvino()
             queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
             queue.set_callback(_collect)
-            self._queues = {k: q for k, q in self._queues.items() if k in {id(c) for c in self._compiled.values()}}
             self._queues[key] = queue
         return self._queues[key]
 
