@@ -1,19 +1,22 @@
 """Benchmark: pose estimation on the CPU, torch eager (DeepLabCut's network as its runner runs it) against ONNX
-Runtime (gmdesk's default route), on the same frames in one run, at full HD and at ``--max-size`` 960 and 640.
+Runtime and OpenVINO (gmdesk's default route on the CPU), on the same frames in one run, at full HD and at
+``--max-size`` 960 and 640.
 
 Speed: a DeepLabCut ResNet-50 bottom-up model (the default ``resnet_50`` architecture: backbone with output
 stride 16 and a deconvolution heatmap + location-refinement head) with random weights: speed does not depend
-on what the weights learned. Each size runs torch and ONNX Runtime in alternating rounds (ABAB...) so that a
-change in the machine's load hits both; frames per second are medians over rounds, the ratio is per round.
-Both use the same number of threads (``--threads``, default all cores). Optionally (``--int8``) ONNX Runtime
-with the network quantised to int8 (static, QDQ, calibrated on the frames), with its landmark difference from
-fp32.
+on what the weights learned. Each size runs torch, ONNX Runtime and OpenVINO (once per performance hint of
+``--openvino-hints``) in alternating rounds (ABC...ABC...) so that a change in the machine's load hits all;
+frames per second are medians over rounds, the ratio to torch is per round. All use the same number of threads
+(``--threads``, default all cores). Optionally (``--int8``) the network quantised to int8 (static, QDQ,
+calibrated on the frames) in ONNX Runtime and in OpenVINO. Every runtime's landmark difference from fp32 torch
+is printed.
 
 Accuracy: the tiny model of the test fixture (resnet18, trained on 160×120 renders) on an unseen synthetic
 video: landmark error against the synthetic truth at its own size through both runtimes, and the largest
 landmark difference between the runtimes (what choosing ONNX Runtime costs).
 
-``.venv/bin/python bench/bench_pose.py [--rounds 5] [--batch 4] [--threads N] [--int8]``
+``.venv/bin/python bench/bench_pose.py [--rounds 5] [--batch 4] [--threads N] [--int8] [--sizes 960,640]
+[--openvino-hints THROUGHPUT,LATENCY]``
 """
 
 from __future__ import annotations
@@ -85,42 +88,50 @@ def quantised(om, frames: list[np.ndarray], work: Path):
     return quantise_export(om, small, {"video": "bench frames", "frames": len(small)})
 
 
-def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, int8=None) -> dict[str, float]:
-    """Median frames per second of torch eager and ONNX Runtime (and int8) on ``frames``, alternating rounds."""
+def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, int8=None,
+          hints: tuple[str, ...] = ("THROUGHPUT", "LATENCY")) -> dict[str, float]:
+    """Median frames per second of torch eager, ONNX Runtime and OpenVINO (one runner per performance hint; and the
+    int8 export in both runtimes) on ``frames``, alternating rounds; each runtime's ratio to torch (median over
+    rounds, and the worst round) and its landmark difference from fp32 torch (median px over the first batch)."""
     from gmdesk.pose.model import import_torch
-    from gmdesk.pose.onnx import decode_heatmaps, preprocess
+    from gmdesk.pose.onnx import decode_outputs, preprocess
+    from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
 
     torch = import_torch()
     torch.set_num_threads(threads)
     om.threads = threads
-    spec, pred = om.record["preprocess"], om.record["predictor"]
+    spec = om.record["preprocess"]
 
     def run_torch(chunk):
         with torch.no_grad():
             out = net(torch.from_numpy(preprocess(chunk, spec)))["bodypart"]
-        return decode_heatmaps(out["heatmap"].numpy(), out["locref"].numpy(), om.record["stride"], pred["apply_sigmoid"],
-                               pred["clip_scores"], pred["locref_std"])
+        return decode_outputs(out["heatmap"].numpy(), out["locref"].numpy(), om.record)
 
     runners = {"torch": run_torch, "onnx": lambda chunk: om.predict(list(chunk))}
+    for hint in hints:
+        runners[f"openvino-{hint.lower()}"] = (lambda m: lambda chunk: m.predict(list(chunk)))(
+            OpenVinoPoseModel(om, threads, hint))
     if int8 is not None:
         int8.threads = threads
         runners["onnx-int8"] = lambda chunk: int8.predict(list(chunk))
-    for fn in runners.values():  # warm-up (first-call allocations, ORT session creation)
+        ov8 = OpenVinoPoseModel(int8, threads, hints[0])
+        runners[f"openvino-{hints[0].lower()}-int8"] = lambda chunk: ov8.predict(list(chunk))
+    for fn in runners.values():  # warm-up (first-call allocations, session creation, OpenVINO's compilation)
         fn(frames[:batch])
     rates: dict[str, list[float]] = {k: [] for k in runners}
-    ratios = []
     for _ in range(rounds):
         for name, fn in runners.items():
             t0 = time.perf_counter()
             for i in range(0, len(frames), batch):
                 fn(frames[i:i + batch])
             rates[name].append(len(frames) / (time.perf_counter() - t0))
-        ratios.append(rates["onnx"][-1] / rates["torch"][-1])
-    out = {k: statistics.median(v) for k, v in rates.items()}
-    out["ratio"], out["ratio_min"] = statistics.median(ratios), min(ratios)
-    if int8 is not None:
-        a, b = runners["onnx"](frames[:batch]), runners["onnx-int8"](frames[:batch])
-        out["int8_px"] = float(np.median(np.linalg.norm(a[..., :2] - b[..., :2], axis=-1)))
+    ref = runners["torch"](frames[:batch])
+    out: dict[str, dict[str, float]] = {}
+    for name, fn in runners.items():
+        ratios = [r / t for r, t in zip(rates[name], rates["torch"], strict=True)]
+        got = fn(frames[:batch])
+        out[name] = {"fps": statistics.median(rates[name]), "ratio": statistics.median(ratios), "worst": min(ratios),
+                     "px": float(np.median(np.linalg.norm(got[..., :2] - ref[..., :2], axis=-1)))}
     return out
 
 
@@ -137,12 +148,13 @@ def accuracy(work: Path, int8: bool) -> None:
     cfg = train_tiny_dlc_model(work / "tiny", sk)
     print(f"tiny model (resnet18, 160x120) trained in {time.perf_counter() - t0:.0f} s")
     video, truth = unseen_video(work / "unseen.mp4", sk)
-    res = {rt: estimate_pose(video, cfg, sk, device="cpu", runtime=rt) for rt in ("torch", "onnx")}
+    res = {rt: estimate_pose(video, cfg, sk, device="cpu", runtime=rt) for rt in ("torch", "onnx", "openvino")}
     for rt, track in res.items():
         err = np.linalg.norm(track.xy - truth, axis=-1)
-        print(f"  {rt:5s}: error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px")
-    d = np.linalg.norm(res["onnx"].xy - res["torch"].xy, axis=-1)
-    print(f"  onnx vs torch landmarks: median {np.median(d):.1e} px, max {d.max():.1e} px")
+        print(f"  {rt:8s}: error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px")
+    for rt in ("onnx", "openvino"):
+        d = np.linalg.norm(res[rt].xy - res["torch"].xy, axis=-1)
+        print(f"  {rt} vs torch landmarks: median {np.median(d):.1e} px, max {d.max():.1e} px")
     if int8:
         from gmdesk.pose.model import landmark_columns, locate_pose_model
         from gmdesk.pose.onnx import onnx_pose_model
@@ -157,11 +169,14 @@ def accuracy(work: Path, int8: bool) -> None:
         with VideoReader(video) as r:
             frames = [np.ascontiguousarray(f[..., ::-1]) for f in r]
         cols = landmark_columns(pm, sk)
-        xy = np.concatenate([q.predict(frames[i:i + 8])[:, cols, :2] for i in range(0, len(frames), 8)])
-        err = np.linalg.norm(xy - truth, axis=-1)
-        dq = np.linalg.norm(xy - res["onnx"].xy, axis=-1)
-        print(f"  int8 : error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px; vs fp32 "
-              f"median {np.median(dq):.2f} px, p90 {np.percentile(dq, 90):.2f} px")
+        from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
+
+        for rt, run in (("onnx", q.predict), ("openvino", OpenVinoPoseModel(q).predict)):
+            xy = np.concatenate([run(frames[i:i + 8])[:, cols, :2] for i in range(0, len(frames), 8)])
+            err = np.linalg.norm(xy - truth, axis=-1)
+            dq = np.linalg.norm(xy - res["torch"].xy, axis=-1)
+            print(f"  {rt} int8: error vs truth median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px; "
+                  f"vs fp32 torch median {np.median(dq):.2f} px, p90 {np.percentile(dq, 90):.2f} px")
 
 
 def main() -> None:
@@ -170,7 +185,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=8, help="frames per round and size")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--int8", action="store_true", help="also ONNX Runtime with the network quantised to int8")
+    ap.add_argument("--int8", action="store_true", help="also the network quantised to int8 (ONNX Runtime, OpenVINO)")
+    ap.add_argument("--openvino-hints", default="THROUGHPUT,LATENCY",
+                    help="OpenVINO performance hints to time, comma-separated (the first also runs the int8 export)")
+    ap.add_argument("--sizes", default="", help="only these sizes, comma-separated: 1920x1080, 960, 640 (default all)")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--no-speed", action="store_true", help="only the accuracy part")
     args = ap.parse_args()
@@ -196,22 +214,28 @@ def main() -> None:
         full = [np.ascontiguousarray(f[..., ::-1]) for f in r]
     import cv2
 
+    from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
+
+    hints = tuple(h.strip().upper() for h in args.openvino_hints.split(","))
     print(f"CPU: {os.cpu_count()} cores, threads {args.threads}; torch {torch.__version__}, onnxruntime "
-          f"{onnxruntime.__version__}; DLC ResNet-50 bottom-up (24 body parts), batch {args.batch}, "
-          f"{args.frames} frames x {args.rounds} alternating rounds per size")
-    print(f"{'size':18s} {'torch fps':>10s} {'ORT fps':>9s} {'ORT/torch':>10s} {'(worst round)':>13s}"
-          + ("  int8 fps  int8/torch  int8 vs fp32 px" if args.int8 else ""))
+          f"{onnxruntime.__version__}, openvino {OpenVinoPoseModel.version()} (hints {', '.join(hints)}; f32); DLC "
+          f"ResNet-50 bottom-up (24 body parts), batch {args.batch}, {args.frames} frames x {args.rounds} alternating "
+          f"rounds per size")
+    print("fps per runtime; x = ratio to torch eager (median over rounds; worst round); px = median landmark difference "
+          "from fp32 torch on one batch")
     int8 = None
     for label, (w, h) in SIZES.items():
+        if args.sizes and not any(label.endswith(s) or label.startswith(s) for s in args.sizes.split(",")):
+            continue
         frames = np.stack([f if (w, h) == (1920, 1080) else cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
                            for f in full])
         if args.int8 and int8 is None:  # one quantised network serves every size (dynamic axes)
             int8 = quantised(om, list(frames[:4]), work)
-        r = speed(net, om, frames, args.rounds, args.batch, args.threads, int8)
-        line = f"{label:18s} {r['torch']:10.3f} {r['onnx']:9.3f} {r['ratio']:9.2f}x {r['ratio_min']:12.2f}x"
-        if int8 is not None:
-            line += f"  {r['onnx-int8']:8.3f}  {r['onnx-int8'] / r['torch']:9.2f}x  {r['int8_px']:.2f}"
-        print(line, flush=True)
+        res = speed(net, om, frames, args.rounds, args.batch, args.threads, int8, hints)
+        print(f"{label}:")
+        for name, r in res.items():
+            print(f"  {name:28s} {r['fps']:7.3f} fps  {r['ratio']:5.2f}x (worst {r['worst']:4.2f}x)  {r['px']:.2e} px",
+                  flush=True)
     if not args.no_accuracy:
         accuracy(work, args.int8)
 

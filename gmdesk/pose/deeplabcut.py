@@ -1,10 +1,12 @@
-"""Pose estimation with a site's own DeepLabCut model (DLC 3): ONNX Runtime by default, torch on request.
+"""Pose estimation with a site's own DeepLabCut model (DLC 3): OpenVINO or ONNX Runtime on the CPU, torch on request.
 
 Runtimes: ``onnx`` runs the model's network exported once to ONNX (:mod:`gmdesk.pose.onnx`; cached beside the
 model, tied to its snapshot's SHA-256) in ONNX Runtime on the CPU and decodes the heatmaps in NumPy exactly as
-DeepLabCut does; ``torch`` runs DeepLabCut's own inference runner (CPU or CUDA). ``auto`` (default) is torch on
-a CUDA device and ONNX Runtime otherwise; a model the ONNX route does not support (multi-animal, top-down,
-resizing transforms) falls back to torch where torch is installed, and says so in the provenance.
+DeepLabCut does; ``openvino`` runs the same export in OpenVINO (:mod:`gmdesk.pose.openvino_runtime`) with the
+same decoding; ``torch`` runs DeepLabCut's own inference runner (CPU or CUDA). ``auto`` (default) is torch on
+a CUDA device, else OpenVINO where it is installed (ONNX Runtime where it is not, or where OpenVINO cannot load:
+the provenance says so); a model the ONNX route does not support (multi-animal, top-down, resizing transforms)
+falls back to torch where torch is installed, and says so in the provenance.
 
 Frames come from :class:`gmdesk.video.reader.VideoReader` in displayed orientation (the same frames
 the GUI shows), optionally downscaled so the longest side is ``max_size``; coordinates are
@@ -31,13 +33,15 @@ from gmdesk.pose.model import (
     PoseModel,
     PoseModelError,
     import_torch,
+    installed,
     landmark_columns,
     load_pose_model,
     locate_pose_model,
     resolve_device,
     torch_available,
 )
-from gmdesk.pose.onnx import OnnxExportError, onnx_pose_model
+from gmdesk.pose.onnx import OnnxExportError, OnnxPoseModel, onnx_pose_model
+from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
 from gmdesk.progress import CancelFn, ProgressFn
 from gmdesk.video.reader import VideoReader
 
@@ -46,7 +50,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["PoseModel", "PoseModelError", "estimate_pose", "import_torch", "load_pose_model", "locate_pose_model",
            "resolve_device"]
 
-RUNTIMES = ("auto", "onnx", "torch")
+RUNTIMES = ("auto", "openvino", "onnx", "torch")
+#: Runtimes that run the model's ONNX export on the CPU.
+CPU_RUNTIMES = ("openvino", "onnx")
 #: A batch of RGB frames → (n, model body parts, 3): x, y (pixels of the frames given), score.
 Predict = Callable[[list[np.ndarray]], np.ndarray]
 
@@ -60,6 +66,31 @@ def _torch_predict(pm: PoseModel, device: str, batch_size: int) -> Predict:
     return lambda batch: np.stack([np.asarray(p["bodyparts"])[0] for p in runner.inference(batch)])
 
 
+def cpu_runtime() -> str:
+    """What ``auto`` runs on the CPU: ``openvino`` where OpenVINO is installed, else ``onnx`` (ONNX Runtime)."""
+    return "openvino" if installed("openvino") else "onnx"
+
+
+def _openvino_predictor(om: OnnxPoseModel, threads: int | None, auto: bool,
+                        info: dict[str, object]) -> tuple[Predict, dict[str, object]]:
+    """OpenVINO running the export ``om``; where it cannot and the runtime was ``auto``, ONNX Runtime (said in
+    ``info``)."""
+    try:
+        ovm = OpenVinoPoseModel(om, threads)
+    except (ImportError, OSError, PoseModelError) as exc:
+        why = f"OpenVINO cannot run {om.path.name} here ({exc})"
+        if not auto:
+            raise PoseModelError(f"{why}; use --runtime onnx") from None
+        logger.warning("%s; using ONNX Runtime", why)
+        return om.predict, info | {"runtime": "onnx", "openvino_fallback": why}
+    info = info | {"openvino": ovm.version(), "performance_hint": ovm.hint, "inference_precision": "f32"}
+    if info["precision"] != "fp32":  # OpenVINO's own int8 kernels: the difference measured through OpenVINO
+        measured = (om.record.get("difference_from_fp32_by_runtime") or {}).get("openvino")
+        info["difference_from_fp32"] = measured or om.record.get("difference_from_fp32")
+        info["difference_measured_with"] = "openvino" if measured else "onnxruntime"
+    return ovm.predict, info
+
+
 def pose_predictor(pm: PoseModel, runtime: str, device: str, batch_size: int,
                    threads: int | None = None, precision: str = "fp32") -> tuple[Predict, dict[str, object]]:
     """The inference function for ``runtime`` and what it is (for provenance).
@@ -71,14 +102,15 @@ def pose_predictor(pm: PoseModel, runtime: str, device: str, batch_size: int,
     """
     if runtime not in RUNTIMES:
         raise PoseModelError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if runtime == "auto":
-        runtime = "torch" if device.startswith("cuda") else "onnx"
-    if runtime == "onnx" and device != "cpu":
-        raise PoseModelError(f"runtime onnx runs on the CPU here; for device {device!r} use --runtime torch")
+    auto = runtime == "auto"
+    if auto:
+        runtime = "torch" if device.startswith("cuda") else cpu_runtime()
+    if runtime in CPU_RUNTIMES and device != "cpu":
+        raise PoseModelError(f"runtime {runtime} runs on the CPU here; for device {device!r} use --runtime torch")
     info: dict[str, object] = {"runtime": runtime}
-    if precision != "fp32" and runtime != "onnx":
-        raise PoseModelError(f"precision {precision} runs in ONNX Runtime only (--runtime onnx)")
-    if runtime == "onnx":
+    if precision != "fp32" and runtime not in CPU_RUNTIMES:
+        raise PoseModelError(f"precision {precision} runs in OpenVINO or ONNX Runtime only (--runtime openvino|onnx)")
+    if runtime in CPU_RUNTIMES:
         try:
             om = onnx_pose_model(pm, precision=precision)
         except OnnxExportError as exc:
@@ -92,10 +124,12 @@ def pose_predictor(pm: PoseModel, runtime: str, device: str, batch_size: int,
             if precision != "fp32":
                 info["difference_from_fp32"] = om.record.get("difference_from_fp32")
             om.threads = threads
+            if runtime == "openvino":
+                return _openvino_predictor(om, threads, auto, info)
             return om.predict, info
     if not torch_available():
         raise PoseModelError("runtime torch needs torch and DeepLabCut (pip install 'gmdesk[pose]'); this installation "
-                             "runs pose through ONNX Runtime (--runtime onnx)")
+                             "runs pose through OpenVINO or ONNX Runtime (--runtime openvino|onnx)")
     return _torch_predict(pm, device, batch_size), info
 
 
@@ -133,14 +167,14 @@ def estimate_pose(
         DLC ``.h5``/``.csv`` to write (atomically) when inference finishes.
     progress, cancel : callable, optional
         ``progress(done, total, "12.3 fps, ETA 40 s")``; ``cancel()`` → :class:`CancelledError`.
-    runtime : {"auto", "onnx", "torch"}
-        ONNX Runtime on the CPU (the export is made on first use where torch is installed) or DeepLabCut's
-        torch runner; ``auto``: torch on CUDA, else ONNX Runtime.
+    runtime : {"auto", "openvino", "onnx", "torch"}
+        OpenVINO or ONNX Runtime on the CPU (both run the ONNX export, made on first use where torch is installed)
+        or DeepLabCut's torch runner; ``auto``: torch on CUDA, else OpenVINO (ONNX Runtime without it).
     threads : int, optional
-        ONNX Runtime's intra-op threads (default: all cores).
+        CPU inference threads of OpenVINO / ONNX Runtime (default: all cores).
     precision : {"fp32", "int8"}
         ``int8`` runs the model's quantised export (``gmdesk pose-export --int8``; its record carries its
-        landmark difference from fp32, which the provenance repeats).
+        landmark difference from fp32 per runtime, which the provenance repeats).
 
     Returns
     -------

@@ -22,6 +22,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,7 @@ class OnnxPoseModel:
         frames given)."""
         x = preprocess(np.stack(frames_rgb), self.record["preprocess"])
         heatmap, locref = self.session.run(None, {"image": x})
-        pred = self.record["predictor"]
-        return decode_heatmaps(heatmap, locref if pred["location_refinement"] else None, float(self.record["stride"]),
-                               bool(pred["apply_sigmoid"]), bool(pred["clip_scores"]), float(pred["locref_std"]))
+        return decode_outputs(heatmap, locref, self.record)
 
 
 def pose_session(path: Path, threads: int | None = None) -> Any:
@@ -140,6 +139,28 @@ def decode_heatmaps(heatmap: np.ndarray, locref: np.ndarray | None, stride: floa
     if clip_scores:
         scores = np.clip(scores, 0.0, 1.0)
     return np.stack([px, py, scores], axis=-1).astype(np.float64)
+
+
+def decode_outputs(heatmap: np.ndarray, locref: np.ndarray, record: dict[str, Any]) -> np.ndarray:
+    """Landmarks from the exported network's two outputs, decoded as the export's record says (every runtime that
+    runs the export, ONNX Runtime or OpenVINO, decodes here).
+
+    Parameters
+    ----------
+    heatmap, locref : ndarray
+        The network's ``heatmap`` and ``locref`` outputs (``locref`` is ignored when the predictor has no location
+        refinement).
+    record : dict
+        The export's record (stride and predictor).
+
+    Returns
+    -------
+    ndarray
+        ``(n, bodyparts, 3)``: x, y in input pixels and the score.
+    """
+    pred = record["predictor"]
+    return decode_heatmaps(heatmap, locref if pred["location_refinement"] else None, float(record["stride"]),
+                           bool(pred["apply_sigmoid"]), bool(pred["clip_scores"]), float(pred["locref_std"]))
 
 
 def cache_locations(pm: PoseModel, digest: str | None = None) -> list[Path]:
@@ -318,7 +339,16 @@ def calibration_frames(video: str | Path, n: int = 16, max_size: int | None = 64
     return frames, {"video": str(video), "video_sha256": file_sha256(video), "frames": idx, "scale": scale}
 
 
-def quantise_export(om: OnnxPoseModel, frames_rgb: list[np.ndarray], calibration: dict[str, Any]) -> OnnxPoseModel:
+def _difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Median, 90th percentile and largest distance between two sets of landmarks (pixels)."""
+    d = np.linalg.norm(a[..., :2] - b[..., :2], axis=-1)
+    return {"median_px": round(float(np.median(d)), 3), "p90_px": round(float(np.percentile(d, 90)), 3),
+            "max_px": round(float(d.max()), 3)}
+
+
+def quantise_export(om: OnnxPoseModel, frames_rgb: list[np.ndarray], calibration: dict[str, Any],
+                    other_runtimes: dict[str, Callable[[OnnxPoseModel], Callable[[list[np.ndarray]], np.ndarray]]]
+                    | None = None) -> OnnxPoseModel:
     """An int8 version of an export (static quantisation, QDQ, per-channel weights), calibrated on frames of the
     site's own recordings, written beside it (``…int8.onnx`` + record) with its landmark difference from fp32 on
     those frames (median and 90th percentile, pixels). Needs the ``onnx`` package (the ``pose`` extra).
@@ -331,6 +361,10 @@ def quantise_export(om: OnnxPoseModel, frames_rgb: list[np.ndarray], calibration
         Calibration frames (RGB, equal sizes), as the model will see them (after ``--max-size``).
     calibration : dict
         What the frames are (video, SHA-256, frame numbers, size) for the record.
+    other_runtimes : dict, optional
+        Other runtimes that run the int8 export (name → a function making its predictor from an export, e.g.
+        OpenVINO's): their landmark difference from fp32 (ONNX Runtime) on the same frames is recorded too
+        (``difference_from_fp32_by_runtime``), since each runtime's int8 kernels round in their own way.
     """
     try:
         from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -357,12 +391,14 @@ def quantise_export(om: OnnxPoseModel, frames_rgb: list[np.ndarray], calibration
             q = OnnxPoseModel(tmp, om.record)
             a = np.concatenate([om.predict(frames_rgb[i:i + 4]) for i in range(0, len(frames_rgb), 4)])
             b = np.concatenate([q.predict(frames_rgb[i:i + 4]) for i in range(0, len(frames_rgb), 4)])
-            d = np.linalg.norm(a[..., :2] - b[..., :2], axis=-1)
+            by_runtime = {"onnxruntime": {"frames": len(frames_rgb)} | _difference(a, b)}
+            for name, make in (other_runtimes or {}).items():
+                run = make(q)
+                c = np.concatenate([run(frames_rgb[i:i + 4]) for i in range(0, len(frames_rgb), 4)])
+                by_runtime[name] = {"frames": len(frames_rgb)} | _difference(a, c)
             record = om.record | {
                 "precision": "int8", "fp32_onnx_sha256": om.record["onnx_sha256"], "calibration": calibration,
-                "difference_from_fp32": {"frames": len(frames_rgb), "median_px": round(float(np.median(d)), 3),
-                                         "p90_px": round(float(np.percentile(d, 90)), 3),
-                                         "max_px": round(float(d.max()), 3)},
+                "difference_from_fp32": by_runtime["onnxruntime"], "difference_from_fp32_by_runtime": by_runtime,
                 "quantised_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.perf_counter() - t0, 2),
                 "onnx_sha256": file_sha256(tmp)}
         target.with_name(target.stem + ".pre.onnx").unlink(missing_ok=True)

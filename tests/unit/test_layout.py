@@ -16,7 +16,7 @@ STAGES = ("base", "core", "io", "video", "pose", "pipeline", "learning", "screen
           "batch", "synthetic", "cli")
 #: Third-party packages whose import is deferred to where they are needed (start-up time, optional installs).
 HEAVY = ("tensorflow", "keras", "torch", "deeplabcut", "matplotlib", "cv2", "sklearn", "scipy", "pandas", "tables", "h5py",
-         "PIL", "onnxruntime", "psutil", "pypdf", "yaml", "tf2onnx", "onnx", "skops")
+         "PIL", "onnxruntime", "openvino", "psutil", "pypdf", "yaml", "tf2onnx", "onnx", "skops")
 
 
 def _modules() -> dict[str, Path]:

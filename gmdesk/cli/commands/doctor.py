@@ -1,10 +1,10 @@
 """``gmdesk doctor``: check an installation (a workstation bundle or a checkout): every stack imports, the
 shipped resources and model bundles are intact, and which device pose estimation would use.
 
-Inference needs ONNX Runtime only (networks and DeepLabCut models exported to ONNX). TensorFlow (training the
-networks) and torch with DeepLabCut (training pose models, the torch runtime, exporting a model to ONNX) are
-optional: the workstation's CPU build carries neither, and doctor says what is then not available rather
-than failing."""
+Inference needs ONNX Runtime (networks and DeepLabCut models exported to ONNX) and OpenVINO (those DeepLabCut
+models, faster, on the CPU). TensorFlow (training the networks) and torch with DeepLabCut (training pose models,
+the torch runtime, exporting a model to ONNX) are optional: the workstation's CPU build carries neither, and
+doctor says what is then not available rather than failing."""
 
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ def _onnxruntime() -> str:
     import onnxruntime
 
     return f"{onnxruntime.__version__}, providers {', '.join(onnxruntime.get_available_providers())}"
+
+
+def _openvino() -> str:
+    from gmdesk.pose.openvino_runtime import OpenVinoPoseModel, import_openvino
+
+    core = import_openvino().Core()  # loads the CPU plugin only (a bundle carries no GPU/NPU plugin)
+    return f"{OpenVinoPoseModel.version()}, CPU plugin: {core.get_property('CPU', 'FULL_DEVICE_NAME')}"
 
 
 def _training_stack() -> str:
@@ -139,6 +146,7 @@ CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("OpenCV", _opencv),
     ("scikit-learn", lambda: _version("sklearn")),
     ("ONNX Runtime (inference: networks, pose)", _onnxruntime),
+    ("OpenVINO (pose on the CPU)", _openvino),
     ("skops (scikit-learn models without pickle)", lambda: _version("skops")),
     ("TensorFlow / Keras (training networks; optional)", _training_stack),
     ("pose estimation with torch (DeepLabCut; optional)", _pose_stack),

@@ -1,4 +1,4 @@
-"""``gmdesk pose``: estimate pose in a video with a DeepLabCut model (ONNX Runtime or torch)."""
+"""``gmdesk pose``: estimate pose in a video with a DeepLabCut model (OpenVINO, ONNX Runtime or torch)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,22 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "pose", "estimate pose in a video with a DeepLabCut model (ONNX Runtime or torch)")
+    p = command_parser(subparsers, "pose", "estimate pose in a video with a DeepLabCut model (OpenVINO, ONNX Runtime or torch)")
     p.add_argument("video", help="the recording (.mp4, .mov, .avi ...)")
     p.add_argument("--dlc-model", "--model", dest="model", required=True, metavar="DLC_MODEL",
                    help="DLC project (config.yaml or folder), training folder, or exported .pt (old name: --model)")
     p.add_argument("-o", "--output", type=output(".h5", ".csv"), help="DLC .h5/.csv to write (default VIDEO.gmdesk_pose.h5)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
-    p.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto",
-                   help="onnx: ONNX Runtime on the CPU (the model is exported once and cached beside it); torch: "
-                        "DeepLabCut's runner; auto (default): torch on a CUDA device, else onnx")
-    p.add_argument("--threads", type=number(int, 1, 256), help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--runtime", choices=("auto", "openvino", "onnx", "torch"), default="auto",
+                   help="openvino: OpenVINO on the CPU; onnx: ONNX Runtime on the CPU (both run the model's ONNX "
+                        "export, made once and cached beside it); torch: DeepLabCut's runner; auto (default): torch on "
+                        "a CUDA device, else openvino (onnx where OpenVINO is not installed)")
+    p.add_argument("--threads", type=number(int, 1, 256),
+                   help="CPU inference threads of OpenVINO / ONNX Runtime (default: all cores)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
-                   help="int8: the model's quantised export (gmdesk pose-export --int8 VIDEO), faster on CPUs with int8 "
-                        "instructions; its landmark difference from fp32 is in its record and the provenance")
+                   help="int8: the model's quantised export (gmdesk pose-export --int8 VIDEO), run by OpenVINO or ONNX "
+                        "Runtime, faster on CPUs with int8 instructions; its landmark difference from fp32 is in its "
+                        "record and the provenance")
     p.add_argument("--batch", type=number(int, 1, 4096), default=8, help="frames per forward pass")
     p.add_argument("--max-size", type=number(int, 32, 16384), help="downscale so the longest side is at most this many pixels")
     p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")

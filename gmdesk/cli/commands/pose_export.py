@@ -1,5 +1,5 @@
 """``gmdesk pose-export``: export a DeepLabCut model to ONNX once, where torch and DeepLabCut are installed, so
-that workstations run it with ONNX Runtime (the export is cached beside the model's snapshot)."""
+that workstations run it with OpenVINO or ONNX Runtime (the export is cached beside the model's snapshot)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "pose-export", "export a DeepLabCut model to ONNX (once, where torch is installed) "
-                                                  "so that workstations run it with ONNX Runtime")
+                                                  "so that workstations run it with OpenVINO or ONNX Runtime")
     p.add_argument("model", metavar="DLC_MODEL", help="DLC project (config.yaml or folder), training folder, or exported .pt")
     p.add_argument("--shuffle", type=POSITIVE_INT, default=1, help="project shuffle")
     p.add_argument("--force", action="store_true", help="export again even when a matching export exists")
@@ -37,11 +37,14 @@ def run(args: argparse.Namespace) -> int:
           f"{rec['stride']:g}, tied to {rec['snapshot']} (SHA-256 {rec['snapshot_sha256'][:12]}…); max |difference| vs "
           f"torch {rec['check']['max_abs_difference']:.1e} on check images")
     if args.int8:
+        from gmdesk.pose.model import installed
         from gmdesk.pose.onnx import calibration_frames, quantise_export
+        from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
 
         frames, what = calibration_frames(args.int8, args.calibration_frames, args.max_size)
-        q = quantise_export(om, frames, what)
-        d = q.record["difference_from_fp32"]
-        print(f"wrote {q.path}: int8, calibrated on {len(frames)} frames of {what['video']}; landmarks differ from fp32 by "
-              f"median {d['median_px']} px, p90 {d['p90_px']} px, max {d['max_px']} px on those frames")
+        others = {"openvino": lambda m: OpenVinoPoseModel(m).predict} if installed("openvino") else None
+        q = quantise_export(om, frames, what, others)
+        print(f"wrote {q.path}: int8, calibrated on {len(frames)} frames of {what['video']}; landmarks differ from fp32 by")
+        for name, d in q.record["difference_from_fp32_by_runtime"].items():
+            print(f"  {name}: median {d['median_px']} px, p90 {d['p90_px']} px, max {d['max_px']} px on those frames")
     return 0

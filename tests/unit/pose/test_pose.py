@@ -40,7 +40,8 @@ def test_gmdesk_pose_on_an_unseen_video(tmp_path, dlc_project, unseen, skeleton,
     video, truth = unseen
     out = tmp_path / "pose.h5"
     assert main(["pose", str(video), "--model", str(dlc_project), "--device", "cpu", "--batch", "4", "-o", str(out)]) == 0
-    assert "fps" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "fps" in printed and "openvino on cpu" in printed  # auto: OpenVINO on the CPU where it is installed
     track = read_dlc(out, skeleton)
     err = np.linalg.norm(track.xy - truth, axis=-1)
     print(f"\nlandmark error on an unseen video: median {np.median(err):.2f} px, p90 {np.percentile(err, 90):.2f} px")
@@ -195,18 +196,57 @@ def _phone_clip(video, tmp_path):
 
 
 @pytest.mark.parametrize("clip", ["upright", "ipad-rotated"])
-def test_onnx_runtime_equals_deeplabcut_analyze_videos(tmp_path, dlc_project, unseen, skeleton, clip):
-    """Parity: the ONNX route's landmarks equal DeepLabCut's own analyze_videos with the same model (median
-    <= 0.05 px), on the upright clip and on the rotation-flagged phone clip."""
+def test_cpu_runtimes_equal_deeplabcut_analyze_videos(tmp_path, dlc_project, unseen, skeleton, clip):
+    """Parity: the landmarks of both CPU runtimes running the ONNX export, ONNX Runtime and OpenVINO, equal
+    DeepLabCut's own analyze_videos with the same model (median <= 0.05 px), on the upright clip and on the
+    rotation-flagged phone clip."""
     if clip == "ipad-rotated" and shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed")
     video = unseen[0] if clip == "upright" else _phone_clip(unseen[0], tmp_path)
-    ours = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="onnx")
-    assert ours.provenance[-1]["params"]["runtime"] == "onnx"
     theirs = read_dlc(_analyze_videos(dlc_project, video, tmp_path), skeleton)
-    diff = np.linalg.norm(ours.xy - theirs.xy, axis=-1)
-    print(f"\n{clip}: ONNX Runtime vs analyze_videos median {np.median(diff):.2e} px, max {diff.max():.2e} px")
-    assert np.median(diff) <= 0.05 and np.abs(ours.likelihood - theirs.likelihood).max() < 1e-3
+    for runtime in ("onnx", "openvino"):
+        ours = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime=runtime)
+        step = ours.provenance[-1]["params"]
+        assert step["runtime"] == runtime
+        if runtime == "openvino":
+            assert step["openvino"] and step["inference_precision"] == "f32" and step["onnx"].endswith(".onnx")
+        diff = np.linalg.norm(ours.xy - theirs.xy, axis=-1)
+        print(f"\n{clip}: {runtime} vs analyze_videos median {np.median(diff):.2e} px, max {diff.max():.2e} px")
+        assert np.median(diff) <= 0.05 and np.abs(ours.likelihood - theirs.likelihood).max() < 1e-3, runtime
+
+
+def test_openvino_compiles_once_per_input_shape_and_falls_back_to_onnx_runtime(dlc_project, unseen, skeleton,
+                                                                            monkeypatch):
+    """OpenVINO compiles the network once per input shape and reuses it (THROUGHPUT: one shape per frame size;
+    LATENCY: one per batch shape, a short last batch included), with ONNX Runtime's landmarks at every size;
+    `auto` falls back to ONNX Runtime (said in the provenance) where OpenVINO cannot load, `--runtime openvino`
+    then says so."""
+    import gmdesk.pose.deeplabcut as dlc
+    from gmdesk.pose.model import locate_pose_model
+    from gmdesk.pose.onnx import onnx_pose_model
+    from gmdesk.pose.openvino_runtime import OpenVinoPoseModel
+
+    video = unseen[0]
+    om = onnx_pose_model(locate_pose_model(dlc_project))
+    with VideoReader(video) as r:
+        frames = [np.ascontiguousarray(f[..., ::-1]) for f in r][:10]
+    small = [f[::2, ::2].copy() for f in frames]
+    for hint, compiles in (("THROUGHPUT", 2), ("LATENCY", 3)):
+        ov = OpenVinoPoseModel(om, threads=1, hint=hint)
+        for batch in (frames[:4], frames[4:8], frames[8:], small[:4], small[4:8], frames[:4]):
+            got, want = ov.predict(batch), om.predict(batch)
+            assert np.abs(got - want).max() < 1e-3, hint
+        assert ov.compilations == compiles, hint  # 160x120 and 80x60 (THROUGHPUT); also 2 x 160x120 (LATENCY)
+
+    def broken(*args, **kwargs):
+        raise ImportError("libopenvino.so: cannot open shared object file")
+
+    monkeypatch.setattr(dlc, "OpenVinoPoseModel", broken)
+    track = estimate_pose(video, dlc_project, skeleton, device="cpu")
+    step = track.provenance[-1]["params"]
+    assert step["runtime"] == "onnx" and "cannot open shared object" in step["openvino_fallback"]
+    with pytest.raises(PoseModelError, match="OpenVINO cannot run .*; use --runtime onnx"):
+        estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="openvino")
 
 
 def test_a_workstation_without_torch_runs_the_cached_export(tmp_path, dlc_project, unseen, skeleton):
@@ -220,7 +260,7 @@ def test_a_workstation_without_torch_runs_the_cached_export(tmp_path, dlc_projec
     pm = locate_pose_model(dlc_project)
     om = find_export(pm) or export_pose_model(pm)
     assert om.record["snapshot_sha256"] and om.record["check"]["max_abs_difference"] < 0.01
-    here = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="onnx")
+    here = estimate_pose(video, dlc_project, skeleton, device="cpu", runtime="openvino")
     fresh = tmp_path / "never-exported"
     shutil.copytree(dlc_project.parent, fresh)
     for p in fresh.rglob("*.onnx*"):
@@ -236,7 +276,8 @@ def test_a_workstation_without_torch_runs_the_cached_export(tmp_path, dlc_projec
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert "RC 0 1" in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
     assert "has no ONNX export" in res.stderr and "gmdesk pose-export" in res.stderr and "Traceback" not in res.stderr
-    assert np.array_equal(read_dlc(out, skeleton).xy, here.xy)
+    assert "openvino on cpu" in res.stdout  # auto: OpenVINO runs the export without torch too
+    assert np.abs(read_dlc(out, skeleton).xy - here.xy).max() < 1e-3
     assert not (tmp_path / "no.h5").exists()
     data = bytearray(om.path.read_bytes())
     data[-10] ^= 0xFF
@@ -260,7 +301,8 @@ def test_int8_export_is_calibrated_on_a_recording_and_says_how_far_it_is_from_fp
         estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx", precision="int8")
     calib = next(project.glob("videos/*.mp4"))  # the model's own training clip, not the video assessed
     assert main(["pose-export", str(cfg), "--int8", str(calib)]) == 0
-    assert "int8, calibrated on 16 frames" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "int8, calibrated on 16 frames" in printed and "openvino: median" in printed
     fp32 = estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx")
     int8 = estimate_pose(video, cfg, skeleton, device="cpu", runtime="onnx", precision="int8")
     step = int8.provenance[-1]["params"]
@@ -269,4 +311,13 @@ def test_int8_export_is_calibrated_on_a_recording_and_says_how_far_it_is_from_fp
     d = np.linalg.norm(int8.xy - fp32.xy, axis=-1)
     err = np.linalg.norm(int8.xy - truth, axis=-1)
     print(f"\nint8 vs fp32 on the unseen clip: median {np.median(d):.2f} px; vs truth median {np.median(err):.2f} px")
+    assert np.median(d) < 2.0 and np.median(err) < 6.0
+    # OpenVINO runs the same QDQ export with its own int8 kernels; its difference from fp32 was measured for it
+    ov8 = estimate_pose(video, cfg, skeleton, device="cpu", runtime="openvino", precision="int8")
+    step = ov8.provenance[-1]["params"]
+    assert step["runtime"] == "openvino" and step["onnx"].endswith(".int8.onnx")
+    assert step["difference_measured_with"] == "openvino" and 0 <= step["difference_from_fp32"]["median_px"] < 2.0
+    d = np.linalg.norm(ov8.xy - fp32.xy, axis=-1)
+    err = np.linalg.norm(ov8.xy - truth, axis=-1)
+    print(f"OpenVINO int8 vs fp32: median {np.median(d):.2f} px; vs truth median {np.median(err):.2f} px")
     assert np.median(d) < 2.0 and np.median(err) < 6.0
