@@ -34,7 +34,7 @@ from gmdesk.evaluation.metrics import infant_level
 from gmdesk.evaluation.parallel import parallel_map
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.base import SnippetClassifier
-from gmdesk.learning.calibration import calibrate, checked, fit_platt, is_platt, own_calibration
+from gmdesk.learning.calibration import calibrate, is_platt, out_of_fold_calibration
 from gmdesk.pipeline.snippets import SnippetSet
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel
 from gmdesk.screening.verdict import verdicts_by_infant
@@ -303,16 +303,6 @@ def _inner_scheme(inner: str, train: list[str], labels: dict[str, int], phenotyp
     return "lopo" if phenotypes and len(kinds - {""}) >= 2 and "" not in kinds else "infant"
 
 
-def _calibration_or_none(scores: np.ndarray, labels: np.ndarray, infant_ids: np.ndarray,
-                         threshold: float) -> dict[str, Any] | None:
-    """Platt calibration of out-of-fold scores as a bundle keeps it (:func:`~gmdesk.learning.calibration.checked`:
-    a fit whose slope is not positive is recorded as refused and not applied, scores that ran against the labels
-    are not turned round), or None with one class only."""
-    if len(set(np.asarray(labels).astype(int).tolist())) < 2:
-        return None
-    return checked(fit_platt(scores, labels, infant_ids, threshold))
-
-
 @dataclass
 class Selection:
     """The recipe an inner cross-validation chose on some infants, with its out-of-fold result there."""
@@ -352,9 +342,8 @@ def select_recipe(data: dict[tuple[str, str, int], SnippetSet], recipes: list[Re
     assert best is not None
     chosen = data[(best.recipe.feature_set, best.recipe.normalisation, best.recipe.overlap)]
     sub = chosen.subset(np.isin(chosen.infant_id, list(infants)))
-    est = make(best.recipe)
-    best.calibration = (own_calibration(est.architecture) if est.calibrated_by_construction
-                        else _calibration_or_none(best.result.oof_scores, sub.label, sub.infant_id, threshold))
+    best.calibration, _ = out_of_fold_calibration(make(best.recipe), best.result.oof_scores, sub.label, sub.infant_id,
+                                                  threshold, f"out-of-fold scores of the selection's {scheme} CV")
     return best
 
 

@@ -124,3 +124,17 @@ def calibrate_out_of_fold(oof_scores: Any, labels: Any, fitted_on: str, infant_i
     (:func:`checked`), and the scores uncalibrated."""
     calibration = checked(fit_platt(oof_scores, labels, infant_ids, threshold) | {"fitted_on": fitted_on})
     return calibration, calibrate(oof_scores, calibration)
+
+
+def out_of_fold_calibration(estimator: Any, oof_scores: Any, labels: Any, infant_ids: Any, threshold: float | None,
+                            fitted_on: str) -> tuple[dict[str, Any] | None, np.ndarray]:
+    """The calibration a bundle of ``estimator`` keeps, from its cross-validation's out-of-fold scores, and those
+    scores as the bundle will decide on them: the family's own record (:func:`own_calibration`, scores unchanged)
+    for a family calibrated as it is fitted; None (unchanged) when the labels hold one class only; else the Platt
+    fit of :func:`calibrate_out_of_fold`."""
+    scores = np.asarray(oof_scores, dtype=float)
+    if getattr(estimator, "calibrated_by_construction", False):
+        return own_calibration(estimator.architecture), scores
+    if len(set(np.asarray(labels).astype(int).tolist())) < 2:
+        return None, scores
+    return calibrate_out_of_fold(scores, labels, fitted_on, infant_ids, threshold)

@@ -78,28 +78,35 @@ def _sync(mag: np.ndarray) -> np.ndarray:
     return c[:, iu[0], iu[1]].mean(axis=1)
 
 
-def _columns(p: np.ndarray, layout: SnippetLayout) -> dict[str, np.ndarray]:
-    """Every descriptor of :data:`FIDGETY_NAMES` of body points ``p`` ``(n, T, L, 2)``, by name."""
+def _columns(p: np.ndarray, layout: SnippetLayout, names: tuple[str, ...] = FIDGETY_NAMES) -> dict[str, np.ndarray]:
+    """The descriptors ``names`` (of :data:`FIDGETY_NAMES`) of body points ``p`` ``(n, T, L, 2)``, by name; only
+    what they need is computed (the band shares, direction variability and jitter cost most)."""
     n, T, L, _ = p.shape
     ee = list(layout.end_effectors) or list(range(L))
     lag = max(1, int(round(layout.fps / 6)))
     step = p[:, lag:] - p[:, :-lag]  # (n, T - lag, L, 2)
     mag = np.linalg.norm(step, axis=-1)
     q25, q50, q90 = (np.percentile(mag, q, axis=1) for q in (25, 50, 90))  # (n, L)
-    shares, _ = band_shares(p, layout.fps, (FIDGETY_BAND, FAST_BAND), taper=False)
-    fid, fast = shares[..., 0], shares[..., 1]
-    small = mag <= q50[:, None, :]
-    dirvar = _direction_variability(step, small)
-    cols = [
-        _log(q25[:, ee].mean(axis=1)), _log(q50[:, ee].mean(axis=1)),
-        _log(q25[:, ee].min(axis=1)), _log(q50[:, ee].min(axis=1)),
-        _log(q25.mean(axis=1)), _log(q50.mean(axis=1)),
-        _log(q90[:, ee].mean(axis=1)), _log(q50[:, ee].mean(axis=1)) - _log(q90[:, ee].mean(axis=1)),
-        fid[:, ee].mean(axis=1), fast[:, ee].mean(axis=1),
-        dirvar[:, ee].mean(axis=1), _sync(mag[:, :, ee]),
-        _log(np.median(np.linalg.norm(p[:, 1:-1] - 0.5 * (p[:, :-2] + p[:, 2:]), axis=-1), axis=(1, 2))),
-    ]
-    return dict(zip(FIDGETY_NAMES, cols, strict=True))
+    want = set(names)
+    cols: dict[str, np.ndarray] = {
+        "small_p25_mean": _log(q25[:, ee].mean(axis=1)), "small_p50_mean": _log(q50[:, ee].mean(axis=1)),
+        "small_p25_stillest": _log(q25[:, ee].min(axis=1)), "small_p50_stillest": _log(q50[:, ee].min(axis=1)),
+        "all_p25": _log(q25.mean(axis=1)), "all_p50": _log(q50.mean(axis=1)),
+        "large_p90_mean": _log(q90[:, ee].mean(axis=1)),
+        "small_to_large": _log(q50[:, ee].mean(axis=1)) - _log(q90[:, ee].mean(axis=1)),
+    }
+    if want & {"band_share_0_5_3", "band_share_3_8"}:
+        shares, _ = band_shares(p, layout.fps, (FIDGETY_BAND, FAST_BAND), taper=False)
+        cols["band_share_0_5_3"] = shares[..., 0][:, ee].mean(axis=1)
+        cols["band_share_3_8"] = shares[..., 1][:, ee].mean(axis=1)
+    if "direction_variability" in want:
+        cols["direction_variability"] = _direction_variability(step, mag <= q50[:, None, :])[:, ee].mean(axis=1)
+    if "end_effector_sync" in want:
+        cols["end_effector_sync"] = _sync(mag[:, :, ee])
+    if "jitter" in want:
+        cols["jitter"] = _log(np.median(np.linalg.norm(p[:, 1:-1] - 0.5 * (p[:, :-2] + p[:, 2:]), axis=-1),
+                                        axis=(1, 2)))
+    return {k: cols[k] for k in names}
 
 
 def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
@@ -135,5 +142,5 @@ def fidgety_core_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray
     and the synchrony of the limbs (cramped-synchronised movement).
     """
     p = suppress_detector_noise(body_points(X, layout.coord_columns), layout.fps)
-    cols = _columns(p, layout)
+    cols = _columns(p, layout, FIDGETY_CORE_NAMES)
     return finite(np.stack([cols[k] for k in FIDGETY_CORE_NAMES], axis=1))

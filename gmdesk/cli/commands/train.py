@@ -211,13 +211,10 @@ def _calibrated(res, snips, args: argparse.Namespace, est) -> tuple[dict, dict]:
     """The calibration fitted on a cross-validation's out-of-fold scores (none for a family calibrated as it is
     fitted), and the infant-level figures of the scores as the bundle decides on them: the card's figures."""
     from gmdesk.evaluation.metrics import headline, infant_level
-    from gmdesk.learning.calibration import calibrate_out_of_fold, own_calibration
+    from gmdesk.learning.calibration import out_of_fold_calibration
 
-    if est.calibrated_by_construction:
-        calibration, scores = own_calibration(est.architecture), res.oof_scores
-    else:
-        calibration, scores = calibrate_out_of_fold(res.oof_scores, snips.label,
-                                                    f"out-of-fold scores of {res.label}", snips.infant_id, args.threshold)
+    calibration, scores = out_of_fold_calibration(est, res.oof_scores, snips.label, snips.infant_id, args.threshold,
+                                                  f"out-of-fold scores of {res.label}")
     cal = infant_level(scores, snips.label, snips.infant_id, threshold=args.threshold, seed=args.seed)
     print(f"    calibrated (as the bundle decides): {headline(cal)}")
     return calibration, _figures(cal, scheme=res.label, calibrated=True)
