@@ -138,8 +138,12 @@ def speed(net, om, frames: np.ndarray, rounds: int, batch: int, threads: int, in
 def accuracy(work: Path, int8: bool) -> None:
     """Landmark error of the tiny fixture model against the synthetic truth, through both runtimes (and int8,
     calibrated on its training video's frames)."""
+    import sys
+
     from gmdesk.io.skeletons import load_skeleton
     from gmdesk.pose.deeplabcut import estimate_pose
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: its tests' fixture
     from tests.dlc_fixture import train_tiny_dlc_model, unseen_video
 
     sk = load_skeleton()
