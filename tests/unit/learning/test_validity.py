@@ -10,7 +10,7 @@ import pytest
 
 from gmdesk.io.resources import bundle_path
 from gmdesk.learning.bundle import BundleError, load_bundle, save_bundle
-from gmdesk.learning.calibration import calibrate, calibrate_out_of_fold, fit_platt
+from gmdesk.learning.calibration import calibrate, calibrate_out_of_fold, fit_platt, out_of_fold_calibration
 from gmdesk.learning.classifiers import make_classifier
 from gmdesk.learning.model_card import model_card
 from gmdesk.learning.validity import (
@@ -100,6 +100,23 @@ def test_a_platt_fit_against_the_labels_is_refused_and_scores_stay_as_they_were(
     assert good["method"] == "platt" and good["a"] > 0 and not np.allclose(cal_scores, raw)
 
 
+def test_the_calibration_a_bundle_keeps_depends_on_the_family_and_the_labels(skeleton):
+    rng = np.random.default_rng(5)
+    y = np.repeat([0, 1], 60)
+    ids = np.repeat([f"I{k}" for k in range(12)], 10)
+    raw = np.clip(0.5 + 0.25 * (2 * y - 1) + rng.normal(0, 0.2, 120), 0.01, 0.99)
+    lay = feature_layout(skeleton, "both", "body")
+    supervised, normative = (make_classifier(a, skeleton, lay) for a in ("kinematics", "fidgety-core"))
+    cal, scores = out_of_fold_calibration(supervised, raw, y, ids, 0.6, "out-of-fold scores of a test")
+    assert cal["method"] == "platt" and cal["a"] > 0 and cal["fitted_on"] == "out-of-fold scores of a test"
+    assert np.allclose(scores, calibrate(raw, cal)) and not np.allclose(scores, raw)
+    own, same = out_of_fold_calibration(normative, raw, y, ids, 0.6, "x")  # calibrated as it is fitted
+    assert own["method"] == "none" and "fidgety-core is calibrated as it is fitted" in own["reason"]
+    assert np.array_equal(same, raw)
+    none, same = out_of_fold_calibration(supervised, raw, np.zeros(120), ids, 0.6, "x")  # one class: nothing to fit
+    assert none is None and np.array_equal(same, raw)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, skeleton):
     """A kinematics classifier fitted on 4 synthetic infants of 30 s, and their snippets."""
@@ -146,13 +163,13 @@ def test_bundles_made_before_the_check_load_not_validated(tmp_path):
     assert demo.validated and demo.validation["p_value"] < 0.05  # retrained with its test against chance
     earlier = load_bundle(EARLIER)  # the demo bundle of the version before
     assert not earlier.validated and earlier.validation["reasons"] == [LEGACY_REASON]
-    old = load_bundle(edited(tmp_path, lambda m: m.pop("validation", None)))
+    old = load_bundle(edited(tmp_path, lambda m: m.pop("validation", None), EARLIER))
     assert old.validated is False and old.validation["reasons"] == [LEGACY_REASON]
     assert old.calibration is not None  # an old Platt calibration with a > 0 is still applied
 
 
 def test_a_hand_edited_platt_slope_below_zero_is_refused_clearly(tmp_path):
-    out = edited(tmp_path, lambda m: m["calibration"].update(a=-63.1))
+    out = edited(tmp_path, lambda m: m["calibration"].update(a=-63.1), EARLIER)  # a bundle with a Platt step
     with pytest.raises(BundleError, match=r"'calibration'.*slope ≤ 0.*retrain the model"):
         load_bundle(out)
 
