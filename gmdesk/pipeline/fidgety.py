@@ -93,8 +93,8 @@ def _columns(p: np.ndarray, layout: SnippetLayout, names: tuple[str, ...] = FIDG
         "small_p25_stillest": _log(q25[:, ee].min(axis=1)), "small_p50_stillest": _log(q50[:, ee].min(axis=1)),
         "all_p25": _log(q25.mean(axis=1)), "all_p50": _log(q50.mean(axis=1)),
         "large_p90_mean": _log(q90[:, ee].mean(axis=1)),
-        "small_to_large": _log(q50[:, ee].mean(axis=1)) - _log(q90[:, ee].mean(axis=1)),
     }
+    cols["small_to_large"] = cols["small_p50_mean"] - cols["large_p90_mean"]
     if want & {"band_share_0_5_3", "band_share_3_8"}:
         shares, _ = band_shares(p, layout.fps, (FIDGETY_BAND, FAST_BAND), taper=False)
         cols["band_share_0_5_3"] = shares[..., 0][:, ee].mean(axis=1)
