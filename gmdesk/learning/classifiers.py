@@ -24,6 +24,8 @@ asymmetry,
 movement
 normative     surprise under a Gaussian of normal snippets' ``movement``   NormativeSurprise (normative)
               descriptors → logistic regression
+fidgety-      one normative cut per clinical finding (fidgety movements   FidgetyFindings (normative)
+findings      not seen, exaggerated, synchronised)
 ============= ========================================================== ==============================
 
 Every family fits class-balanced (each class weighs the same whatever the numbers of snippets).
@@ -44,7 +46,7 @@ from gmdesk.learning.kinematics_gb import KinematicsGradientBoosting
 from gmdesk.learning.kinematics_lr import KinematicsLogisticRegression
 from gmdesk.learning.literature import LITERATURE_CLASSIFIERS
 from gmdesk.learning.networks import NetworkClassifier
-from gmdesk.learning.normative import FidgetyCoreSurprise, FidgetyNormativeSurprise, NormativeSurprise
+from gmdesk.learning.normative import FidgetyCoreSurprise, FidgetyFindings, FidgetyNormativeSurprise, NormativeSurprise
 from gmdesk.learning.svm import SVMClassifier
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ logger = logging.getLogger(__name__)
 #: Every classifier class; together they serve each architecture once.
 CLASSIFIERS: tuple[type[SnippetClassifier], ...] = (SVMClassifier, NetworkClassifier, KinematicsLogisticRegression,
                                                     KinematicsGradientBoosting, *LITERATURE_CLASSIFIERS,
-                                                    NormativeSurprise, FidgetyNormativeSurprise, FidgetyCoreSurprise)
+                                                    NormativeSurprise, FidgetyNormativeSurprise, FidgetyCoreSurprise,
+                                                    FidgetyFindings)
 _BY_ARCHITECTURE = {a: cls for cls in CLASSIFIERS for a in cls.architectures}
 
 

@@ -1,18 +1,21 @@
 """Named sets of snippet descriptors, each a function ``(X, layout) -> (n, d)`` (see :mod:`~gmdesk.pipeline.
 body_frame` for the inputs). The classifier families of :mod:`gmdesk.learning.descriptors` name one.
 
-============ ==================================================================================
-name         descriptors
-============ ==================================================================================
-kinematics   :func:`gmdesk.pipeline.kinematics.snippet_descriptors` (the kinematics family's set)
-histograms   McCay HOJO2D + HOJD2D (:mod:`~gmdesk.pipeline.histograms`)
-joint-stats  Chambers-style per-joint statistics (:mod:`~gmdesk.pipeline.joint_stats`)
-spectral     band power per joint (:mod:`~gmdesk.pipeline.spectral`)
-complexity   entropy, curvature, peaks, direction variability (:mod:`~gmdesk.pipeline.complexity`)
-asymmetry    left-right asymmetry and synchrony (:mod:`~gmdesk.pipeline.asymmetry`)
-movement     all five literature sets above, one after another
-fidgety      the fidgety stream under the large movements (:mod:`~gmdesk.pipeline.fidgety`)
-============ ==================================================================================
+================ ==================================================================================
+name             descriptors
+================ ==================================================================================
+kinematics       :func:`gmdesk.pipeline.kinematics.snippet_descriptors` (the kinematics family's set)
+histograms       McCay HOJO2D + HOJD2D (:mod:`~gmdesk.pipeline.histograms`)
+joint-stats      Chambers-style per-joint statistics (:mod:`~gmdesk.pipeline.joint_stats`)
+spectral         band power per joint (:mod:`~gmdesk.pipeline.spectral`)
+complexity       entropy, curvature, peaks, direction variability (:mod:`~gmdesk.pipeline.complexity`)
+asymmetry        left-right asymmetry and synchrony (:mod:`~gmdesk.pipeline.asymmetry`)
+movement         all five literature sets above, one after another
+fidgety          the fidgety stream under the large movements (:mod:`~gmdesk.pipeline.fidgety`)
+fidgety-core     one descriptor per finding (:func:`~gmdesk.pipeline.fidgety.fidgety_core_descriptors`)
+fidgety-findings the stream's presence in every limb and the circularity of its small paths
+                 (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`)
+================ ==================================================================================
 
 Every set gives finite numbers for finite input and does not change when the snippet is scaled or
 rotated about the origin (to rounding; histogram bins up to ties at bin edges).
@@ -28,7 +31,7 @@ import numpy as np
 from gmdesk.pipeline.asymmetry import asymmetry_descriptors
 from gmdesk.pipeline.body_frame import SnippetLayout
 from gmdesk.pipeline.complexity import complexity_descriptors
-from gmdesk.pipeline.fidgety import fidgety_core_descriptors, fidgety_descriptors
+from gmdesk.pipeline.fidgety import fidgety_core_descriptors, fidgety_descriptors, fidgety_findings_descriptors
 from gmdesk.pipeline.histograms import histogram_descriptors
 from gmdesk.pipeline.joint_stats import joint_stat_descriptors
 from gmdesk.pipeline.kinematics import snippet_descriptors
@@ -57,6 +60,7 @@ DESCRIPTOR_SETS: dict[str, DescriptorFn] = {
     "asymmetry": asymmetry_descriptors,
     "fidgety": fidgety_descriptors,
     "fidgety-core": fidgety_core_descriptors,
+    "fidgety-findings": fidgety_findings_descriptors,
 }
 
 

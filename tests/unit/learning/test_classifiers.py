@@ -65,7 +65,7 @@ def test_sklearn_clone_and_params():
     assert set(ARCHITECTURES) == {"svm-rbf", "svm-poly", "lstm-2", "lstm-3", "cnn1d-2", "cnn1d-3", "vit-2", "vit-4",
                                   "kinematics", "kinematics-gb", "histograms", "joint-stats", "spectral",
                                   "complexity", "asymmetry", "movement", "normative", "fidgety", "fidgety-normative",
-                                  "fidgety-core"}
+                                  "fidgety-core", "fidgety-findings"}
 
 
 def test_paper_validation_split_is_ten_percent_half_per_class():

@@ -18,7 +18,7 @@ from gmdesk.pipeline.features import feature_layout
 pytest.importorskip("skops")
 
 FAMILIES = ["kinematics", "kinematics-gb", "histograms", "joint-stats", "spectral", "complexity", "asymmetry",
-            "movement", "normative", "fidgety", "fidgety-normative", "fidgety-core"]
+            "movement", "normative", "fidgety", "fidgety-normative", "fidgety-core", "fidgety-findings"]
 
 
 def test_every_descriptor_family_is_tested_here():

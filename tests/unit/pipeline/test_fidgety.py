@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from gmdesk.pipeline.body_frame import SnippetLayout
-from gmdesk.pipeline.fidgety import FIDGETY_CORE_NAMES, FIDGETY_NAMES, fidgety_core_descriptors, fidgety_descriptors
+from gmdesk.pipeline.fidgety import (
+    FIDGETY_CORE_NAMES,
+    FIDGETY_FINDINGS_NAMES,
+    FIDGETY_NAMES,
+    fidgety_core_descriptors,
+    fidgety_descriptors,
+    fidgety_findings_descriptors,
+    limb_groups,
+)
 
 FPS = 30.0
 T = 300
@@ -84,10 +92,54 @@ def test_a_still_or_constant_snippet_gives_finite_descriptors():
     assert np.isfinite(fidgety_descriptors(X, LAYOUT)).all()
     assert fidgety_descriptors(X, LAYOUT).shape == (1, len(FIDGETY_NAMES))
     assert np.isfinite(fidgety_core_descriptors(X, LAYOUT)).all()
+    assert np.isfinite(fidgety_findings_descriptors(X, LAYOUT)).all()
+    assert fidgety_findings_descriptors(X[:, :40], LAYOUT).shape == (1, len(FIDGETY_FINDINGS_NAMES))
     assert fidgety_core_descriptors(X[:, :8], LAYOUT).shape == (1, len(FIDGETY_CORE_NAMES))  # shorter than the filter
 
 
-@pytest.mark.parametrize("family", ["fidgety-normative", "fidgety-core"])
+def _findings(X: np.ndarray) -> dict[str, float]:
+    return dict(zip(FIDGETY_FINDINGS_NAMES, fidgety_findings_descriptors(X, LAYOUT)[0], strict=True))
+
+
+def test_the_stillest_limb_level_sees_the_stream_in_every_limb_not_the_kicks_of_some():
+    """Kicks of one limb at a time leave the others still: the stillest limb's fidgety level stays low however
+    many kicks; a stream of small circles in every limb raises it — also under detector noise as large as it."""
+    for noise in (0.003, 0.012):
+        with_fm = _findings(_snippet(0.012, 0.3, 6, jitter=noise))
+        without, busy = (_findings(_snippet(0.0, k, 6, jitter=noise)) for k in (0.3, 0.8))
+        print(noise, "with", round(with_fm["limb_fm_level"], 2), "without", round(without["limb_fm_level"], 2),
+              "busier", round(busy["limb_fm_level"], 2))
+        assert with_fm["limb_fm_level"] > without["limb_fm_level"] + 1.0  # a log amplitude: e times
+        assert busy["limb_fm_level"] < with_fm["limb_fm_level"] - 1.0
+
+
+def test_circles_are_circular_and_back_and_forth_is_not():
+    t = np.arange(T) / FPS
+    X = np.repeat(BASE[None], T, axis=0).copy()
+    lines = X.copy()
+    for j in (1, 2, 3, 4):
+        X[:, j, 0] += 0.03 * np.cos(2 * np.pi * 1.5 * t)
+        X[:, j, 1] += 0.03 * np.sin(2 * np.pi * 1.5 * t)
+        lines[:, j, 0] += 0.03 * np.cos(2 * np.pi * 1.5 * t)
+        lines[:, j, 1] += 0.015 * np.cos(2 * np.pi * 1.5 * t)
+    circles, straight = (_findings(a.reshape(1, T, 12))["small_path_circularity"] for a in (X, lines))
+    assert circles > 0.1 and straight < 0.1 * circles
+
+
+def test_the_limbs_are_hands_and_feet_with_the_joint_before_not_the_head(skeleton):
+    from gmdesk.learning.classifiers import make_classifier
+    from gmdesk.pipeline.features import feature_layout
+
+    lay = make_classifier("fidgety-findings", skeleton, feature_layout(skeleton, "both", "body")).descriptor_layout()
+    names = list(skeleton.landmarks)
+    limbs = limb_groups(lay, names.index(skeleton.origin), len(names))
+    assert sorted(tuple(names[j] for j in g) for g in limbs) == [
+        ("left_ankle", "left_foot"), ("left_wrist", "left_hand"), ("right_ankle", "right_foot"), ("right_wrist", "right_hand")]
+    # without bones: every end effector alone
+    assert limb_groups(LAYOUT, 0, 6) == ((1,), (2,), (3,), (4,))
+
+
+@pytest.mark.parametrize("family", ["fidgety-normative", "fidgety-core", "fidgety-findings"])
 def test_the_model_of_normal_movement_flags_a_phenotype_it_never_saw(skeleton, family):
     """Trained on normal and cramped-synchronised infants only, the normative fidgety families score infants with absent
     fidgety movements (never seen) higher than new normal infants (synthetic 3-D infants, seeds used nowhere else)."""
