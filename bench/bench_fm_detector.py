@@ -19,7 +19,10 @@ file). This bench generates a cohort (16 normal infants, 4 per abnormal phenotyp
 Descriptors: those of :mod:`gmdesk.pipeline.fidgety` on noise-suppressed points, and the circularity of the hands'
 and feet's small paths (|signed area| over squared speed in 1-s windows after a 0.5-s Savitzky–Golay filter:
 FMs are "small, circular" movements, Prechtl et al. 1997; curvature is lower without them, Kanemaru et al. 2017)
-with its unsigned turning. Not used by any test; seeds 101/777/778 are the tuning cohorts of issue #19.
+with its unsigned turning (median over windows, all end effectors), and the two descriptors ``fidgety-findings``
+adds (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`: the stillest limb's fidgety level and the
+circularity of the limbs' paths, 75th percentile over windows).
+Not used by any test; seeds 101/777/778 are the tuning cohorts of issue #19.
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ from gmdesk.learning.classifiers import make_classifier
 from gmdesk.pipeline.body_frame import body_points
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
-from gmdesk.pipeline.fidgety import FIDGETY_NAMES, _columns, suppress_detector_noise
+from gmdesk.pipeline.fidgety import (
+    FIDGETY_FINDINGS_NAMES,
+    FIDGETY_NAMES,
+    descriptor_columns,
+    fidgety_findings_descriptors,
+    suppress_detector_noise,
+)
 from gmdesk.synthetic.cohorts import generate_cohort
 from gmdesk.synthetic.settings import SynthSettings
 
@@ -114,17 +123,20 @@ def main() -> None:
     layout = make_classifier("fidgety-core", sk, feature_layout(sk, "both", "body")).descriptor_layout()
     ee = list(layout.end_effectors)
     raw = body_points(snips.X, layout.coord_columns)
-    cols = _columns(suppress_detector_noise(raw, layout.fps), layout, FIDGETY_NAMES)
+    cols = descriptor_columns(suppress_detector_noise(raw, layout.fps), layout, FIDGETY_NAMES)
     cols |= circularity(suppress_detector_noise(raw, layout.fps, 0.5)[:, :, ee], layout.fps)
+    findings = fidgety_findings_descriptors(snips.X, layout)
+    cols |= {f"{name} (findings)": findings[:, j] for j, name in enumerate(FIDGETY_FINDINGS_NAMES)
+             if name in ("limb_fm_level", "small_path_circularity")}
     normal = ph == "normal-fm"
     present, free = normal & (share >= 0.5), normal & (share < 0.1)
     print("\n2. descriptors as FM detectors (AUC; > 0.5: higher in normal movement)")
-    print(f"   {'descriptor':24s} {'within normal':>13s} {'normal vs absent':>16s}   infants (40th pct): "
+    print(f"   {'descriptor':34s} {'within normal':>13s} {'normal vs absent':>16s}   infants (40th pct): "
           + "  ".join(a[:8] for a in ABNORMAL))
     for name, v in cols.items():
         q40 = np.array([np.percentile(v[ids == i], 40) for i in infants])
         per = [_auc(q40[iph == "normal-fm"], q40[iph == a]) for a in ABNORMAL]
-        print(f"   {name:24s} {_auc(v[present], v[free]):13.2f} {_auc(v[present], v[ph == 'absent-fm']):16.2f}   "
+        print(f"   {name:34s} {_auc(v[present], v[free]):13.2f} {_auc(v[present], v[ph == 'absent-fm']):16.2f}   "
               + "  ".join(f"{x:8.2f}" for x in per))
 
 

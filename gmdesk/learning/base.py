@@ -159,6 +159,8 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     #: regression on out-of-fold values): training then fits no Platt calibration on cross-validated scores
     #: (:func:`gmdesk.learning.calibration.own_calibration`).
     calibrated_by_construction: ClassVar[bool] = False
+    #: How such a family calibrates itself, in words (the bundle's calibration record gives it).
+    own_calibration_note: ClassVar[str] = "its class-balanced regression on out-of-fold values"
     #: What each parameter accepts (see :mod:`gmdesk.learning.params`); a family narrows ``architecture``.
     _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
         "architecture": [OneOf(tuple(ARCHITECTURES))],

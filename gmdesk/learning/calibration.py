@@ -60,11 +60,12 @@ def _infant_shift(logit: np.ndarray, y: np.ndarray, ids: np.ndarray, threshold: 
     return best
 
 
-def own_calibration(architecture: str) -> dict[str, Any]:
+def own_calibration(architecture: str, how: str = "its class-balanced regression on out-of-fold values") -> dict[str, Any]:
     """The calibration record of a family calibrated as it is fitted
-    (:attr:`~gmdesk.learning.base.SnippetClassifier.calibrated_by_construction`): no Platt step, and why."""
-    return {"method": "none", "reason": f"{architecture} is calibrated as it is fitted (its class-balanced regression "
-                                        "on out-of-fold values); no second calibration on cross-validated scores"}
+    (:attr:`~gmdesk.learning.base.SnippetClassifier.calibrated_by_construction`; ``how``: its
+    :attr:`~gmdesk.learning.base.SnippetClassifier.own_calibration_note`): no Platt step, and why."""
+    return {"method": "none", "reason": f"{architecture} is calibrated as it is fitted ({how}); "
+                                        "no second calibration on cross-validated scores"}
 
 
 #: Largest slope and intercept a bundle's Platt calibration may have.
@@ -134,7 +135,7 @@ def out_of_fold_calibration(estimator: Any, oof_scores: Any, labels: Any, infant
     fit of :func:`calibrate_out_of_fold`."""
     scores = np.asarray(oof_scores, dtype=float)
     if getattr(estimator, "calibrated_by_construction", False):
-        return own_calibration(estimator.architecture), scores
+        return own_calibration(estimator.architecture, estimator.own_calibration_note), scores
     if len(set(np.asarray(labels).astype(int).tolist())) < 2:
         return None, scores
     return calibrate_out_of_fold(scores, labels, fitted_on, infant_ids, threshold)

@@ -188,6 +188,8 @@ class FidgetyFindings(DescriptorClassifier):
     descriptor_set: ClassVar[str] = "fidgety-findings"
     model: ClassVar[str] = "findings"
     calibrated_by_construction: ClassVar[bool] = True
+    own_calibration_note: ClassVar[str] = ("P(abnormal) = 0.5 at cuts set on normal snippets, its slope a class-balanced "
+                                           "regression on the margins beyond them")
     _parameter_constraints: ClassVar[dict[str, list[Constraint | None]]] = {
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 

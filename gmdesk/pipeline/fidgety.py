@@ -80,7 +80,8 @@ def _sync(mag: np.ndarray) -> np.ndarray:
     return c[:, iu[0], iu[1]].mean(axis=1)
 
 
-def _columns(p: np.ndarray, layout: SnippetLayout, names: tuple[str, ...] = FIDGETY_NAMES) -> dict[str, np.ndarray]:
+def descriptor_columns(p: np.ndarray, layout: SnippetLayout,
+                       names: tuple[str, ...] = FIDGETY_NAMES) -> dict[str, np.ndarray]:
     """The descriptors ``names`` (of :data:`FIDGETY_NAMES`) of body points ``p`` ``(n, T, L, 2)``, by name; only
     what they need is computed (the band shares, direction variability and jitter cost most)."""
     n, T, L, _ = p.shape
@@ -116,7 +117,7 @@ def fidgety_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
 
     The end effectors are ``layout.end_effectors`` (every landmark when there are none).
     """
-    cols = _columns(body_points(X, layout.coord_columns), layout)
+    cols = descriptor_columns(body_points(X, layout.coord_columns), layout)
     return finite(np.stack([cols[k] for k in FIDGETY_NAMES], axis=1))
 
 
@@ -144,7 +145,7 @@ def fidgety_core_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray
     and the synchrony of the limbs (cramped-synchronised movement).
     """
     p = suppress_detector_noise(body_points(X, layout.coord_columns), layout.fps)
-    cols = _columns(p, layout, FIDGETY_CORE_NAMES)
+    cols = descriptor_columns(p, layout, FIDGETY_CORE_NAMES)
     return finite(np.stack([cols[k] for k in FIDGETY_CORE_NAMES], axis=1))
 
 
@@ -262,7 +263,7 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
     hands and feet reaches 0.54-0.68 and 0.64-0.80.
     """
     b = body_points(X, layout.coord_columns)
-    cols = _columns(suppress_detector_noise(b, layout.fps), layout, ("small_p50_mean", "end_effector_sync"))
+    cols = descriptor_columns(suppress_detector_noise(b, layout.fps), layout, ("small_p50_mean", "end_effector_sync"))
     n, T, L, _ = b.shape
     level, circ = np.zeros(n), np.zeros(n)
     origins = origin_landmark(b) if n else np.zeros(0, dtype=int)
