@@ -212,3 +212,22 @@ def test_the_card_of_a_validated_model_names_its_test_and_p_value():
     assert lines[2].startswith("**VALIDATED on its cohort: label permutation test, p = 0.002")
     assert "NOT VALIDATED" not in "\n".join(lines)
     assert any(line.startswith("- test against chance: label permutation test") and "p = 0.002" in line for line in lines)
+
+
+def test_the_shipped_findings_bundle_with_a_damaged_cut_is_refused_naming_the_file(tmp_path):
+    """The demo bundle keeps one cut per finding beside the descriptors' normal means and sds; a cut that is not a
+    number (rehashed, so only the content check can catch it) is refused with the file and the array named."""
+    from gmdesk.io.hashing import file_sha256
+
+    demo = load_bundle(bundle_path())
+    assert demo.classifier.architecture == "fidgety-findings" and np.isfinite(demo.classifier.cuts_).all()
+    out = shutil.copytree(bundle_path(), tmp_path / "damaged")
+    with np.load(out / "descriptors.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["cuts"] = np.array([np.nan, 1.0, 1.0])
+    np.savez(out / "descriptors.npz", **arrays)
+    man = json.loads((out / "manifest.json").read_text())
+    man["files"]["descriptors.npz"] = file_sha256(out / "descriptors.npz")
+    (out / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(BundleError, match=r"descriptors\.npz.*'cuts' must be 3 finite numbers"):
+        load_bundle(out)

@@ -166,3 +166,24 @@ def test_the_model_of_normal_movement_flags_a_phenotype_it_never_saw(skeleton, f
     scores = [[model.score_snippets(s.X[s.infant_id == i]).mean() for i in s.infants] for s in (normal, absent)]
     print("normal infants", np.round(scores[0], 2), "absent-fm infants", np.round(scores[1], 2))
     assert np.mean(scores[1]) > np.mean(scores[0])
+
+
+def test_the_findings_cuts_come_from_normal_snippets_whatever_the_abnormal_ones():
+    """Trained beside kicks-only (absent-like) or beside synchronised snippets, ``fidgety-findings`` keeps the same
+    cuts and the same snippet decisions: only the normal snippets set them, so the verdict on a phenotype left out
+    of training does not move with the phenotypes a cohort happens to have."""
+    from gmdesk.learning.classifiers import classifier_for
+
+    def clf():
+        return classifier_for("fidgety-findings", coord_columns=LAYOUT.coord_columns, end_effectors=LAYOUT.end_effectors,
+                              fps=FPS)
+
+    normal = np.concatenate([_snippet(0.012 * (1 + 0.1 * (k % 5)), 0.3, 100 + k) for k in range(30)])
+    absent = np.concatenate([_snippet(0.0, 0.3, 200 + k) for k in range(10)])
+    together = np.concatenate([_snippet(0.0, 0.5, 300 + k, shared=True) for k in range(10)])
+    fitted = [clf().fit(np.concatenate([normal, a]), np.r_[np.zeros(30, int), np.ones(10, int)]) for a in (absent, together)]
+    assert np.array_equal(fitted[0].cuts_, fitted[1].cuts_)
+    new = np.concatenate([_snippet(0.012, 0.3, 400), _snippet(0.0, 0.3, 401), _snippet(0.0, 0.5, 402, shared=True)])
+    decisions = [f.score_snippets(new) >= 0.5 for f in fitted]
+    assert np.array_equal(decisions[0], decisions[1])
+    assert decisions[0].tolist() == [False, True, True]  # the stream is normal; kicks alone and in unison are not
