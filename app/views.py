@@ -260,7 +260,8 @@ class SnippetTimeline(pg.PlotWidget):
         """What hovering over snippet ``i`` shows."""
         s = self.snippets[i]
         p = float(s["p_abnormal"])
-        text = (f"snippet {i + 1}: {s['start_s']:.0f}–{s['start_s'] + self.window_s:.0f} s, P(abnormal) {p:.2f}"
+        finding = f", {s['finding']}" if s.get("finding") and s.get("class") == "abnormal" else ""
+        text = (f"snippet {i + 1}: {s['start_s']:.0f}–{s['start_s'] + self.window_s:.0f} s, P(abnormal) {p:.2f}{finding}"
                 f" ({'borderline' if self.is_borderline(p) else s['class']})")
         if s.get("imputed_fraction", 0) > self.imputed_limit:
             text += f", {100 * s['imputed_fraction']:.0f} % imputed"

@@ -309,6 +309,8 @@ def _result_lines(c: ReportContent) -> list[tuple[str, str]]:
         add(("Result", f"95 % interval of the share of normal snippets: {100 * lo:.0f}-{100 * hi:.0f} %"))
     if v.reason:
         add(("Result", f"Indeterminate because: {v.reason}"))
+    if res.findings_summary:
+        add(("Result", f"Findings behind the abnormal snippets: {res.findings_summary}"))
     add(("Result", "The model was trained on its site's global normal/abnormal labels per infant; it does not tell "
                    "absent from abnormal fidgety movements and does not replace a GMA-certified assessment."))
     add(("Result", f"Assessed {res.time or '?'} by {res.author or '?'} at edit-log position {res.edit_seq or 0}"))

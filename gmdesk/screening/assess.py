@@ -66,7 +66,8 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     all_starts = snippet_starts(track.n_frames, bundle.window, bundle.overlap)
     ref = bundle.reference()
     ica = bundle.ica()
-    parts: dict[str, list] = {"start": [], "p": [], "imp": [], "emb": [], "ica": []}
+    parts: dict[str, list] = {"start": [], "p": [], "imp": [], "emb": [], "ica": [], "finding": []}
+    findings = getattr(bundle.classifier, "FINDINGS", None)  # a family that names the finding behind a snippet
     dropped: list[dict] = []
     flags: list[dict] = []
     for i in range(0, len(all_starts), max(1, chunk_windows)):
@@ -78,6 +79,8 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
             continue
         parts["start"].append(snips.start)
         parts["p"].append(bundle.score_snippets(snips.X))
+        if findings:
+            parts["finding"].append(bundle.classifier.finding_margins(snips.X))
         parts["imp"].append(snips.imputed_fraction)
         parts["emb"].append(bundle.classifier.embed(snips.X).astype(np.float32))
         if ica is not None:
@@ -105,6 +108,9 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
              "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
              "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
             for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
+    if findings:
+        for row, m in zip(rows, np.concatenate(parts["finding"]), strict=True):
+            row["finding"] = list(findings)[int(np.argmax(m))] if m.max() >= 0 else ""
     insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
     logger.info("assessed %s with %s: %d snippets scored, %d windows left out, verdict %s", infant_id or "infant",
                 bundle.model_id, len(rows), len(dropped), v.verdict)

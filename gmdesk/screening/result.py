@@ -28,7 +28,8 @@ class AssessmentResult:
     (then ``stored`` is true, ``result_id`` names the row and the similarity/ICA fields are what the result
     stored, None for results stored before they were kept). ``snippets`` are the per-snippet rows as stored
     (``index``, ``start_frame``, ``end_frame``, ``start_s``, ``p_abnormal``, ``class``, ``imputed_fraction``,
-    ``flags``); ``dropped`` the windows left out
+    ``flags``, and ``finding`` — the clinical finding beyond its cut — for a model that names one); ``dropped``
+    the windows left out
     with the landmarks that were missing; ``flags`` the kept windows with long interpolated gaps.
     ``validation`` is the model's validation status (:mod:`gmdesk.learning.validity`); a result whose model
     is not validated is shown as research only, never as a plain normal/abnormal (:attr:`headline`).
@@ -85,6 +86,20 @@ class AssessmentResult:
     def research_only(self) -> str:
         """Empty for a validated model; else what its verdict is shown as (:data:`RESEARCH_ONLY`)."""
         return "" if self.validated else RESEARCH_ONLY
+
+    @property
+    def findings_summary(self) -> str:
+        """The findings behind the abnormal snippets, most frequent first ("fidgety movements not seen in 12,
+        synchronised limbs in 2 of 14 abnormal snippets"); empty when the model names none."""
+        abnormal = [s for s in self.snippets if s.get("class") == "abnormal"]
+        counts: dict[str, int] = {}
+        for s in abnormal:
+            if s.get("finding"):
+                counts[s["finding"]] = counts.get(s["finding"], 0) + 1
+        if not counts:
+            return ""
+        parts = [f"{k} in {n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+        return f"{', '.join(parts)} of {len(abnormal)} abnormal snippets"
 
     @property
     def headline(self) -> str:

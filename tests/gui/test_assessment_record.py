@@ -122,6 +122,18 @@ def test_snippet_review_from_the_timeline_with_hover_and_note(qtbot, assessed):
     assert [a["kind"] for a in win.session.case.annotations("snippet_review")] == ["snippet_review"]
 
 
+def test_hovering_an_abnormal_snippet_names_its_finding(qtbot, assessed):
+    win = assessed
+    tl = win.timeline
+    win.tabs.setCurrentIndex(1)
+    qtbot.waitExposed(tl)
+    i, s = next((i, s) for i, s in enumerate(tl.snippets) if s["class"] == "abnormal" and not tl.is_borderline(s["p_abnormal"]))
+    assert s["finding"]  # the demo model names the finding behind each abnormal snippet
+    qtbot.mouseMove(tl.viewport(), pos=timeline_pos(tl, s["start_s"] + 5, (i % 2) * 1.1 + 0.5))
+    qtbot.waitUntil(lambda: f"snippet {i + 1}:" in win.assessment.hover_label.text(), timeout=3000)
+    assert f"{s['finding']} (abnormal)" in win.assessment.hover_label.text()
+
+
 def test_borderline_band_is_configurable(qtbot, assessed):
     win = assessed
     p = np.array([s["p_abnormal"] for s in win.timeline.snippets])

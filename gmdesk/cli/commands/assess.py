@@ -55,13 +55,16 @@ def _print_result(name: str, res: AssessmentResult) -> None:
     print(f"  {'start':>6} {'time':>7} {'P(abn)':>7} {'class':>8} {'imputed':>7}")
     for sn in res.snippets:
         flag = f"  flagged: {'; '.join(sn['flags'])}" if sn.get("flags") else ""
+        finding = f"  {sn['finding']}" if sn.get("finding") and sn["class"] == "abnormal" else ""
         print(f"  {sn['start_frame']:>6} {sn['start_s']:>6.1f}s {sn['p_abnormal']:>7.3f} {sn['class']:>8} "
-              f"{100 * sn['imputed_fraction']:>6.1f}%{flag}")
+              f"{100 * sn['imputed_fraction']:>6.1f}%{finding}{flag}")
     if res.dropped:
         print(f"  {len(res.dropped)} windows left out for missing data:")
         for d in res.dropped[:10]:
             why = ", ".join(f"{k} {v} frames" for k, v in list(d.get("missing", {}).items())[:3])
             print(f"    frames {d['start']}-{d['start'] + res.window - 1}: missing {why}")
+    if res.findings_summary:
+        print(f"  findings: {res.findings_summary}")
     if res.validated:
         print(f"VERDICT: {v.verdict.upper()} — {v.basis}")
     else:  # never a plain normal/abnormal from a model no better than chance (as far as anyone knows)

@@ -57,6 +57,13 @@ def test_gmdesk_report_writes_the_record(demo_case, tmp_path, capsys):
     assert "Landmark points: observed" in text and "10-s windows usable" in text and "SCORABLE" in text
     assert "Model: demo-synthetic" in text and "SYNTHETIC training data" in text and "Not a medical device." in text
     assert "Validation:" in text
+    # the demo model names the clinical finding behind each abnormal snippet; the report counts them
+    abnormal = [s for s in res["snippets"] if s["class"] == "abnormal"]
+    assert abnormal and all(s["finding"] in ("fidgety movements not seen", "exaggerated movements",
+                                             "synchronised limbs") for s in abnormal)
+    most = max({s["finding"] for s in abnormal}, key=[s["finding"] for s in abnormal].count)
+    flat = " ".join(text.split())
+    assert f"Findings behind the abnormal snippets: {most} in" in flat and f"of {len(abnormal)} abnormal snippets" in flat
     assert "Manual edits: 2" in text and "annotator1: 2" in text
     assert "snippet 2" in text and "disagree" in text and "looks fidgety" in text
     assert "Reviewed by Dr Ana Ruiz" in text and "agree with absent FMs" in text
