@@ -36,8 +36,8 @@ from gmdesk.pipeline.features import feature_layout
 from gmdesk.synthetic.cohorts import generate_cohort
 from gmdesk.synthetic.settings import SynthSettings
 
-CANDIDATES = ("fidgety-core", "fidgety-normative", "fidgety", "normative", "kinematics", "kinematics-gb", "histograms",
-              "joint-stats", "spectral", "complexity", "asymmetry", "movement")
+CANDIDATES = ("fidgety-findings", "fidgety-core", "fidgety-normative", "fidgety", "normative", "kinematics",
+              "kinematics-gb", "histograms", "joint-stats", "spectral", "complexity", "asymmetry", "movement")
 HELD_OUT_MIX = "absent-fm=4,sporadic-fm=4,abnormal-fm=4,cramped-synchronised=4"
 
 
