@@ -201,7 +201,8 @@ def _window_power(p: np.ndarray, fps: float, band: tuple[float, float], w: int) 
     from scipy.signal import butter, sosfiltfilt
 
     n, T, L, _ = p.shape
-    r = sosfiltfilt(butter(4, band, btype="band", fs=fps, output="sos"), p, axis=1)
+    sos = butter(4, band, btype="band", fs=fps, output="sos")
+    r = sosfiltfilt(sos, p, axis=1, padlen=min(3 * (2 * len(sos) + 1), T - 1))
     k = T // w
     return (r * r).sum(axis=-1)[:, :k * w].reshape(n, k, w, L).mean(axis=2)
 
