@@ -150,6 +150,7 @@ def _limits(synthetic: bool) -> list[str]:
                "give: validate on the site's own infants before any use."] if synthetic else []),
             "- A model is only as good as the phenotypes its cohort holds; the figures per phenotype (leave-one-"
             "phenotype-out, `gmdesk evaluate --cv lopo`) say which it finds.",
-            "- The model knows only its site's global normal/abnormal labels; it does not tell absent from abnormal "
-            "fidgety movements.",
+            "- The model knows only its site's global normal/abnormal labels; its verdict is not a GMA classification "
+            "(a finding it names per snippet says how the movement departed from normal, measured, not which GMA "
+            "category applies).",
             "- Valid only for the skeleton, feature set, normalisation, window and overlap in `manifest.json`."]

@@ -175,6 +175,11 @@ def limb_groups(layout: SnippetLayout, origin: int, n_landmarks: int) -> tuple[t
     """The limbs whose fidgety movements are read: each end effector at least :data:`LIMB_DEPTH` bones from
     ``origin`` along ``layout.segments``, with the landmark before it (hand and wrist, foot and ankle).
 
+    The depth fits the shipped ``infant24`` skeleton from its sternum (hands 4, feet 5, the head's leaves 2-3); a
+    skeleton with a longer head chain (a neck landmark) or another origin can make a head leaf a "limb" — a
+    still head would then read as a limb without fidgety movements. Check a new skeleton's limbs with this
+    function before training on it.
+
     Without segments, or when no end effector is that deep, every end effector alone (every landmark but the
     origin when the layout names none)."""
     ee = [e for e in layout.end_effectors if e < n_landmarks] or [j for j in range(n_landmarks) if j != origin]
@@ -216,7 +221,10 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
     its landmarks), less the detector's noise in that band (the power in :data:`NOISE_BAND`, where no infant
     movement is, scaled to the band's width: white noise), and of the limbs the *least* (at least
     :data:`LEVEL_FLOOR` squared); the snippet's value is the median over its windows of half the logarithm (a
-    log amplitude).
+    log amplitude). Below about 12 fps the noise band does not exist and nothing is subtracted.
+
+    One limb whose points were interpolated over most of the snippet (a long occlusion) has no fidgety power and
+    pulls the level down: the snippet's imputed share (flagged above 20 %) says when to distrust it.
     """
     n, T = p.shape[:2]
     w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
@@ -231,7 +239,9 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
 
 
 def small_path_circularity(p: np.ndarray, fps: float, landmarks: list[int]) -> np.ndarray:
-    """How circular the small paths of ``landmarks`` are, per snippet of body points ``p`` ``(n, T, L, 2)``.
+    """How circular the paths of ``landmarks`` are, per snippet of body points ``p`` ``(n, T, L, 2)`` (every window,
+    weighted by its squared steps: a window with a kick reads mostly the kick, a window between large movements
+    reads the small ones — hence the upper percentile over windows).
 
     Fidgety movements are "small, circular and elegant" (Prechtl et al. 1997) and the limbs' trajectories
     curve less without them (Kanemaru et al. 2017): after a :data:`CIRCULARITY_SMOOTHING_S` Savitzky–Golay filter

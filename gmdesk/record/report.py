@@ -310,9 +310,11 @@ def _result_lines(c: ReportContent) -> list[tuple[str, str]]:
     if v.reason:
         add(("Result", f"Indeterminate because: {v.reason}"))
     if res.findings_summary:
-        add(("Result", f"Findings behind the abnormal snippets: {res.findings_summary}"))
-    add(("Result", "The model was trained on its site's global normal/abnormal labels per infant; it does not tell "
-                   "absent from abnormal fidgety movements and does not replace a GMA-certified assessment."))
+        add(("Result", f"Findings behind the abnormal snippets: {res.findings_summary} — how the movement "
+                       "departed from normal movement, measured; not a GMA classification"))
+    add(("Result", "The model was trained on its site's global normal/abnormal labels per infant; its verdict is not "
+                   "a GMA classification (absent, sporadic or abnormal fidgety movements are the assessor's call) and "
+                   "does not replace a GMA-certified assessment."))
     add(("Result", f"Assessed {res.time or '?'} by {res.author or '?'} at edit-log position {res.edit_seq or 0}"))
     cr = c.corrections
     n_since = cr.get("edits_since_result") or 0

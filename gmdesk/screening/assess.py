@@ -108,9 +108,9 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
              "p_abnormal": float(pi), "class": "abnormal" if pi >= bundle.decision else "normal",
              "imputed_fraction": float(f), "flags": flag_text.get(int(s), [])}
             for i, (s, pi, f) in enumerate(zip(starts, p, imputed, strict=True))]
-    if findings:
+    if findings:  # the finding furthest beyond its cut, for the snippets the bundle classes abnormal
         for row, m in zip(rows, np.concatenate(parts["finding"]), strict=True):
-            row["finding"] = list(findings)[int(np.argmax(m))] if m.max() >= 0 else ""
+            row["finding"] = list(findings)[int(np.argmax(m))] if row["class"] == "abnormal" else ""
     insight = _insight(np.concatenate(parts["emb"]), ref, ica, parts["ica"])
     logger.info("assessed %s with %s: %d snippets scored, %d windows left out, verdict %s", infant_id or "infant",
                 bundle.model_id, len(rows), len(dropped), v.verdict)

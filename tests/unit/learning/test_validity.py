@@ -214,9 +214,14 @@ def test_the_card_of_a_validated_model_names_its_test_and_p_value():
     assert any(line.startswith("- test against chance: label permutation test") and "p = 0.002" in line for line in lines)
 
 
-def test_the_shipped_findings_bundle_with_a_damaged_cut_is_refused_naming_the_file(tmp_path):
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("cuts", [np.nan, 1.0, 1.0], r"'cuts' must be 3 finite numbers"),
+    ("desc_mean", [0.0, 0.0, 0.0], r"'desc_mean' and 'desc_scale' must hold the 4 descriptors of fidgety-findings"),
+])
+def test_the_shipped_findings_bundle_with_damaged_arrays_is_refused_naming_the_file(tmp_path, name, value, message):
     """The demo bundle keeps one cut per finding beside the descriptors' normal means and sds; a cut that is not a
-    number (rehashed, so only the content check can catch it) is refused with the file and the array named."""
+    number, or means for another number of descriptors (rehashed, so only the content check can catch them), is
+    refused on loading with the file and the array named — not at the first snippet scored."""
     from gmdesk.io.hashing import file_sha256
 
     demo = load_bundle(bundle_path())
@@ -224,10 +229,10 @@ def test_the_shipped_findings_bundle_with_a_damaged_cut_is_refused_naming_the_fi
     out = shutil.copytree(bundle_path(), tmp_path / "damaged")
     with np.load(out / "descriptors.npz") as z:
         arrays = {k: z[k] for k in z.files}
-    arrays["cuts"] = np.array([np.nan, 1.0, 1.0])
+    arrays[name] = np.array(value)
     np.savez(out / "descriptors.npz", **arrays)
     man = json.loads((out / "manifest.json").read_text())
     man["files"]["descriptors.npz"] = file_sha256(out / "descriptors.npz")
     (out / "manifest.json").write_text(json.dumps(man))
-    with pytest.raises(BundleError, match=r"descriptors\.npz.*'cuts' must be 3 finite numbers"):
+    with pytest.raises(BundleError, match=r"descriptors\.npz.*" + message):
         load_bundle(out)

@@ -61,6 +61,7 @@ def test_gmdesk_report_writes_the_record(demo_case, tmp_path, capsys):
     abnormal = [s for s in res["snippets"] if s["class"] == "abnormal"]
     assert abnormal and all(s["finding"] in ("fidgety movements not seen", "exaggerated movements",
                                              "synchronised limbs") for s in abnormal)
+    assert all(s["finding"] == "" for s in res["snippets"] if s["class"] == "normal")
     most = max({s["finding"] for s in abnormal}, key=[s["finding"] for s in abnormal].count)
     flat = " ".join(text.split())
     assert f"Findings behind the abnormal snippets: {most} in" in flat and f"of {len(abnormal)} abnormal snippets" in flat
