@@ -31,6 +31,7 @@ from gmdesk.errors import GmdeskError
 from gmdesk.learning.base import check_snippets
 from gmdesk.learning.descriptors import DescriptorClassifier
 from gmdesk.learning.params import Constraint, OneOf
+from gmdesk.pipeline.fidgety import FIDGETY_FINDINGS_NAMES
 from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
@@ -257,8 +258,6 @@ class FidgetyFindings(DescriptorClassifier):
         return {"cuts": self.cuts_, "finding_scale": self.finding_scale_}
 
     def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where) -> None:
-        from gmdesk.pipeline.fidgety import FIDGETY_FINDINGS_NAMES
-
         d = len(FIDGETY_FINDINGS_NAMES)
         if len(self.desc_mean_) != d or len(self.desc_scale_) != d:
             raise GmdeskError(f"{where}: 'desc_mean' and 'desc_scale' must hold the {d} descriptors of fidgety-findings, "
