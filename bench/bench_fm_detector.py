@@ -47,6 +47,7 @@ from gmdesk.pipeline.fidgety import (
     descriptor_columns,
     fidgety_findings_descriptors,
     suppress_detector_noise,
+    window_turning,
 )
 from gmdesk.synthetic.cohorts import generate_cohort
 from gmdesk.synthetic.settings import SynthSettings
@@ -55,19 +56,12 @@ ABNORMAL = ("absent-fm", "sporadic-fm", "abnormal-fm", "cramped-synchronised")
 THRESHOLD = 0.6
 
 
-def circularity(p: np.ndarray, fps: float, window_s: float = 1.0) -> dict[str, np.ndarray]:
-    """Median over ``window_s`` windows of |Σ cross(v_t, v_t+1)| / Σ |v_t|² (circular paths high, back-and-forth and
-    straight paths low) and of Σ |cross| / Σ |v|² (turning regardless of sense), mean over the points ``p``
-    ``(n, T, L, 2)``."""
-    v = np.diff(p, axis=1)
-    cross = v[:, :-1, :, 0] * v[:, 1:, :, 1] - v[:, :-1, :, 1] * v[:, 1:, :, 0]
-    speed2 = (v[:, :-1] ** 2).sum(-1)
-    w = max(2, int(round(window_s * fps)))
-    k = cross.shape[1] // w
-    cs = cross[:, : k * w].reshape(len(p), k, w, -1)
-    sp = speed2[:, : k * w].reshape(len(p), k, w, -1).sum(axis=2) + 1e-12
-    return {"circularity": np.median(np.abs(cs.sum(axis=2)) / sp, axis=1).mean(axis=1),
-            "turning": np.median(np.abs(cs).sum(axis=2) / sp, axis=1).mean(axis=1)}
+def circularity(p: np.ndarray, fps: float) -> dict[str, np.ndarray]:
+    """Median over 1-s windows of the net and the total turning of the paths (:func:`~gmdesk.pipeline.fidgety.
+    window_turning`: circular paths high, back-and-forth and straight paths low; turning regardless of sense),
+    mean over the points ``p`` ``(n, T, L, 2)``."""
+    net, total = window_turning(p, fps)
+    return {"circularity": np.median(net, axis=1).mean(axis=1), "turning": np.median(total, axis=1).mean(axis=1)}
 
 
 def _auc(positive: np.ndarray, negative: np.ndarray) -> float:

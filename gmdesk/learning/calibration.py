@@ -60,7 +60,7 @@ def _infant_shift(logit: np.ndarray, y: np.ndarray, ids: np.ndarray, threshold: 
     return best
 
 
-def own_calibration(architecture: str, how: str = "its class-balanced regression on out-of-fold values") -> dict[str, Any]:
+def own_calibration(architecture: str, how: str) -> dict[str, Any]:
     """The calibration record of a family calibrated as it is fitted
     (:attr:`~gmdesk.learning.base.SnippetClassifier.calibrated_by_construction`; ``how``: its
     :attr:`~gmdesk.learning.base.SnippetClassifier.own_calibration_note`): no Platt step, and why."""

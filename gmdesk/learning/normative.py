@@ -216,10 +216,13 @@ class FidgetyFindings(DescriptorClassifier):
     def finding_margins(self, X: np.ndarray) -> np.ndarray:
         """How far each snippet goes beyond each finding's cut ``(n, 3)``, in sds of the finding among normal
         snippets (positive: beyond it), columns in the order of :attr:`FINDINGS`."""
-        return (self._findings(self._descriptors(check_snippets(X, self.n_features_))) - self.cuts_) / self.finding_scale_
+        return self._margins(self._descriptors(check_snippets(X, self.n_features_)))
+
+    def _margins(self, Z: np.ndarray) -> np.ndarray:
+        return (self._findings(Z) - self.cuts_) / self.finding_scale_
 
     def _margin(self, Z: np.ndarray) -> np.ndarray:
-        return ((self._findings(Z) - self.cuts_) / self.finding_scale_).max(axis=1)
+        return self._margins(Z).max(axis=1)
 
     def _fit_model(self, X_tr: np.ndarray, y_tr: np.ndarray, X_va: np.ndarray, y_va: np.ndarray,
                    progress: ProgressFn | None, cancel: CancelFn | None) -> None:

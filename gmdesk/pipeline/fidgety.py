@@ -238,6 +238,21 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
     return np.median(0.5 * np.log(stillest), axis=1)
 
 
+def window_turning(p: np.ndarray, fps: float, window_s: float = FM_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """How the paths of points ``p`` ``(n, T, L, 2)`` turn in each ``window_s`` window, over the squared lengths of
+    their steps: the absolute *net* turning |Σ cross(v_t, v_t+1)| (round and round; 0 for straight or
+    back-and-forth paths) and the *total* turning Σ |cross| (either sense), each ``(n, windows, L)``."""
+    n = len(p)
+    v = np.diff(p, axis=1)
+    cross = v[:, :-1, :, 0] * v[:, 1:, :, 1] - v[:, :-1, :, 1] * v[:, 1:, :, 0]
+    speed2 = (v[:, :-1] ** 2).sum(axis=-1)
+    w = max(2, min(cross.shape[1], int(round(window_s * fps))))
+    k = cross.shape[1] // w
+    cs = cross[:, :k * w].reshape(n, k, w, -1)
+    sp = speed2[:, :k * w].reshape(n, k, w, -1).sum(axis=2) + 1e-12
+    return np.abs(cs.sum(axis=2)) / sp, np.abs(cs).sum(axis=2) / sp
+
+
 def small_path_circularity(p: np.ndarray, fps: float, landmarks: list[int]) -> np.ndarray:
     """How circular the paths of ``landmarks`` are, per snippet of body points ``p`` ``(n, T, L, 2)`` (every window,
     weighted by its squared steps: a window with a kick reads mostly the kick, a window between large movements
@@ -246,20 +261,13 @@ def small_path_circularity(p: np.ndarray, fps: float, landmarks: list[int]) -> n
     Fidgety movements are "small, circular and elegant" (Prechtl et al. 1997) and the limbs' trajectories
     curve less without them (Kanemaru et al. 2017): after a :data:`CIRCULARITY_SMOOTHING_S` Savitzky–Golay filter
     (detector noise turns at random), the net turning of a path in a :data:`FM_WINDOW_S` window — the absolute
-    sum of the cross products of consecutive steps over the sum of their squared lengths (0: straight or
-    back-and-forth; larger: round and round, whatever the size) — its 75th percentile over the windows, the mean
-    over the landmarks.
+    sum of the cross products of consecutive steps over the sum of their squared lengths (:func:`window_turning`;
+    0: straight or back-and-forth; larger: round and round, whatever the size) — its 75th percentile over the
+    windows, the mean over the landmarks.
     """
-    n, T = p.shape[:2]
     q = suppress_detector_noise(p, fps, CIRCULARITY_SMOOTHING_S)[:, :, landmarks]
-    v = np.diff(q, axis=1)
-    cross = v[:, :-1, :, 0] * v[:, 1:, :, 1] - v[:, :-1, :, 1] * v[:, 1:, :, 0]
-    speed2 = (v[:, :-1] ** 2).sum(axis=-1)
-    w = max(2, min(cross.shape[1], int(round(FM_WINDOW_S * fps))))
-    k = cross.shape[1] // w
-    turn = np.abs(cross[:, :k * w].reshape(n, k, w, -1).sum(axis=2))
-    c = turn / (speed2[:, :k * w].reshape(n, k, w, -1).sum(axis=2) + 1e-12)
-    return np.percentile(c, 75, axis=1).mean(axis=1)
+    net, _ = window_turning(q, fps)
+    return np.percentile(net, 75, axis=1).mean(axis=1)
 
 
 def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
@@ -268,10 +276,10 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
     stillest limb (:func:`limb_fm_level`) and the circularity of the limbs' small paths
     (:func:`small_path_circularity`) — the two that tell a stream of fidgety movements from its absence.
 
-    Measured on nine synthetic tuning cohorts (288 infants, ``bench/bench_fm_detector.py``): for 1-s windows
-    with and without the simulator's fidgety stream, the stillest limb's level separates them with AUC 0.78-0.86
-    inside normal infants and 0.87-0.93 between normal and absent-FM infants, where the mean small level of the
-    hands and feet reaches 0.54-0.68 and 0.64-0.80.
+    Measured on two synthetic tuning cohorts (seeds 777 and 101, 32 infants each): for 1-s windows with and
+    without the simulator's fidgety stream, the stillest limb's level separates them with AUC 0.78-0.86 inside
+    normal infants and 0.87-0.93 between normal and absent-FM infants, where the mean small level of the hands
+    and feet reaches 0.54-0.68 and 0.64-0.80 (``bench/bench_fm_detector.py`` prints the snippet-level figures).
     """
     b = body_points(X, layout.coord_columns)
     cols = descriptor_columns(suppress_detector_noise(b, layout.fps), layout, ("small_p50_mean", "end_effector_sync"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -92,14 +93,10 @@ class AssessmentResult:
         """The findings behind the abnormal snippets, most frequent first ("fidgety movements not seen in 12,
         synchronised limbs in 2 of 14 abnormal snippets"); empty when the model names none."""
         abnormal = [s for s in self.snippets if s.get("class") == "abnormal"]
-        counts: dict[str, int] = {}
-        for s in abnormal:
-            if s.get("finding"):
-                counts[s["finding"]] = counts.get(s["finding"], 0) + 1
+        counts = Counter(s["finding"] for s in abnormal if s.get("finding"))
         if not counts:
             return ""
-        parts = [f"{k} in {n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
-        return f"{', '.join(parts)} of {len(abnormal)} abnormal snippets"
+        return f"{', '.join(f'{k} in {n}' for k, n in counts.most_common())} of {len(abnormal)} abnormal snippets"
 
     @property
     def headline(self) -> str:
