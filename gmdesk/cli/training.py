@@ -155,7 +155,8 @@ def estimator(arch: str, args: argparse.Namespace, sk, layout):
     from gmdesk.learning.classifiers import make_classifier
 
     augment = getattr(args, "augment", None)
-    return make_classifier(arch, sk, layout, fps=getattr(args, "fps", None) or DEFAULT_FPS, flip=not args.no_flip,
+    # every recording reaches the model at its rate (cohort_features resamples; --fps is the files' own rate)
+    return make_classifier(arch, sk, layout, fps=DEFAULT_FPS, flip=not args.no_flip,
                            augment=default_augment(arch) if augment is None else augment, epochs=args.epochs,
                            patience=args.patience,
                            seed=args.seed)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gmdesk.constants import DEFAULT_OVERLAP, MAX_FPS, MIN_FPS, WINDOW
+from gmdesk.constants import DEFAULT_FPS, DEFAULT_OVERLAP, MAX_FPS, MIN_FPS, WINDOW
 from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError, PoseFileError
@@ -29,6 +29,7 @@ from gmdesk.pipeline.cleaning import CleaningReport, clean_track
 from gmdesk.pipeline.cleaning_settings import CleaningSettings
 from gmdesk.pipeline.features import FeatureLayout, compute_features
 from gmdesk.pipeline.imputation import fill_within_limits
+from gmdesk.pipeline.resample import resample_track
 from gmdesk.pipeline.snippets import SnippetSet, cut_snippets
 from gmdesk.progress import CancelFn, ProgressFn, check_cancel, report
 
@@ -208,14 +209,19 @@ def cohort_features(
     individual: str | None = None,
     normalisation: str = "paper",
     cleaned: dict[str, PoseTrack] | None = None,
+    model_fps: float = DEFAULT_FPS,
 ) -> list[RecordingFeatures]:
-    """Load, clean (unless already cleaned) and compute features for every infant of a cohort.
+    """Load, bring to the model's frame rate, clean (unless already cleaned) and compute features for every
+    infant of a cohort.
 
     ``fps`` is the frame rate of rows without an ``fps`` cell (DLC files do not store it; default
     29.97); ``individual`` chooses the individual of multi-animal DLC files; ``normalisation`` of the
     coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.pipeline.features`). ``cleaned``, when
     given, keeps each infant's cleaned track between calls (several feature sets of one cohort are
-    cleaned once).
+    cleaned once). Every recording is resampled to ``model_fps`` (the paper's 29.97 fps: a 300-frame snippet is
+    10 s) as :func:`gmdesk.screening.assess.assess_track` resamples what it scores — a raw one before cleaning
+    (the cleaning's frame-based settings then mean what they mean at the model's rate), a cleaned one after its
+    short gaps are filled — so a cohort filmed at 25 fps trains the model it will be assessed with.
     """
     out = []
     for i, e in enumerate(entries):
@@ -224,9 +230,9 @@ def cohort_features(
         if track is None:
             track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
             if not is_cleaned(track):
-                track, _ = clean_track(track, skeleton, cleaning)
+                track, _ = clean_track(resample_track(track, model_fps), skeleton, cleaning)
             else:  # cleaned elsewhere, perhaps edited since: its short gaps are filled as the cleaning fills them
-                track = fill_within_limits(track, skeleton)
+                track = resample_track(fill_within_limits(track, skeleton), model_fps)
             if cleaned is not None:
                 cleaned[e.infant_id] = track
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)
@@ -255,9 +261,10 @@ def cohort_snippets(
     fps: float | None = None,
     individual: str | None = None,
     normalisation: str = "paper",
+    model_fps: float = DEFAULT_FPS,
 ) -> SnippetSet:
     """Snippets of every infant of a cohort, each carrying its infant's global label (``fps``,
-    ``individual`` and ``normalisation`` as in :func:`cohort_features`)."""
+    ``individual``, ``normalisation`` and ``model_fps`` as in :func:`cohort_features`)."""
     recs = cohort_features(entries, skeleton, feature_set, cleaning, mapping, progress, cancel, fps, individual,
-                           normalisation)
+                           normalisation, model_fps=model_fps)
     return cut_cohort(recs, skeleton, window, overlap, nan_policy)
