@@ -17,11 +17,11 @@ from gmdesk.errors import GmdeskError
 from gmdesk.screening.result import AssessmentResult
 
 NO_RESULT = "No assessment yet: choose a model and run it (Ctrl+R)."
-TIMELINE_CAPTION = ("Time in seconds along the bottom. Each band is one 10-s snippet (overlapping snippets alternate "
-                    "rows), coloured by the model's P(abnormal): blue normal → red abnormal. n / A: the snippet's "
-                    "class; amber outline and ?: borderline; dashed: over 20 % of its points imputed; grey: left out "
-                    "for missing data (the landmark is named). ✓ ✗ ?: your review; black outline: the snippet you "
-                    "review. Hover for P(abnormal); click to play it.")
+TIMELINE_CAPTION = ("Time in seconds along the bottom. Each band is one 10-s snippet (overlapping snippets take "
+                    "turns over the rows), coloured by the model's P(abnormal): blue normal → red abnormal. n / A "
+                    "(two rows only): the snippet's class; amber outline and ?: borderline; dashed: over 20 % of its "
+                    "points imputed; grey: left out for missing data (the landmark is named). ✓ ✗ ?: your review; "
+                    "black outline: the snippet you review. Hover for P(abnormal); click to play it.")
 SIMILARITY_CAPTION = ("How alike this infant's snippets (rows, numbered as on the timeline) and the model's reference "
                       "snippets from its training infants (columns: normal left of the white line, abnormal right) "
                       "are, in the model's own embedding (cosine similarity, yellow = alike). Rows resembling the "

@@ -141,9 +141,20 @@ def merged_gaps(dropped: list[dict], fps: float, window: int) -> list[dict]:
     return out
 
 
+def seconds_text(t: float) -> str:
+    """Seconds as a reader wants them: whole when they are ("30"), else to a tenth ("31.7")."""
+    return f"{t:.0f}" if abs(t - round(t)) < 0.05 else f"{t:.1f}"
+
+
+#: Most snippet rows on the timeline (a window every frame would otherwise need 300).
+MAX_TIMELINE_ROWS = 8
+
+
 class SnippetTimeline(pg.PlotWidget):
     """Each snippet a band coloured by P(abnormal) (blue normal → red abnormal); overlapping
-    snippets alternate between two rows. Amber outline and "?": borderline (P within
+    snippets take turns over as many rows as overlap at one instant (two at the paper's 150-frame overlap, six
+    at 250), so no band hides another; with more than two rows the "A"/"n" letters give way to the colours
+    (hover names each snippet; review marks stay written). Amber outline and "?": borderline (P within
     ``borderline`` of 0.5); dashed outline: too much imputed data; grey bands: windows left out for
     missing data, labelled with the landmark behind them. Hovering shows a snippet's P(abnormal);
     clicking a band calls ``open_snippet(index)``."""
@@ -174,6 +185,7 @@ class SnippetTimeline(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._clicked)
         self.scene().sigMouseMoved.connect(self._moved)
         self.imputed_limit = 0.2
+        self.n_rows = 2
         self.set_snippets([], 10.0)
 
     def is_borderline(self, p: float) -> bool:
@@ -212,7 +224,12 @@ class SnippetTimeline(pg.PlotWidget):
             return
         x0 = np.array([s["start_s"] for s in snippets])
         p = np.array([s["p_abnormal"] for s in snippets])
-        rows = np.arange(len(snippets)) % 2
+        steps = np.diff(np.sort(x0))
+        step = float(np.median(steps[steps > 0])) if (steps > 0).any() else window_s
+        # a tolerance for frame rounding (a 29.97-fps model on a 30-fps recording: 10.01 s windows every 1.667 s)
+        self.n_rows = int(min(MAX_TIMELINE_ROWS, max(2, np.ceil(window_s / step - 0.05))))
+        rows = np.arange(len(snippets)) % self.n_rows
+        pitch, height = self._row_geometry()
         brushes = [pg.mkBrush(self.cmap.map(float(v), mode="qcolor")) for v in p]
         pens = []
         for s in snippets:
@@ -222,15 +239,17 @@ class SnippetTimeline(pg.PlotWidget):
                 pens.append(pg.mkPen((0, 0, 0), width=3, style=QtCore.Qt.PenStyle.DashLine))
             else:
                 pens.append(pg.mkPen((60, 60, 60), width=1))
-        self.bars = pg.BarGraphItem(x0=x0, y0=rows * 1.1, width=window_s, height=1.0, brushes=brushes, pens=pens)
+        self.bars = pg.BarGraphItem(x0=x0, y0=rows * pitch, width=window_s, height=height, brushes=brushes, pens=pens)
         self.addItem(self.bars)
         for i, (s, r) in enumerate(zip(snippets, rows, strict=True)):
             mark = "?" if self.is_borderline(s["p_abnormal"]) else ("A" if s["class"] == "abnormal" else "n")
             review = self.reviews.get(i)
             if review:
                 mark += " " + REVIEW_MARKS.get(review.get("mark"), "")
+            elif self.n_rows > 2:
+                continue  # dense rows: the colours speak, letters would cover each other
             t = pg.TextItem(mark, color=(0, 0, 0), anchor=(0.5, 0.5))
-            t.setPos(s["start_s"] + window_s / 2, r * 1.1 + 0.5)
+            t.setPos(s["start_s"] + window_s / 2, r * pitch + height / 2)
             self.addItem(t)
         self.setYRange(-0.62 if self.gaps else -0.1, 2.2, padding=0.02)
         self.setXRange(0, max(x0.max() + window_s, max([g["end_s"] for g in self.gaps] + [0.0])))
@@ -242,13 +261,21 @@ class SnippetTimeline(pg.PlotWidget):
             self.selection.setOpts(x0=[0], y0=[0], width=0, height=0)
             return
         s = self.snippets[index]
-        self.selection.setOpts(x0=[s["start_s"]], y0=[(index % 2) * 1.1], width=self.window_s, height=1.0)
+        pitch, height = self._row_geometry()
+        self.selection.setOpts(x0=[s["start_s"]], y0=[(index % self.n_rows) * pitch], width=self.window_s,
+                               height=height)
+
+    def _row_geometry(self) -> tuple[float, float]:
+        """Distance between the rows' bottoms and a band's height (two rows: 1.1 and 1.0)."""
+        pitch = 2.2 / self.n_rows
+        return pitch, pitch / 1.1
 
     def snippet_at(self, t: float, y: float) -> int | None:
         """Index of the snippet band under (t, y)."""
+        pitch, height = self._row_geometry()
         for i, s in enumerate(self.snippets):
-            row = i % 2
-            if s["start_s"] <= t <= s["start_s"] + self.window_s and row * 1.1 <= y <= row * 1.1 + 1.0:
+            row = i % self.n_rows
+            if s["start_s"] <= t <= s["start_s"] + self.window_s and row * pitch <= y <= row * pitch + height:
                 return i
         return None
 
@@ -261,7 +288,8 @@ class SnippetTimeline(pg.PlotWidget):
         s = self.snippets[i]
         p = float(s["p_abnormal"])
         finding = f", {s['finding']}" if s.get("finding") and s.get("class") == "abnormal" else ""
-        text = (f"snippet {i + 1}: {s['start_s']:.0f}–{s['start_s'] + self.window_s:.0f} s, P(abnormal) {p:.2f}{finding}"
+        t0, t1 = seconds_text(s["start_s"]), seconds_text(s["start_s"] + self.window_s)
+        text = (f"snippet {i + 1}: {t0}–{t1} s, P(abnormal) {p:.2f}{finding}"
                 f" ({'borderline' if self.is_borderline(p) else s['class']})")
         if s.get("imputed_fraction", 0) > self.imputed_limit:
             text += f", {100 * s['imputed_fraction']:.0f} % imputed"

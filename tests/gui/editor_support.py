@@ -109,3 +109,9 @@ def timeline_pos(tl, t, y):
     """Viewport position of time ``t`` (s) and row height ``y`` on the timeline."""
     return tl.mapFromScene(tl.getPlotItem().vb.mapViewToScene(QtCore.QPointF(float(t), float(y))))
 
+
+def band_pos(tl, i, dt=5.0):
+    """Viewport position ``dt`` seconds into snippet ``i``'s band, halfway up its row."""
+    pitch, height = tl._row_geometry()
+    return timeline_pos(tl, tl.snippets[i]["start_s"] + dt, (i % tl.n_rows) * pitch + height / 2)
+

@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from app.main import DEMO_MODEL, demo_case  # noqa: E402
 from gmdesk.cli.main import main as gmdesk_main  # noqa: E402
-from tests.gui.editor_support import CTRL, LEFT, close, pdf_text, timeline_pos  # noqa: E402
+from tests.gui.editor_support import CTRL, LEFT, band_pos, close, pdf_text  # noqa: E402
 from tests.gui.editor_support import make_window as make_editor_window  # noqa: E402
 
 
@@ -102,7 +102,7 @@ def test_snippet_review_from_the_timeline_with_hover_and_note(qtbot, assessed):
     win.tabs.setCurrentIndex(1)
     qtbot.waitExposed(tl)
     s = tl.snippets[2]
-    pos = timeline_pos(tl, s["start_s"] + 5, 0.5)  # snippet 3 is on the lower row
+    pos = band_pos(tl, 2)
     qtbot.mouseMove(tl.viewport(), pos=pos)
     qtbot.waitUntil(lambda: "snippet 3" in win.assessment.hover_label.text(), timeout=3000)
     assert f"P(abnormal) {s['p_abnormal']:.2f}" in win.assessment.hover_label.text()
@@ -116,7 +116,7 @@ def test_snippet_review_from_the_timeline_with_hover_and_note(qtbot, assessed):
     reviews = win.session.case.snippet_reviews(win.result.result_id)
     assert reviews == {2: reviews[2]} and reviews[2]["mark"] == "disagree" and reviews[2]["note"] == "arms only"
     assert tl.reviews[2]["mark"] == "disagree"
-    qtbot.mouseMove(tl.viewport(), pos=timeline_pos(tl, s["start_s"] + 4, 0.4))
+    qtbot.mouseMove(tl.viewport(), pos=band_pos(tl, 2, 4.0))
     qtbot.waitUntil(lambda: "reviewed: disagree — arms only" in win.assessment.hover_label.text(), timeout=3000)
     # the review is in the case log, and in the report
     assert [a["kind"] for a in win.session.case.annotations("snippet_review")] == ["snippet_review"]
@@ -129,7 +129,7 @@ def test_hovering_an_abnormal_snippet_names_its_finding(qtbot, assessed):
     qtbot.waitExposed(tl)
     i, s = next((i, s) for i, s in enumerate(tl.snippets) if s["class"] == "abnormal" and not tl.is_borderline(s["p_abnormal"]))
     assert s["finding"]  # the demo model names the finding behind each abnormal snippet
-    qtbot.mouseMove(tl.viewport(), pos=timeline_pos(tl, s["start_s"] + 5, (i % 2) * 1.1 + 0.5))
+    qtbot.mouseMove(tl.viewport(), pos=band_pos(tl, i))
     qtbot.waitUntil(lambda: f"snippet {i + 1}:" in win.assessment.hover_label.text(), timeout=3000)
     assert f"{s['finding']} (abnormal)" in win.assessment.hover_label.text()
 
@@ -216,7 +216,7 @@ def test_a_read_only_case_says_so_and_offers_only_what_it_can(qtbot, tmp_path, m
     assert not panel.signoff_button.isEnabled() and "read-only" in panel.signoff_button.toolTip()
     ro.tabs.setCurrentIndex(1)
     tl = ro.timeline
-    qtbot.mouseClick(tl.viewport(), LEFT, pos=timeline_pos(tl, tl.snippets[0]["start_s"] + 5, 0.5))
+    qtbot.mouseClick(tl.viewport(), LEFT, pos=band_pos(tl, 0))
     ro.player.stop()
     assert not panel.review_buttons["agree"].isEnabled() and "read-only" in panel.review_buttons["agree"].toolTip()
     ro.patient_action.trigger()

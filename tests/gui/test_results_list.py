@@ -18,7 +18,7 @@ from app.main import DEMO_MODEL, demo_case  # noqa: E402
 from gmdesk.cli.main import main as gmdesk_main  # noqa: E402
 from gmdesk.record.case import open_case  # noqa: E402
 from gmdesk.record.report import collect_report  # noqa: E402
-from tests.gui.editor_support import CTRL, LEFT, close, pdf_text, timeline_pos  # noqa: E402
+from tests.gui.editor_support import CTRL, LEFT, band_pos, close, pdf_text  # noqa: E402
 from tests.gui.editor_support import make_window as make_editor_window  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def test_the_signed_result_stays_the_record_through_a_rerun_and_a_reopening(qtbo
     win.tabs.setCurrentIndex(1)
     tl = win.timeline
     qtbot.waitExposed(tl)
-    qtbot.mouseClick(tl.viewport(), LEFT, pos=timeline_pos(tl, tl.snippets[0]["start_s"] + 3, 0.5))
+    qtbot.mouseClick(tl.viewport(), LEFT, pos=band_pos(tl, 0, 3.0))
     win.player.stop()
     assert panel.selected_snippet == 0
     qtbot.mouseClick(panel.review_buttons["agree"], LEFT)
