@@ -9,11 +9,12 @@ Two synthetic 3-D cohorts with phenotypes (:mod:`gmdesk.synthetic.movements`), n
   further, tilted up to 40°, rolled up to 60°, weaker fidgety movements, noisier detector): settings no recipe
   was chosen on and no code was tuned on (run once, at the end).
 
-For each classifier (fixed recipe: feature set ``both``, normalisation ``body``, overlap 150) and each cohort it
+For each classifier (fixed recipe: feature set ``both``, normalisation ``body``, overlap ``--overlap``: the
+paper's 150 by default, the selection's 250 to compare) and each cohort it
 prints and writes (``selection.csv``) leave-one-phenotype-out and infant-grouped 5-fold figures: infant accuracy
 per phenotype (each abnormal phenotype tested by a model that never saw it; normal infants each tested once),
 overall accuracy, sensitivity, specificity and infant AUC with 95 % intervals, and the rank test's p-value.
-Then it times nested selection over the default selection grid on the 20-infant tuning cohort (``gmdesk train``'s
+Then it times nested selection over the default selection grid (overlap 250) on the 20-infant tuning cohort (``gmdesk train``'s
 and ``gmdesk evaluate``'s default procedure, with its test against chance), under infant-grouped 5-fold,
 leave-one-infant-out and leave-one-phenotype-out.
 """
@@ -29,7 +30,12 @@ from gmdesk.evaluation.metrics import per_phenotype
 from gmdesk.evaluation.protocol import Recipe, cross_validate, nested_selection
 from gmdesk.evaluation.significance import infant_rank_test
 from gmdesk.io.skeletons import load_skeleton
-from gmdesk.learning.architectures import SELECTION_CLASSIFIERS, SELECTION_FEATURE_SETS, SELECTION_NORMALISATIONS
+from gmdesk.learning.architectures import (
+    SELECTION_CLASSIFIERS,
+    SELECTION_FEATURE_SETS,
+    SELECTION_NORMALISATIONS,
+    SELECTION_OVERLAPS,
+)
 from gmdesk.learning.classifiers import make_classifier
 from gmdesk.pipeline.cohort import cohort_features, cut_cohort, read_cohort
 from gmdesk.pipeline.features import feature_layout
@@ -60,10 +66,10 @@ def cohorts(out: Path, quick: bool) -> dict[str, Path]:
     return {"tuning": tuning, "held out": held_out}
 
 
-def compare(name: str, table: Path, classifiers: list[str], sk, rows: list[dict]) -> None:
+def compare(name: str, table: Path, classifiers: list[str], sk, rows: list[dict], overlap: int = 150) -> None:
     entries = read_cohort(table)
     phen = {e.infant_id: e.phenotype for e in entries}
-    snips = cut_cohort(cohort_features(entries, sk, "both", normalisation="body"), sk, 300, 150)
+    snips = cut_cohort(cohort_features(entries, sk, "both", normalisation="body"), sk, 300, overlap)
     layout = feature_layout(sk, "both", "body")
     for clf in classifiers:
         for scheme in ("lopo", "infant"):
@@ -72,7 +78,7 @@ def compare(name: str, table: Path, classifiers: list[str], sk, rows: list[dict]
             lvl = res.infant_level
             sig = infant_rank_test(res.oof_scores, snips.label, snips.infant_id)
             per = {k: v["accuracy"] for k, v in per_phenotype(lvl["per_infant"]).items()}
-            row = {"cohort": name, "classifier": clf, "scheme": scheme, "accuracy": fmt(lvl["accuracy"]),
+            row = {"cohort": name, "classifier": clf, "overlap": overlap, "scheme": scheme, "accuracy": fmt(lvl["accuracy"]),
                    "sensitivity": fmt(lvl["sensitivity"]), "specificity": fmt(lvl["specificity"]),
                    "infant_auc": fmt(lvl["auc"]), "p_value": sig["p_value"],
                    "seconds": round(time.perf_counter() - t0, 1)} | {f"acc_{k}": f"{v['k']}/{v['n']}" for k, v in per.items()}
@@ -84,12 +90,14 @@ def time_selection(table: Path, sk, scheme: str) -> dict:
     entries = read_cohort(table)
     phen = {e.infant_id: e.phenotype for e in entries}
     t0 = time.perf_counter()
-    recipes = [Recipe(c, fs, n, 150) for c in SELECTION_CLASSIFIERS for fs in SELECTION_FEATURE_SETS
-               for n in SELECTION_NORMALISATIONS]
+    recipes = [Recipe(c, fs, n, ov) for c in SELECTION_CLASSIFIERS for fs in SELECTION_FEATURE_SETS
+               for n in SELECTION_NORMALISATIONS for ov in SELECTION_OVERLAPS]
     data = {}
     for fs in SELECTION_FEATURE_SETS:
         for n in SELECTION_NORMALISATIONS:
-            data[(fs, n, 150)] = cut_cohort(cohort_features(entries, sk, fs, normalisation=n), sk, 300, 150)
+            recs = cohort_features(entries, sk, fs, normalisation=n)
+            for ov in SELECTION_OVERLAPS:
+                data[(fs, n, ov)] = cut_cohort(recs, sk, 300, ov)
     t1 = time.perf_counter()
 
     def make(r):
@@ -113,6 +121,7 @@ def main() -> None:
     ap.add_argument("--cohorts", default="tuning,held out")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--overlap", type=int, default=150, help="the fixed recipes' overlap (frames)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +129,7 @@ def main() -> None:
     tables = cohorts(out, args.quick)
     rows: list[dict] = []
     for name in args.cohorts.split(","):
-        compare(name, tables[name], args.classifiers.split(","), sk, rows)
+        compare(name, tables[name], args.classifiers.split(","), sk, rows, args.overlap)
     with open(out / "selection.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         w.writeheader()

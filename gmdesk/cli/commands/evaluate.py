@@ -38,6 +38,7 @@ from gmdesk.learning.architectures import (
     SELECTION_CLASSIFIERS,
     SELECTION_FEATURE_SETS,
     SELECTION_NORMALISATIONS,
+    SELECTION_OVERLAPS,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--feature-sets", default=None,
                    help=f"comma-separated: coords,angles,both (compared: {DEFAULT_FEATURE_SET}; selection: "
                         f"{','.join(SELECTION_FEATURE_SETS)})")
-    p.add_argument("--overlaps", default=None, help=f"comma-separated overlaps ({DEFAULT_OVERLAP})")
+    p.add_argument("--overlaps", default=None, help=f"comma-separated overlaps (fixed recipe: {DEFAULT_OVERLAP}; "
+                                                    f"selection: {','.join(map(str, SELECTION_OVERLAPS))})")
     p.add_argument("--sweep", action="store_true", help="the paper's overlaps 299..100 (Fig. 2)")
     p.add_argument("--normalise", default=None,
                    help=f"comma-separated normalisations: paper, body, body-frame (compared: {DEFAULT_NORMALISATION}; "
@@ -111,8 +113,8 @@ def _grid(args: argparse.Namespace, selecting: bool) -> Grid:
     def given(value, selection: tuple[str, ...], single: str) -> str:
         return value if value is not None else ",".join(selection) if selecting else single
 
-    overlaps = list(PAPER_OVERLAPS) if args.sweep else [int(o) for o in split_list(args.overlaps or str(DEFAULT_OVERLAP),
-                                                                                   "--overlaps")]
+    overlaps = list(PAPER_OVERLAPS) if args.sweep else [int(o) for o in split_list(
+        given(args.overlaps, tuple(map(str, SELECTION_OVERLAPS)), str(DEFAULT_OVERLAP)), "--overlaps")]
     return Grid(split_list(given(args.models, SELECTION_CLASSIFIERS, DEFAULT_CLASSIFIER), "--classifiers"),
                 split_list(given(args.feature_sets, SELECTION_FEATURE_SETS, DEFAULT_FEATURE_SET), "--feature-sets",
                            FEATURE_SETS),

@@ -49,6 +49,7 @@ from gmdesk.learning.architectures import (
     SELECTION_CLASSIFIERS,
     SELECTION_FEATURE_SETS,
     SELECTION_NORMALISATIONS,
+    SELECTION_OVERLAPS,
 )
 from gmdesk.pipeline.features import FEATURE_SETS, NORMALISATIONS
 
@@ -67,7 +68,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path, help="bundle folder to write")
     p.add_argument("--features", choices=FEATURE_SETS, default=None,
                    help=f"feature set (fixed recipe: {DEFAULT_FEATURE_SET}; selection: {','.join(SELECTION_FEATURE_SETS)})")
-    p.add_argument("--overlap", type=OVERLAP, default=DEFAULT_OVERLAP, help="frames shared by consecutive windows")
+    p.add_argument("--overlap", type=OVERLAP, default=None,
+                   help=f"frames shared by consecutive windows (fixed recipe: {DEFAULT_OVERLAP}; selection: "
+                        f"{','.join(map(str, SELECTION_OVERLAPS))})")
     p.add_argument("--normalise", choices=NORMALISATIONS, default=None,
                    help="coordinates: paper (sternum translation), body (turned and scaled to the body: camera-invariant), "
                         f"body-frame (turned every frame); fixed recipe: {DEFAULT_NORMALISATION}; selection: "
@@ -108,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         snips, metrics, calibration = _select(args, sk, entries, schemes)
     else:
         args.model = args.model or DEFAULT_CLASSIFIER_FIXED
+        args.overlap = DEFAULT_OVERLAP if args.overlap is None else args.overlap
         args.features, args.normalise = args.features or DEFAULT_FEATURE_SET, args.normalise or DEFAULT_NORMALISATION
         snips = _snippets(entries, sk, args)
         print(f"training {args.model} on {len(entries)} infants, {len(snips)} snippets ({args.features}, "
@@ -146,7 +150,7 @@ def _select(args: argparse.Namespace, sk, entries, schemes: list[str]) -> tuple[
     from gmdesk.evaluation.protocol import INFANT_SCHEMES, select_recipe
 
     recipes = recipe_grid(list(SELECTION_CLASSIFIERS), list(SELECTION_FEATURE_SETS), list(SELECTION_NORMALISATIONS),
-                          [args.overlap])
+                          list(SELECTION_OVERLAPS) if args.overlap is None else [args.overlap])
     phenotypes = phenotypes_of(entries)
     print(f"choosing among {len(recipes)} recipes on {len(entries)} infants (nested selection)")
     data = recipe_data(args, entries, sk, recipes)
@@ -162,7 +166,7 @@ def _select(args: argparse.Namespace, sk, entries, schemes: list[str]) -> tuple[
     final = select_recipe(data, recipes, recipe_maker(args, sk), [e.infant_id for e in entries], seed=args.seed,
                           threshold=args.threshold, phenotypes=phenotypes, scheme=args.inner)
     r = final.recipe
-    args.model, args.features, args.normalise = r.classifier, r.feature_set, r.normalisation
+    args.model, args.features, args.normalise, args.overlap = r.classifier, r.feature_set, r.normalisation, r.overlap
     metrics.setdefault("selection", {})["final"] = {"recipe": r.name(), "scheme": final.scheme,
                                                    "scores": {k: list(v) for k, v in final.scores.items()}}
     print(f"chosen on all {len(entries)} infants: {r.name()} (inner {final.scheme} CV: infant AUC {final.key[0]:.2f}, "
