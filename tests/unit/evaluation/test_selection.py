@@ -154,6 +154,7 @@ def test_evaluate_without_recipe_options_runs_nested_selection_under_loio(tmp_pa
     assert len(loio) == 8 and all(len(r["test_infants"].split()) == 1 for r in loio)
     lopo = [r for r in rows if r["scheme"] == "lopo"]
     assert {r["held_out"] for r in lopo} >= {"absent-fm"} and all(r["chosen"] for r in lopo)
+    assert all(r["chosen"].endswith("/o250") for r in rows)  # the selection's overlap, not the fixed recipes' 150
     results = list(csv.DictReader(open(out / "cv_results.csv", encoding="utf-8")))
     assert {r["scheme"] for r in results} == {"nested-loio", "nested-lopo"}
     assert all(0 < float(r["p_value"]) <= 1 for r in results)
@@ -171,6 +172,7 @@ def test_a_normative_family_gets_no_second_calibration_and_its_bundle_opens(tmp_
     core, lr = tmp_path / "core", tmp_path / "lr"
     assert main(["train", str(phenotype_cohort), "-o", str(core), "--classifier", "fidgety-core", "--cv", "infant"]) == 0
     assert main(["train", str(phenotype_cohort), "-o", str(lr), "--classifier", "fidgety", "--cv", "infant"]) == 0
+    assert json.loads((core / "manifest.json").read_text(encoding="utf-8"))["overlap"] == 150  # a fixed recipe: the paper's
     cal = json.loads((core / "manifest.json").read_text(encoding="utf-8"))["calibration"]
     assert cal["method"] == "none" and "calibrated as it is fitted" in cal["reason"] and "refused" not in cal
     lr_cal = json.loads((lr / "manifest.json").read_text(encoding="utf-8"))["calibration"]
@@ -179,3 +181,22 @@ def test_a_normative_family_gets_no_second_calibration_and_its_bundle_opens(tmp_
     assert bundle.calibration is None and bundle.calibration_record == cal
     assert "calibration" not in " ".join(bundle.validation.get("reasons", []))
     assert "no Platt step: fidgety-core is calibrated as it is fitted" in (core / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def test_train_without_a_recipe_cuts_at_the_selections_overlap(tmp_path, phenotype_cohort, capsys):
+    """The default procedure chooses among recipes at overlap 250; the bundle, its name and its verdicts use it."""
+    import json
+
+    from gmdesk.cli.main import main
+    from gmdesk.constants import DEFAULT_OVERLAP
+    from gmdesk.learning.architectures import SELECTION_OVERLAPS
+
+    out = tmp_path / "chosen"
+    assert main(["train", str(phenotype_cohort), "-o", str(out), "--cv", "none"]) == 0
+    assert "/o250 (inner" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert SELECTION_OVERLAPS == (250,) and manifest["overlap"] == 250 != DEFAULT_OVERLAP
+    assert manifest["model_id"].endswith("-o250-s42")
+    pinned = tmp_path / "pinned"
+    assert main(["train", str(phenotype_cohort), "-o", str(pinned), "--cv", "none", "--overlap", "200"]) == 0
+    assert json.loads((pinned / "manifest.json").read_text(encoding="utf-8"))["overlap"] == 200
