@@ -402,8 +402,8 @@ class AssessmentPanel(QtWidgets.QWidget):
         res = self.result
         if res is None:
             return
-        self.timeline.set_snippets(res.snippets, res.window / res.fps,
-                                   merged_gaps(res.dropped, res.fps, res.window), self._reviews())
+        self.timeline.set_snippets(res.snippets, res.window_s,
+                                   merged_gaps(res.dropped, res.fps, res.window_frames), self._reviews())
 
     def _borderline_changed(self, value: float) -> None:
         self.timeline.borderline = float(value)

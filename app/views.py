@@ -146,8 +146,9 @@ def seconds_text(t: float) -> str:
     return f"{t:.0f}" if abs(t - round(t)) < 0.05 else f"{t:.1f}"
 
 
-#: Most snippet rows on the timeline (a window every frame would otherwise need 300).
-MAX_TIMELINE_ROWS = 8
+#: Most snippet rows on the timeline: ten hold the paper's overlaps up to 270 frames; above that (290, 299: a window
+#: every 10 or 1 frames) bands share rows and the hover names the earliest under the pointer.
+MAX_TIMELINE_ROWS = 10
 
 
 class SnippetTimeline(pg.PlotWidget):
@@ -225,7 +226,7 @@ class SnippetTimeline(pg.PlotWidget):
         x0 = np.array([s["start_s"] for s in snippets])
         p = np.array([s["p_abnormal"] for s in snippets])
         steps = np.diff(np.sort(x0))
-        step = float(np.median(steps[steps > 0])) if (steps > 0).any() else window_s
+        step = float(steps[steps > 0].min()) if (steps > 0).any() else window_s  # windows left out only widen a gap
         # a tolerance for frame rounding (a 29.97-fps model on a 30-fps recording: 10.01 s windows every 1.667 s)
         self.n_rows = int(min(MAX_TIMELINE_ROWS, max(2, np.ceil(window_s / step - 0.05))))
         rows = np.arange(len(snippets)) % self.n_rows

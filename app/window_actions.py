@@ -253,7 +253,7 @@ class WindowActions:
         hits = [sn for sn in res.snippets if sn["start_frame"] <= frame <= sn["end_frame"]] if res else []
         if hits:
             return hits[-1]["start_frame"], min(hits[-1]["end_frame"], n - 1)
-        window = int(res.window) if res else int(round(10 * self.session.fps))
+        window = res.window_frames if res else int(round(10 * self.session.fps))
         return frame, min(frame + window - 1, n - 1)
 
     def _speed_step(self, step: int) -> None:

@@ -17,5 +17,6 @@ DEFAULT_THRESHOLD = 0.6
 #: A snippet is classified abnormal when P(abnormal) is at least this.
 DEFAULT_DECISION = 0.5
 #: Fewest valid snippets for a verdict (8 snippets at overlap 150 span 45 s of movement; with fewer the
-#: interval of the normal share is so wide that nearly every verdict would be indeterminate anyway).
+#: interval of the normal share is so wide that nearly every verdict would be indeterminate anyway). At overlap 250
+#: 8 snippets span 22 s: the interval, counted in non-overlapping windows, is then what makes it indeterminate.
 DEFAULT_MIN_SNIPPETS = 8

@@ -56,7 +56,10 @@ class SnippetSet:
     X : ndarray float32, shape (n, window, n_features)
     infant_id : ndarray of str, shape (n,)
     start : ndarray int64, shape (n,)
-        First frame of each snippet in its recording.
+        First frame of each snippet in its recording, counted at the set's ``fps``: a cohort's recordings are
+        resampled to the model's rate first (:func:`gmdesk.pipeline.cohort.cohort_features`), so for a recording
+        filmed at another rate this is frame ``start * recording fps / fps`` of the file (the provenance records
+        the resampling).
     label : ndarray int8, shape (n,)
         The infant's global label: 0 normal, 1 abnormal, -1 unknown.
     imputed_fraction : ndarray float32, shape (n,)

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from gmdesk.constants import DEFAULT_FPS
 from gmdesk.io.atomic import atomic_path
 from gmdesk.plots.backend import pyplot
 from gmdesk.text import escape_controls, shorten
@@ -30,7 +29,7 @@ def draw_timeline(ax: Any, c: Any) -> None:
 
     res = c.result
     sn = res.snippets
-    window = float(res.window) / float(res.fps or DEFAULT_FPS)
+    window = res.window_s  # seconds of the recording, whatever its frame rate
     decision = float(c.model.get("decision", 0.5))
     marks = {mk["snippet"]: mk["mark"] for mk in c.review.get("snippet_marks", [])}
     # a bar at each snippet's centre, narrower than the step between snippets (5 s at the paper's overlap, 1.67 s at

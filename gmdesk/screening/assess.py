@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 
 #: Windows scored at a time: memory stays proportional to the recording, not to overlapping copies.
 CHUNK_WINDOWS = 256
-#: Longest recording (in snippets) whose within-infant similarity matrix (n x n) is part of the result.
-MAX_WITHIN_SIMILARITY = 200
+#: Longest recording (in snippets) whose within-infant similarity matrix (n x n) is part of the result: 600 snippets
+#: are 17 min at overlap 250 (50 min at 150); the matrix is 1.4 MB then, stored with the result in the case.
+MAX_WITHIN_SIMILARITY = 600
 
 
 def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infant_id: str = "",
@@ -180,6 +181,7 @@ def model_summary(bundle: ModelBundle) -> dict[str, Any]:
             v.pop("per_infant", None)
     return {"model_id": m.get("model_id"), "classifier": m.get("classifier"), "feature_set": m.get("feature_set"),
             "normalisation": bundle.normalisation, "threshold": bundle.threshold, "decision": bundle.decision,
+            "fps": bundle.fps,
             "min_snippets": bundle.min_snippets, "calibration": bundle.calibration, "cohort": m.get("cohort", {}),
             "metrics": keep, "library_versions": m.get("library_versions", {}), "intended_use": m.get("intended_use"),
             "medical_device": bool(m.get("medical_device", False)), "path": str(bundle.path),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gmdesk.constants import WINDOW
+from gmdesk.constants import DEFAULT_FPS, WINDOW
 from gmdesk.core.posetrack import json_safe
 from gmdesk.io.atomic import atomic_path
 from gmdesk.learning.validity import RESEARCH_ONLY, legacy_status, status_problem, verdict_note
@@ -115,6 +115,24 @@ class AssessmentResult:
             value = getattr(self, f.name)
             out[f.name] = value.to_dict() if isinstance(value, InfantVerdict) else value
         return out
+
+    @property
+    def window_frames(self) -> int:
+        """One snippet's length in the recording's own frames: the model's ``window`` is counted at the model's
+        frame rate (a recording at another rate was resampled to it), so a 300-frame window is 600 frames of a
+        59.94-fps recording. Measured on the snippets (their end minus start), else from the model's rate."""
+        if self.snippets and "end_frame" in self.snippets[0]:
+            s = self.snippets[0]
+            return int(s["end_frame"]) - int(s["start_frame"]) + 1
+        model_fps = (self.model_summary or {}).get("fps")
+        if isinstance(model_fps, int | float) and model_fps > 0 and self.fps > 0:
+            return int(round(self.window * self.fps / float(model_fps)))
+        return int(self.window)
+
+    @property
+    def window_s(self) -> float:
+        """One snippet's length in seconds (10 s for the paper's models)."""
+        return self.window_frames / self.fps if self.fps > 0 else float(self.window) / DEFAULT_FPS
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], fps: float) -> AssessmentResult:

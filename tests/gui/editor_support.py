@@ -110,8 +110,15 @@ def timeline_pos(tl, t, y):
     return tl.mapFromScene(tl.getPlotItem().vb.mapViewToScene(QtCore.QPointF(float(t), float(y))))
 
 
+def drawn_bands(tl):
+    """The snippet bands as drawn: (x0, y0, width, height) of each, in plot coordinates."""
+    o = tl.bars.opts
+    n = len(tl.snippets)
+    return [(float(o["x0"][i]), float(o["y0"][i]), float(o["width"]), float(o["height"])) for i in range(n)]
+
+
 def band_pos(tl, i, dt=5.0):
-    """Viewport position ``dt`` seconds into snippet ``i``'s band, halfway up its row."""
-    pitch, height = tl._row_geometry()
-    return timeline_pos(tl, tl.snippets[i]["start_s"] + dt, (i % tl.n_rows) * pitch + height / 2)
+    """Viewport position ``dt`` seconds into snippet ``i``'s band as drawn, halfway up it."""
+    x0, y0, _, h = drawn_bands(tl)[i]
+    return timeline_pos(tl, x0 + dt, y0 + h / 2)
 

@@ -62,7 +62,7 @@ def _print_result(name: str, res: AssessmentResult) -> None:
         print(f"  {len(res.dropped)} windows left out for missing data:")
         for d in res.dropped[:10]:
             why = ", ".join(f"{k} {v} frames" for k, v in list(d.get("missing", {}).items())[:3])
-            print(f"    frames {d['start']}-{d['start'] + res.window - 1}: missing {why}")
+            print(f"    frames {d['start']}-{d['start'] + res.window_frames - 1}: missing {why}")
     if res.findings_summary:
         print(f"  findings: {res.findings_summary}")
     if res.validated:

@@ -34,28 +34,35 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     sk = skeleton_of(args)
     print(f"demo: {demo.name} (SYNTHETIC infant, not for clinical use)")
-    cleaned = _clean_and_cut(demo, sk, out)
     model = bundle_path()
     if not model.is_dir():
         raise GmdeskError(f"bundled demo model {model} is missing")
+    cleaned = _clean_and_cut(demo, sk, out, _bundle_overlap(model, sk))
     res = _assess(cleaned, model, sk, out)
     _record(demo, sk, res, out)
     return 0
 
 
-def _clean_and_cut(demo: Path, sk, out: Path):
-    """Clean the demo recording and cut its snippets (both written to ``out``); the cleaned track."""
+def _bundle_overlap(model: Path, sk) -> int:
+    """The overlap the demo model cuts at (its snippets are the ones it scores)."""
+    from gmdesk.learning.bundle import load_bundle
+
+    return int(load_bundle(model, sk).overlap)
+
+
+def _clean_and_cut(demo: Path, sk, out: Path, overlap: int = DEFAULT_OVERLAP):
+    """Clean the demo recording and cut its snippets at ``overlap`` (both written to ``out``); the cleaned track."""
     from gmdesk.io.tracks import write_track
     from gmdesk.pipeline.cohort import load_track, recording_snippets
 
     track = load_track(demo, sk)
-    snips, cleaned, rep = recording_snippets(track, sk, DEMO_ID, -1, "both", overlap=DEFAULT_OVERLAP)
+    snips, cleaned, rep = recording_snippets(track, sk, DEMO_ID, -1, "both", overlap=overlap)
     write_track(cleaned, out / "demo_infant.clean.npz")
     snips.save(out / "demo_infant.snippets.npz")
     print(f"  {track.n_frames} frames ({track.duration_s:.0f} s); cleaning removed {rep.low_likelihood} low-likelihood, "
           f"{rep.geometry_outliers + rep.smoothness_outliers} outlier points, imputed {rep.imputed}; "
           f"{len(rep.gaps)} gaps left for review")
-    print(f"  {len(snips)} snippets of {WINDOW} frames (overlap {DEFAULT_OVERLAP}), {len(snips.dropped)} left out for "
+    print(f"  {len(snips)} snippets of {WINDOW} frames (overlap {overlap}, the demo model's), {len(snips.dropped)} left out for "
           "missing data")
     print(f"  wrote {out / 'demo_infant.clean.npz'} and {out / 'demo_infant.snippets.npz'}")
     return cleaned

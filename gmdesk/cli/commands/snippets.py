@@ -19,7 +19,7 @@ from gmdesk.cli.args import (
     output,
     skeleton_of,
 )
-from gmdesk.constants import DEFAULT_OVERLAP, WINDOW
+from gmdesk.constants import DEFAULT_FPS, DEFAULT_OVERLAP, WINDOW
 from gmdesk.learning.architectures import DEFAULT_FEATURE_SET
 from gmdesk.pipeline.features import FEATURE_SETS
 from gmdesk.pipeline.snippets import NAN_POLICIES
@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "snippets", f"clean, compute features and cut {WINDOW}-frame snippets")
+    p = command_parser(subparsers, "snippets", f"clean, compute features and cut {WINDOW}-frame snippets (every recording "
+                       f"at the models' {DEFAULT_FPS:g} fps: one at another rate is resampled first, and its windows, "
+                       "overlap and start frames count frames at that rate)")
     p.add_argument("input", help="cohort.csv, or one pose file")
     p.add_argument("-o", "--output", required=True, type=output(".npz"), help="snippet file to write (.npz)")
     p.add_argument("--features", choices=FEATURE_SETS, default=DEFAULT_FEATURE_SET, help="feature set")

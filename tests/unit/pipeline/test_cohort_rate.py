@@ -37,3 +37,27 @@ def test_a_25_fps_cohort_is_cut_into_10_s_snippets_at_the_model_rate(tmp_path, s
     est = make_classifier("fidgety-findings", skeleton, layout)
     da, db = est._raw_descriptors(a), est._raw_descriptors(b)
     assert np.allclose(da, db, rtol=0.1, atol=0.05), (da - db)
+
+
+def test_training_on_files_of_another_rate_makes_a_model_at_the_models_rate(tmp_path, small_cohort, skeleton):
+    """DLC files store no frame rate: ``--fps 25`` says what they are; the bundle still learns (and will assess)
+    at 29.97 fps, each recording resampled from 25 fps — before, the classifier and the bundle took the files' 25 fps
+    and the snippets were 12 s."""
+    import json
+
+    from gmdesk.cli.main import main
+
+    rows = list(csv.DictReader(open(small_cohort, encoding="utf-8")))
+    table = tmp_path / "no_rate.csv"
+    with open(table, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["infant_id", "label", "pose_file", "set"])
+        for r in rows:
+            w.writerow([r["infant_id"], r["label"], str(small_cohort.parent / r["pose_file"]), r["set"]])
+    out = tmp_path / "m"
+    assert main(["train", str(table), "--classifier", "fidgety-findings", "--cv", "none", "--fps", "25", "-o", str(out)]) == 0
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["fps"] == DEFAULT_FPS
+    recs = cohort_features(read_cohort(table)[:2], skeleton, "both", fps=25.0, normalisation="body")
+    for r in recs:
+        assert r.track.fps == DEFAULT_FPS
+        assert any(p.get("step") == "resample" and p["params"]["from_fps"] == 25.0 for p in r.track.provenance)

@@ -66,3 +66,22 @@ def test_resampling_is_recorded_and_keeps_missing_points_missing():
     assert resample_track(back, 29.97) is back
     with pytest.raises(ValueError, match="outside 1-1000"):
         resample_track(back, 0.5)
+
+
+def test_a_snippet_of_a_recording_at_another_rate_lasts_the_models_10_s():
+    """The model's 300-frame window is counted at its own rate: at 59.94 fps a snippet is 600 of the recording's
+    frames and still 10 s — what the timeline, the report's bars, the left-out windows and the snippet loop use
+    (they divided the model's 300 frames by the recording's rate: 5-s bands)."""
+    from dataclasses import replace
+
+    bundle = load_bundle(MODEL)
+    fast = _upsampled(make_infant("W", 0, [3, 7], n_frames=1200).track)
+    res = assess_track(fast, bundle, bundle.skeleton, "W")
+    assert res.window == 300 and res.fps == pytest.approx(59.94)
+    assert res.window_frames == 600 == res.snippets[0]["end_frame"] - res.snippets[0]["start_frame"] + 1
+    assert res.window_s == pytest.approx(10.0, abs=0.02)
+    # no snippet to measure (every window left out): the model's rate, stored with the result, gives it
+    assert res.model_summary["fps"] == pytest.approx(29.97)
+    assert replace(res, snippets=[]).window_frames == 600
+    at_rate = assess_track(make_infant("W", 0, [3, 7], n_frames=1200).track, bundle, bundle.skeleton, "W")
+    assert at_rate.window_frames == 300 and at_rate.window_s == pytest.approx(300 / 29.97)
