@@ -82,6 +82,10 @@ def test_demo_command_runs_the_whole_pipeline_with_the_shipped_model(tmp_path, c
     res = json.loads((out / "demo_assessment.json").read_text())
     assert res["model_id"] == "demo-synthetic" and res["synthetic_model"] is True
     assert res["verdict"]["n_snippets"] == len(res["snippets"]) > 10
+    from gmdesk.pipeline.snippets import SnippetSet
+
+    written = SnippetSet.load(out / "demo_infant.snippets.npz")  # cut at the demo model's own overlap
+    assert written.overlap == res["overlap"] and len(written) == res["verdict"]["n_snippets"]
     printed = capsys.readouterr().out
     assert "VERDICT:" in printed and "SYNTHETIC" in printed
 

@@ -26,6 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from gmdesk.io.resources import bundle_path, demo_path
+    from gmdesk.learning.bundle import load_bundle
 
     demo = demo_path("demo_infant.h5")
     if not demo.is_file():
@@ -37,17 +38,11 @@ def run(args: argparse.Namespace) -> int:
     model = bundle_path()
     if not model.is_dir():
         raise GmdeskError(f"bundled demo model {model} is missing")
-    cleaned = _clean_and_cut(demo, sk, out, _bundle_overlap(model, sk))
-    res = _assess(cleaned, model, sk, out)
+    bundle = load_bundle(model, sk)
+    cleaned = _clean_and_cut(demo, sk, out, bundle.overlap)  # the snippets the model scores
+    res = _assess(cleaned, bundle, sk, out)
     _record(demo, sk, res, out)
     return 0
-
-
-def _bundle_overlap(model: Path, sk) -> int:
-    """The overlap the demo model cuts at (its snippets are the ones it scores)."""
-    from gmdesk.learning.bundle import load_bundle
-
-    return int(load_bundle(model, sk).overlap)
 
 
 def _clean_and_cut(demo: Path, sk, out: Path, overlap: int = DEFAULT_OVERLAP):
@@ -68,13 +63,12 @@ def _clean_and_cut(demo: Path, sk, out: Path, overlap: int = DEFAULT_OVERLAP):
     return cleaned
 
 
-def _assess(cleaned, model: Path, sk, out: Path) -> dict:
+def _assess(cleaned, bundle, sk, out: Path) -> dict:
     """Assess the cleaned demo track with the shipped demo model; the result (also written as JSON)."""
     from gmdesk.core.posetrack import json_safe
-    from gmdesk.learning.bundle import load_bundle
     from gmdesk.screening.assess import assess_track
 
-    res = assess_track(cleaned, load_bundle(model, sk), sk, DEMO_ID)
+    res = assess_track(cleaned, bundle, sk, DEMO_ID)
     (out / "demo_assessment.json").write_text(json.dumps(json_safe(res.to_dict()), indent=2, allow_nan=False), encoding="utf-8")
     line = "".join("A" if s["class"] == "abnormal" else "n" for s in res.snippets)
     print(f"  model {res.model_id} (trained on SYNTHETIC infants): snippet classes in time order {line}")
