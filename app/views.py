@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from gmdesk.screening.result import snippet_step
+
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 
@@ -225,8 +227,7 @@ class SnippetTimeline(pg.PlotWidget):
             return
         x0 = np.array([s["start_s"] for s in snippets])
         p = np.array([s["p_abnormal"] for s in snippets])
-        steps = np.diff(np.sort(x0))
-        step = float(steps[steps > 0].min()) if (steps > 0).any() else window_s  # windows left out only widen a gap
+        step = snippet_step(x0, window_s)
         # a tolerance for frame rounding (a 29.97-fps model on a 30-fps recording: 10.01 s windows every 1.667 s)
         self.n_rows = int(min(MAX_TIMELINE_ROWS, max(2, np.ceil(window_s / step - 0.05))))
         rows = np.arange(len(snippets)) % self.n_rows

@@ -156,6 +156,19 @@ def is_cleaned(track: PoseTrack) -> bool:
     return any(step.get("step") == "clean_track" for step in track.provenance)
 
 
+def model_ready_track(track: PoseTrack, skeleton: Skeleton, fps: float = DEFAULT_FPS,
+                      cleaning: CleaningSettings | None = None, fill_step: str = "fill_gaps_within_limits") -> PoseTrack:
+    """A track as a model sees it, at the model's frame rate ``fps``: a raw one resampled, then cleaned (the
+    cleaning's frame-based settings then mean what they mean at the model's rate); a cleaned one (perhaps edited
+    since: an annotator marked points missing) with its short gaps filled as the cleaning fills them (``fill_step``
+    names that step in the provenance), then resampled — so deleting one wrong point does not throw away the 10-s
+    windows around it. Training (:func:`cohort_features`) and assessing
+    (:func:`gmdesk.screening.assess.assess_track`) both prepare tracks here, so a model learns from what it scores."""
+    if not is_cleaned(track):
+        return clean_track(resample_track(track, fps), skeleton, cleaning)[0]
+    return resample_track(fill_within_limits(track, skeleton, fill_step), fps)
+
+
 def recording_snippets(
     track: PoseTrack,
     skeleton: Skeleton,
@@ -218,21 +231,17 @@ def cohort_features(
     29.97); ``individual`` chooses the individual of multi-animal DLC files; ``normalisation`` of the
     coordinates: ``paper``, ``body`` or ``body-frame`` (:mod:`gmdesk.pipeline.features`). ``cleaned``, when
     given, keeps each infant's cleaned track between calls (several feature sets of one cohort are
-    cleaned once). Every recording is resampled to ``model_fps`` (the paper's 29.97 fps: a 300-frame snippet is
-    10 s) as :func:`gmdesk.screening.assess.assess_track` resamples what it scores — a raw one before cleaning
-    (the cleaning's frame-based settings then mean what they mean at the model's rate), a cleaned one after its
-    short gaps are filled — so a cohort filmed at 25 fps trains the model it will be assessed with.
+    cleaned once). Every recording is brought to ``model_fps`` (the paper's 29.97 fps: a 300-frame snippet is
+    10 s) by :func:`model_ready_track`, as what is assessed is, so a cohort filmed at 25 fps trains the model it
+    will be assessed with.
     """
     out = []
     for i, e in enumerate(entries):
         check_cancel(cancel, "feature extraction")
         track = None if cleaned is None else cleaned.get(e.infant_id)
         if track is None:
-            track = load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual)
-            if not is_cleaned(track):
-                track, _ = clean_track(resample_track(track, model_fps), skeleton, cleaning)
-            else:  # cleaned elsewhere, perhaps edited since: its short gaps are filled as the cleaning fills them
-                track = resample_track(fill_within_limits(track, skeleton), model_fps)
+            track = model_ready_track(load_track(e.pose_file, skeleton, mapping, e.fps or fps, individual), skeleton,
+                                      model_fps, cleaning)
             if cleaned is not None:
                 cleaned[e.infant_id] = track
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)

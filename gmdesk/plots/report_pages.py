@@ -7,10 +7,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gmdesk.io.atomic import atomic_path
 from gmdesk.plots.backend import pyplot
+from gmdesk.screening.result import snippet_step
 from gmdesk.text import escape_controls, shorten
 
 logger = logging.getLogger(__name__)
@@ -34,8 +33,7 @@ def draw_timeline(ax: Any, c: Any) -> None:
     marks = {mk["snippet"]: mk["mark"] for mk in c.review.get("snippet_marks", [])}
     # a bar at each snippet's centre, narrower than the step between snippets (5 s at the paper's overlap, 1.67 s at
     # the selection's 250 frames) so that no bar hides the next
-    steps = np.diff(np.sort([float(s["start_s"]) for s in sn]))
-    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else window
+    step = snippet_step([s["start_s"] for s in sn], window)
     for i, s in enumerate(sn):
         p = float(s["p_abnormal"])
         colour = ABNORMAL_BAR if p >= decision else NORMAL_BAR

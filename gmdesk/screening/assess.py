@@ -13,11 +13,9 @@ from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.bundle import ModelBundle, load_bundle
-from gmdesk.pipeline.cleaning import clean_track
-from gmdesk.pipeline.cohort import is_cleaned, load_track
+from gmdesk.pipeline.cohort import load_track, model_ready_track
 from gmdesk.pipeline.features import compute_features
-from gmdesk.pipeline.imputation import fill_within_limits
-from gmdesk.pipeline.resample import resample_track, same_rate
+from gmdesk.pipeline.resample import same_rate
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
 from gmdesk.screening.result import AssessmentResult
 from gmdesk.screening.similarity import cosine_similarity_matrix
@@ -53,12 +51,8 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     bundle.check_compatible(skeleton)
     recording = track
     resampled = not same_rate(track.fps, bundle.fps)
-    # the model knows movement per frame at its own rate: a recording at another rate is resampled to it, before
-    # cleaning when it is raw (the cleaning's frame-based settings then mean what they mean for the model's data)
-    if not is_cleaned(track):
-        track, _ = clean_track(resample_track(track, bundle.fps), skeleton)
-    else:
-        track = resample_track(fill_edit_gaps(track, skeleton), bundle.fps)
+    # the model knows movement per frame at its own rate: a recording at another rate is resampled to it
+    track = model_ready_track(track, skeleton, bundle.fps, fill_step="fill_edit_gaps")
     # the bundle's own skeleton: its normalisation table is part of the model's recipe
     feats, layout = compute_features(track, bundle.skeleton if bundle.normalisation != "paper" else skeleton,
                                      bundle.feature_set, bundle.normalisation)
@@ -123,13 +117,6 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
         synthetic_model=bool(bundle.manifest.get("cohort", {}).get("synthetic")), validation=bundle.validation,
         verdict=v, snippets=rows, dropped=dropped, flags=flags, **insight,
     )
-
-
-def fill_edit_gaps(track: PoseTrack, skeleton: Skeleton) -> PoseTrack:
-    """Fill the short gaps a cleaned track got afterwards (an annotator marked points missing) the way
-    the cleaning fills them (:func:`~gmdesk.pipeline.imputation.fill_within_limits`), so that deleting one
-    wrong point does not throw away the 10-s windows around it."""
-    return fill_within_limits(track, skeleton, "fill_edit_gaps")
 
 
 def store_result(case: Any, res: AssessmentResult, edit_seq: int | None = None, track_sha256: str | None = None) -> int:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gmdesk.constants import DEFAULT_FPS, WINDOW
 from gmdesk.core.posetrack import json_safe
 from gmdesk.io.atomic import atomic_path
@@ -156,6 +158,13 @@ class AssessmentResult:
             edit_seq=stored.get("edit_seq") or 0, time=stored.get("time"), author=stored.get("author"),
             **_views(stored.get("views")),
         )
+
+
+def snippet_step(starts_s: Any, window_s: float) -> float:
+    """Seconds between consecutive snippets, from their start times: the smallest positive difference (windows
+    left out for missing data only widen a gap); ``window_s`` when there are fewer than two."""
+    steps = np.diff(np.sort(np.asarray(starts_s, dtype=float)))
+    return float(steps[steps > 0].min()) if (steps > 0).any() else float(window_s)
 
 
 def _views(views: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from gmdesk.cli.args import command_parser, skeleton_of
-from gmdesk.constants import DEFAULT_OVERLAP, WINDOW
+from gmdesk.constants import WINDOW
 from gmdesk.errors import GmdeskError
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean_and_cut(demo: Path, sk, out: Path, overlap: int = DEFAULT_OVERLAP):
+def _clean_and_cut(demo: Path, sk, out: Path, overlap: int):
     """Clean the demo recording and cut its snippets at ``overlap`` (both written to ``out``); the cleaned track."""
     from gmdesk.io.tracks import write_track
     from gmdesk.pipeline.cohort import load_track, recording_snippets
