@@ -191,6 +191,12 @@ class PoseTrack:
         # plain JSON: a summary of a landmark never seen holds NaN, which strict readers (case files) refuse
         self.provenance.append(json_safe(json.loads(json.dumps(entry, default=json_default))))
 
+    def unlocated_landmarks(self) -> list[str]:
+        """Landmarks without a single located point in the whole track (another body-part set, a wrong name
+        mapping, or a limb hidden throughout): every window of such a track lacks them."""
+        seen = np.isfinite(self.xy).all(axis=-1).any(axis=0)
+        return [n for n, s in zip(self.landmarks, seen, strict=True) if not s]
+
     def status_counts(self) -> dict[str, int]:
         """Number of points in each status."""
         return {s.name.lower(): int((self.status == s).sum()) for s in PointStatus}

@@ -236,6 +236,7 @@ def cohort_features(
     will be assessed with.
     """
     out = []
+    unlocated: list[str] = []
     for i, e in enumerate(entries):
         check_cancel(cancel, "feature extraction")
         track = None if cleaned is None else cleaned.get(e.infant_id)
@@ -244,10 +245,26 @@ def cohort_features(
                                       model_fps, cleaning)
             if cleaned is not None:
                 cleaned[e.infant_id] = track
+        if names := track.unlocated_landmarks():
+            unlocated.append(f"{e.pose_file} ({', '.join(names)})")
+            continue
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)
         out.append(RecordingFeatures(e, feats, layout, track))
         report(progress, i + 1, len(entries), e.infant_id)
+    if unlocated:
+        raise GmdeskError(unlocated_message(f"{len(unlocated)} of {len(entries)} recordings", unlocated, skeleton))
     return out
+
+
+def unlocated_message(what: str, details: list[str], skeleton: Skeleton) -> str:
+    """The error for recordings with landmarks never located: every 10-s window of them would be left out, so
+    an infant would silently leave the cohort (or a recording could not be assessed)."""
+    shown = "; ".join(details[:8]) + (f"; and {len(details) - 8} more" if len(details) > 8 else "")
+    return (f"{what}: landmarks of skeleton {skeleton.name!r} never located (no point, or none the cleaning kept "
+            f"above the likelihood cut-off), so every window would be left out: {shown}. If the pose files name "
+            f"their body parts differently, pass --mapping; if they have no such landmarks, use a skeleton without "
+            f"them (--skeleton) and a model trained on it; a recording whose landmark was hidden throughout cannot be "
+            f"used: remove it, or mark the landmark in the editor")
 
 
 def cut_cohort(recordings: list[RecordingFeatures], skeleton: Skeleton, window: int = WINDOW,
