@@ -60,6 +60,12 @@ class Skeleton:
     size_segments : tuple of (str, str), optional
         Segments whose median length over a recording is the body's size for normalisation (trunk
         length, shoulder and hip width). Default: the median bone length.
+    limbs : tuple of (str, str), optional
+        The limbs whose fidgety movements ``fidgety-findings`` reads, each as the landmark before its end and
+        its end (``left_wrist``, ``left_hand``). Default: found from the bones
+        (:func:`gmdesk.pipeline.fidgety.limb_groups`), which fits ``infant24``; a skeleton whose arms are
+        fewer bones from the origin (``nose`` → shoulder → elbow → wrist) names them here. ``gmdesk skeleton``
+        prints the limbs either way.
     """
 
     name: str
@@ -72,6 +78,7 @@ class Skeleton:
     source: str = ""
     axis: tuple[str, str] | None = None
     size_segments: tuple[tuple[str, str], ...] = ()
+    limbs: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         where = f"skeleton {self.source or self.name!r}"
@@ -107,6 +114,7 @@ class Skeleton:
         check([n for e in self.edges for n in e], "edges")
         check([n for p in self.mirror_pairs for n in p], "mirror_pairs")
         check([n for a in self.angles for n in a.points], "angles")
+        check([n for limb in self.limbs for n in limb], "limbs")
 
     def _check_edges_and_pairs(self, where: str) -> None:
         """No bone or mirror pair joins a landmark to itself; a landmark is in one mirror pair at most."""
@@ -218,16 +226,18 @@ class Skeleton:
             "mirror_pairs": [list(p) for p in self.mirror_pairs],
             "angles": [{"name": a.name, "points": list(a.points), "mirror": a.mirror} for a in self.angles],
         } | ({"normalisation": {"axis": list(self.axis) if self.axis else None, "size": [list(e) for e in self.size_segments]}}
-             if self.axis or self.size_segments else {})
+             if self.axis or self.size_segments else {}) | ({"limbs": [list(x) for x in self.limbs]} if self.limbs else {})
 
     @property
     def fingerprint(self) -> str:
         """Short hash of everything that changes the paper's features (names, order, angles, origin).
-        The normalisation table is not part of it: a model using it stores it in its own manifest."""
+        The normalisation table and the limbs are not part of it: a model using them stores them in its own
+        manifest."""
         d = self.to_dict()
         d.pop("description")
         d.pop("name")
         d.pop("normalisation", None)
+        d.pop("limbs", None)
         blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -235,8 +245,8 @@ class Skeleton:
     def from_dict(cls, data: dict, source: str = "") -> Skeleton:
         """Build and validate a skeleton from plain data (a parsed TOML or JSON file).
 
-        Every key is type-checked: ``landmarks`` a list of names, ``edges`` and ``mirror_pairs`` lists
-        of two names, ``angles`` a list of tables with ``name``, three ``points`` and an optional
+        Every key is type-checked: ``landmarks`` a list of names, ``edges``, ``mirror_pairs`` and ``limbs``
+        lists of two names, ``angles`` a list of tables with ``name``, three ``points`` and an optional
         ``mirror``, ``origin`` a name. Names are non-empty strings of at most 200 characters.
         """
         where = f"skeleton {source or '?'!r}"
@@ -250,7 +260,8 @@ class Skeleton:
         edges = data.get("edges", [])
         pairs = data.get("mirror_pairs", [])
         raw_angles = data.get("angles", [])
-        for key, v in (("edges", edges), ("mirror_pairs", pairs), ("angles", raw_angles)):
+        limbs = data.get("limbs", [])
+        for key, v in (("edges", edges), ("mirror_pairs", pairs), ("angles", raw_angles), ("limbs", limbs)):
             if not isinstance(v, list):
                 raise SkeletonError(f"{where}: {key} must be a list")
         angles = [_angle(a, where) for a in raw_angles]
@@ -269,6 +280,7 @@ class Skeleton:
             source=source,
             axis=axis,  # type: ignore[arg-type]
             size_segments=tuple(_names(e, "each normalisation.size segment", where, 2) for e in size),  # type: ignore[misc]
+            limbs=tuple(_names(e, "each limb", where, 2) for e in limbs),  # type: ignore[misc]
         )
 
 

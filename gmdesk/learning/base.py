@@ -33,7 +33,7 @@ from gmdesk.constants import DEFAULT_FPS
 from gmdesk.errors import GmdeskError
 from gmdesk.io.jsonfile import read_json
 from gmdesk.learning.architectures import ARCHITECTURES, resolve_architecture
-from gmdesk.learning.params import Constraint, Indices, Interval, OneOf, Signs, validate_parameters
+from gmdesk.learning.params import Constraint, IndexPairs, Indices, Interval, OneOf, Signs, validate_parameters
 from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,9 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     segments : tuple of int, optional
         Limb segments (the skeleton's edges), flattened (a0, b0, a1, b1, ...), as positions in
         ``coord_columns`` (the histogram descriptors' HOJO2D).
+    limbs : tuple of int, optional
+        The limbs whose fidgety movements are read (the skeleton's ``limbs``), flattened (before the end, end,
+        ...), as positions in ``coord_columns``; None: found from ``segments``.
     fps : float
         Frame rate of the snippets (29.97).
     aug_copies : int
@@ -175,9 +178,10 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "C": [None, Interval(float, 0, None, "neither")],
         "coord_columns": [None, Indices()],
         "angle_columns": [None, Indices()],
-        "mirror_landmarks": [None, Indices()],
+        "mirror_landmarks": [None, IndexPairs()],
         "end_effectors": [None, Indices()],
-        "segments": [None, Indices()],
+        "segments": [None, IndexPairs()],
+        "limbs": [None, IndexPairs()],
         "fps": [Interval(float, 0, 1000, "right")],
         "aug_copies": [Interval(int, 0, 20)],
         "aug_scale": [Interval(float, 0, 0.9)],
@@ -205,6 +209,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         mirror_landmarks: tuple[int, ...] | None = None,
         end_effectors: tuple[int, ...] | None = None,
         segments: tuple[int, ...] | None = None,
+        limbs: tuple[int, ...] | None = None,
         fps: float = DEFAULT_FPS,
         aug_copies: int = 0,
         aug_scale: float = 0.1,
@@ -229,6 +234,7 @@ class SnippetClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.mirror_landmarks = mirror_landmarks
         self.end_effectors = end_effectors
         self.segments = segments
+        self.limbs = limbs
         self.fps = fps
         self.aug_copies = aug_copies
         self.aug_scale = aug_scale

@@ -94,11 +94,12 @@ def make_classifier(architecture: str, skeleton: Any, layout: Any, fps: float = 
     leaf = leaves(skeleton)
     ee = [lm_of[n] for j, n in enumerate(skeleton.landmarks) if leaf[j] and n in lm_of and skeleton.mirror_permutation[j] != j]
     segs = [(lm_of[a], lm_of[b]) for a, b in skeleton.edges if a in lm_of and b in lm_of]
+    limbs = [(lm_of[a], lm_of[b]) for a, b in skeleton.limbs if a in lm_of and b in lm_of]
     return classifier_for(
         architecture,
         mirror_columns=tuple(int(c) for c in layout.mirror_columns) if flip else None,
         mirror_signs=tuple(float(v) for v in layout.mirror_signs) if flip else None,
         coord_columns=tuple(cc) or None, angle_columns=tuple(int(c) for c in layout.angle_columns) or None,
         mirror_landmarks=tuple(x for p in pairs for x in p) or None, end_effectors=tuple(ee) or None,
-        segments=tuple(x for s in segs for x in s) or None,
+        segments=tuple(x for s in segs for x in s) or None, limbs=tuple(x for limb in limbs for x in limb) or None,
         fps=float(fps), aug_copies=int(augment), **params)

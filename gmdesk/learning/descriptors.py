@@ -120,9 +120,11 @@ class DescriptorClassifier(SnippetClassifier):
         """Where the descriptors find their inputs (from the classifier's parameters)."""
         ml = [int(v) for v in self.mirror_landmarks or ()]
         sg = [int(v) for v in self.segments or ()]
+        lb = [int(v) for v in self.limbs or ()]
         return SnippetLayout(tuple(int(c) for c in self.coord_columns or ()), tuple(int(c) for c in self.angle_columns or ()),
                              tuple(zip(ml[0::2], ml[1::2], strict=True)), tuple(int(e) for e in self.end_effectors or ()),
-                             float(self.fps), tuple(zip(sg[0::2], sg[1::2], strict=True)))
+                             float(self.fps), tuple(zip(sg[0::2], sg[1::2], strict=True)),
+                             tuple(zip(lb[0::2], lb[1::2], strict=True)))
 
     def _raw_descriptors(self, X: np.ndarray) -> np.ndarray:
         return DESCRIPTOR_CACHE.descriptors(self.descriptor_set, X, self.descriptor_layout())

@@ -100,6 +100,17 @@ class Indices:
 
 
 @dataclass(frozen=True)
+class IndexPairs(Indices):
+    """A flattened list of pairs of indices (a0, b0, a1, b1, ...): an even number of them."""
+
+    def accepts(self, value: Any) -> bool:
+        return super().accepts(value) and len(value) % 2 == 0
+
+    def describe(self) -> str:
+        return "a list of pairs of landmark indices, flattened (an even number)"
+
+
+@dataclass(frozen=True)
 class Signs:
     """A list of signs, each +1 or -1."""
 

@@ -42,6 +42,9 @@ class SnippetLayout:
     segments : tuple of (int, int)
         Limb segments (the skeleton's edges between landmarks with coordinates); empty: each landmark's
         vector from the origin stands in for a segment.
+    limbs : tuple of (int, int)
+        The limbs whose fidgety movements are read, each (landmark before the end, end); empty: found from
+        ``segments`` (:func:`gmdesk.pipeline.fidgety.limb_groups`).
     """
 
     coord_columns: tuple[int, ...] = ()
@@ -50,12 +53,13 @@ class SnippetLayout:
     end_effectors: tuple[int, ...] = ()
     fps: float = 29.97
     segments: tuple[tuple[int, int], ...] = ()
+    limbs: tuple[tuple[int, int], ...] = ()
 
     @property
     def key(self) -> str:
         """A short text that differs when any field differs (cache keys)."""
         return repr((self.coord_columns, self.angle_columns, self.mirror_landmarks, self.end_effectors,
-                     round(float(self.fps), 6), self.segments))
+                     round(float(self.fps), 6), self.segments, self.limbs))
 
 
 def body_points(X: np.ndarray, coord_columns: tuple[int, ...] | np.ndarray) -> np.ndarray:

@@ -177,11 +177,13 @@ def limb_groups(layout: SnippetLayout, origin: int, n_landmarks: int) -> tuple[t
 
     The depth fits the shipped ``infant24`` skeleton from its sternum (hands 4, feet 5, the head's leaves 2-3); a
     skeleton with a longer head chain (a neck landmark) or another origin can make a head leaf a "limb" — a
-    still head would then read as a limb without fidgety movements. Check a new skeleton's limbs with this
-    function before training on it.
+    still head would then read as a limb without fidgety movements. ``gmdesk skeleton FILE`` prints the limbs
+    read; a skeleton file names them in ``limbs`` when the rule picks wrong ones.
 
     Without segments, or when no end effector is that deep, every end effector alone (every landmark but the
-    origin when the layout names none)."""
+    origin when the layout names none). A skeleton that names its ``limbs`` gets those."""
+    if named := tuple(g for g in layout.limbs if max(g) < n_landmarks):
+        return named
     ee = [e for e in layout.end_effectors if e < n_landmarks] or [j for j in range(n_landmarks) if j != origin]
     if not layout.segments:
         return tuple((e,) for e in ee)

@@ -92,9 +92,9 @@ def test_shipped_bundle_loads_as_its_class_and_scores_with_scikit_learn():
 def test_an_earlier_versions_bundle_loads_its_logistic_regression_into_scikit_learn():
     b = load_bundle(EARLIER)  # the demo bundle of the version before skops (coefficients in kinematics.npz)
     assert type(b.classifier) is KinematicsLogisticRegression and type(b.classifier.estimator_).__name__ == "LogisticRegression"
-    # made before limb segments were a parameter: those it lacks stay at their defaults
+    # made before limb segments and named limbs were parameters: those it lacks stay at their defaults
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in b.manifest["hyper_parameters"].items()}
-    assert b.classifier.get_params() == {**stored, "segments": None}
+    assert b.classifier.get_params() == {**stored, "segments": None, "limbs": None}
     # an earlier version's logistic regression is read into scikit-learn's and scores with it
     p = b.classifier.estimator_.predict_proba(np.zeros((1, b.classifier.estimator_.n_features_in_)))[0, 1]
     assert 0 < p < 1
