@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -191,11 +192,12 @@ class PoseTrack:
         # plain JSON: a summary of a landmark never seen holds NaN, which strict readers (case files) refuse
         self.provenance.append(json_safe(json.loads(json.dumps(entry, default=json_default))))
 
-    def unlocated_landmarks(self) -> list[str]:
-        """Landmarks without a single located point in the whole track (another body-part set, a wrong name
-        mapping, or a limb hidden throughout): every window of such a track lacks them."""
+    def unlocated_landmarks(self, among: Collection[str] | None = None) -> list[str]:
+        """Landmarks (of ``among``, default all) without a single located point in the whole track (another
+        body-part set, a wrong name mapping, or a limb hidden throughout): every window of such a track lacks
+        them."""
         seen = np.isfinite(self.xy).all(axis=-1).any(axis=0)
-        return [n for n, s in zip(self.landmarks, seen, strict=True) if not s]
+        return [n for n, s in zip(self.landmarks, seen, strict=True) if not s and (among is None or n in among)]
 
     def status_counts(self) -> dict[str, int]:
         """Number of points in each status."""

@@ -245,7 +245,7 @@ def cohort_features(
                                       model_fps, cleaning)
             if cleaned is not None:
                 cleaned[e.infant_id] = track
-        if names := track.unlocated_landmarks():
+        if names := track.unlocated_landmarks(landmarks_used(skeleton, feature_set)):
             unlocated.append(f"{e.pose_file} ({', '.join(names)})")
             continue
         feats, layout = compute_features(track, skeleton, feature_set, normalisation)
@@ -254,6 +254,14 @@ def cohort_features(
     if unlocated:
         raise GmdeskError(unlocated_message(f"{len(unlocated)} of {len(entries)} recordings", unlocated, skeleton))
     return out
+
+
+def landmarks_used(skeleton: Skeleton, feature_set: str) -> set[str]:
+    """The landmarks a feature set reads: every one for coordinates, those of the joint-angle triplets for
+    ``angles`` (a landmark in no triplet can be missing throughout without leaving a window out)."""
+    if feature_set == "angles":
+        return {n for a in skeleton.angles for n in a.points}
+    return set(skeleton.landmarks)
 
 
 def unlocated_message(what: str, details: list[str], skeleton: Skeleton) -> str:

@@ -10,6 +10,9 @@ recording without fidgety movements filmed at 25 or 30 fps looked livelier to a 
 same recording filmed at 29.97. The approach (a windowed sinc, its support widened by the rate ratio when
 decimating, so that it is also the anti-aliasing filter) is the standard one of audio resamplers (Smith,
 "Digital Audio Resampling", ccrma.stanford.edu/~jos/resample).
+
+Limit: a recording filmed below about 24 fps has no 5-12 Hz band to estimate the noise from (at 15 fps nothing
+lies above 7.5 Hz), so its noise in the fidgety band is not subtracted however it is resampled.
 """
 
 from __future__ import annotations
@@ -53,7 +56,11 @@ def _jumps(xy: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # a landmark never seen has no second differences: no median, all bad anyway
         warnings.simplefilter("ignore", RuntimeWarning)
         med = np.nanmedian(d2, axis=0)
-        scale = np.nan_to_num(1.4826 * np.nanmedian(np.abs(d2 - med), axis=0), nan=0.0)
+        dev = np.abs(d2 - med)
+        scale = np.nan_to_num(1.4826 * np.nanmedian(dev, axis=0), nan=0.0)
+        # whole-pixel coordinates (a detector without sub-pixel refinement): most second differences are 0, so
+        # the median deviation is 0 and every step would be a jump; the mean deviation then gives the scale
+        scale = np.where(scale > 0, scale, np.nan_to_num(1.2533 * np.nanmean(dev, axis=0), nan=0.0))
     over = np.nan_to_num(d2 - med, nan=0.0) > JUMP_SDS * np.maximum(scale, 1e-9)
     over = over.any(axis=-1)  # (frames - 2, L): the jump's three frames
     for k in range(3):
@@ -135,4 +142,7 @@ def resample_track(track: PoseTrack, fps: float) -> PoseTrack:
                frames_before=int(track.n_frames), frames_after=int(n_out), band_limited_share=round(share, 4))
     logger.info("resampled %d frames at %.4g fps to %d frames at %.4g fps (%.0f %% band-limited)", track.n_frames,
                 track.fps, n_out, fps, 100 * share)
+    if share < 0.5 and track.n_frames > 4 * KERNEL_HALF_WIDTH:
+        logger.warning("resampling %s: only %.0f %% of points band-limited (gaps or jumps throughout); the rest "
+                       "linear, which colours the detector's noise", track.meta.get("source", "a track"), 100 * share)
     return out

@@ -13,7 +13,7 @@ from gmdesk.core.posetrack import PoseTrack
 from gmdesk.core.skeleton import Skeleton
 from gmdesk.errors import GmdeskError
 from gmdesk.learning.bundle import ModelBundle, load_bundle
-from gmdesk.pipeline.cohort import load_track, model_ready_track, unlocated_message
+from gmdesk.pipeline.cohort import landmarks_used, load_track, model_ready_track, unlocated_message
 from gmdesk.pipeline.features import compute_features
 from gmdesk.pipeline.resample import same_rate
 from gmdesk.pipeline.snippets import cut_snippets, snippet_starts
@@ -53,7 +53,7 @@ def assess_track(track: PoseTrack, bundle: ModelBundle, skeleton: Skeleton, infa
     resampled = not same_rate(track.fps, bundle.fps)
     # the model knows movement per frame at its own rate: a recording at another rate is resampled to it
     track = model_ready_track(track, skeleton, bundle.fps, fill_step="fill_edit_gaps")
-    if names := track.unlocated_landmarks():
+    if names := track.unlocated_landmarks(landmarks_used(skeleton, bundle.feature_set)):
         raise GmdeskError(unlocated_message(str(recording.meta.get("source", infant_id or "the recording")),
                                             [", ".join(names)], skeleton))
     # the bundle's own skeleton: its normalisation table is part of the model's recipe

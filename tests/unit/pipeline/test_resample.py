@@ -40,10 +40,11 @@ def test_white_detector_noise_stays_white_at_the_models_rate(source_fps):
 
 
 @pytest.mark.parametrize("source_fps", [25.0, 30.0, 59.94])
-def test_a_still_noisy_infant_reads_as_still_whatever_the_camera_rate(source_fps):
+def test_a_still_noisy_infant_reads_as_still_at_common_camera_rates(source_fps):
     """Four points that do not move, with a detector's white noise (1 % of the body's length): the stillest limb's
     fidgety level is at its floor at the model's own rate, and must stay there after resampling (linear: 25 fps
-    read -5.9, 30 fps -6.2, against the floor's -6.9)."""
+    read -5.9, 30 fps -6.2, against the floor's -6.9). Below about 24 fps there is no band above the fidgety one
+    to estimate the noise from (the module's limit)."""
     rng = np.random.default_rng(5)
     rest = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.5], [0.1, 0.5]])
     levels = {}
@@ -82,3 +83,13 @@ def test_missing_points_stay_missing_and_a_still_point_stays_put():
     gone = np.flatnonzero(np.isnan(out.xy[:, 1, 0]))
     assert len(gone) and np.abs(gone * 25.0 / MODEL_FPS - 200).max() < 1  # only the frames beside source frame 200
     assert np.isfinite(out.xy[np.setdiff1d(np.arange(out.n_frames), gone), 1]).all()
+
+
+def test_whole_pixel_coordinates_are_resampled_band_limited():
+    """A detector without sub-pixel refinement writes whole pixels: most second differences are 0, and a scale
+    from their median deviation (0) made every step a jump — all points linear, the noise coloured again."""
+    rng = np.random.default_rng(2)
+    xy = np.round(100 + 0.4 * rng.standard_normal((25 * 300, 1, 2)))
+    out = resample_track(_track(xy, 25.0), MODEL_FPS)
+    assert out.provenance[-1]["summary"]["band_limited_share"] > 0.9
+    assert _band_density_ratio(out.xy[:, 0, 0], MODEL_FPS) < 1.3  # linear: 1.9

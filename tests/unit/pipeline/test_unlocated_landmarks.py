@@ -65,3 +65,12 @@ def test_assessing_a_recording_without_the_hands_says_which_landmarks(how):
     with pytest.raises(GmdeskError, match=r"never located.*left_hand, right_hand") as err:
         assess_track(track, bundle, bundle.skeleton, "H")
     assert "long gaps" not in str(err.value)
+
+
+def test_an_angles_model_does_not_need_landmarks_in_no_angle(tmp_path, skeleton):
+    """The eyes are in no joint-angle triplet of infant24: a cohort without them trains an angles model."""
+    table = _cohort(tmp_path, skeleton, {k: ("left_eye", "right_eye") for k in range(4)})
+    recs = cohort_features(read_cohort(table), skeleton, "angles")
+    assert len(recs) == 4
+    with pytest.raises(GmdeskError, match="left_eye, right_eye"):
+        cohort_features(read_cohort(table), skeleton, "both")
