@@ -166,7 +166,10 @@ class FidgetyFindings(DescriptorClassifier):
 
     * *fidgety movements not seen* (absent or sporadic FMs, and the absent FMs that go with cramped-synchronised
       movement): the stillest limb's fidgety level and the circularity of the small paths low;
-    * *exaggerated* (abnormal FMs: amplitude, speed): the stillest limb's level and the small-movement level high;
+    * *exaggerated* (abnormal FMs: "amplitude, speed and jerkiness moderately or greatly exaggerated"): the
+      stillest limb's level, the small-movement level and the limb ends' jerkiness (:func:`~gmdesk.pipeline.
+      fidgety.fm_jerkiness`) high — the jerkiness tells an exaggerated stream whose amplitude falls inside the
+      normal range from a large normal one;
     * *synchronised* (cramped-synchronised): the limbs' synchrony high, their small paths straight.
 
     A snippet is abnormal when any finding goes beyond its cut: the share :attr:`presence_quantile` of the normal
@@ -198,20 +201,32 @@ class FidgetyFindings(DescriptorClassifier):
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 
     #: The findings: name → (descriptor column, sign) pairs of ``FIDGETY_FINDINGS_NAMES`` (small_p50_mean,
-    #: end_effector_sync, limb_fm_level, small_path_circularity) whose z-scores are averaged.
+    #: end_effector_sync, limb_fm_level, small_path_circularity, fm_jerkiness) whose z-scores are averaged.
+    #: A bundle of an earlier version has the first four descriptors: its findings leave out the later columns
+    #: (``exaggerated movements`` without the jerkiness), so it scores as it did.
     FINDINGS: ClassVar[dict[str, tuple[tuple[int, int], ...]]] = {
         "fidgety movements not seen": ((2, -1), (3, -1)),
-        "exaggerated movements": ((2, 1), (0, 1)),
+        "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
         "synchronised limbs": ((1, 1), (3, -1)),
     }
+    #: How many descriptors an earlier version's bundle holds (before ``fm_jerkiness``).
+    EARLIER_DESCRIPTORS: ClassVar[int] = 4
     #: Share of normal training snippets beyond the cut of "fidgety movements not seen".
     presence_quantile: ClassVar[float] = 0.12
     #: Share of normal training snippets beyond the cuts of the other findings.
     finding_quantile: ClassVar[float] = 0.02
 
     def _findings(self, Z: np.ndarray) -> np.ndarray:
-        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z``."""
-        return np.stack([sum(s * Z[:, j] for j, s in parts) / len(parts) for parts in self.FINDINGS.values()], axis=1)
+        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (the parts whose column ``Z``
+        has: an earlier bundle's four descriptors)."""
+        d = Z.shape[1]
+        return np.stack([sum(s * Z[:, j] for j, s in kept) / len(kept) for parts in self.FINDINGS.values()
+                         for kept in [[(j, s) for j, s in parts if j < d]]], axis=1)
+
+    def _raw_descriptors(self, X: np.ndarray) -> np.ndarray:
+        D = super()._raw_descriptors(X)
+        d = len(getattr(self, "desc_mean_", ()))
+        return D[:, :d] if 0 < d < D.shape[1] else D
 
     def finding_margins(self, X: np.ndarray) -> np.ndarray:
         """How far each snippet goes beyond each finding's cut ``(n, 3)``, in sds of the finding among normal
@@ -233,6 +248,7 @@ class FidgetyFindings(DescriptorClassifier):
         # nothing here is tuned by validation loss: the held-back part joins, so that which normal snippets set
         # the cuts does not depend on how many abnormal ones the split took
         X_all, y_all = np.concatenate([X_tr, X_va]), np.concatenate([y_tr, y_va])
+        self.__dict__.pop("desc_mean_", None)  # refitting a loaded earlier bundle learns every descriptor
         D = self._raw_descriptors(X_all)
         normal = np.flatnonzero(y_all == 0)
         if len(normal) < 2:
@@ -262,9 +278,10 @@ class FidgetyFindings(DescriptorClassifier):
 
     def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where) -> None:
         d = len(FIDGETY_FINDINGS_NAMES)
-        if len(self.desc_mean_) != d or len(self.desc_scale_) != d:
-            raise GmdeskError(f"{where}: 'desc_mean' and 'desc_scale' must hold the {d} descriptors of fidgety-findings, "
-                              f"got {len(self.desc_mean_)} and {len(self.desc_scale_)}")
+        if len(self.desc_mean_) not in (d, self.EARLIER_DESCRIPTORS) or len(self.desc_scale_) != len(self.desc_mean_):
+            raise GmdeskError(f"{where}: 'desc_mean' and 'desc_scale' must hold the {d} descriptors of fidgety-findings "
+                              f"({self.EARLIER_DESCRIPTORS} from an earlier version), got {len(self.desc_mean_)} and "
+                              f"{len(self.desc_scale_)}")
         k = len(self.FINDINGS)
         for name in ("cuts", "finding_scale"):
             a = np.asarray(arrays.get(name, np.zeros(0)), dtype=np.float64)

@@ -182,3 +182,35 @@ def test_reading_a_skops_model_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_fidgety_findings_bundle_of_the_earlier_version_scores_as_it_did(tmp_path, cohort, skeleton):
+    """A bundle written before ``fm_jerkiness`` holds four descriptors and cuts set without it: it loads and
+    scores with its own four (the exaggerated finding without the jerkiness), exactly as that version did."""
+    from gmdesk.learning.normative import FidgetyFindings
+
+    class Earlier(FidgetyFindings):  # the earlier version: the first four descriptors, findings without column 4
+        FINDINGS = {k: tuple((j, s) for j, s in v if j < 4) for k, v in FidgetyFindings.FINDINGS.items()}
+
+        def _raw_descriptors(self, X):
+            return DescriptorClassifier._raw_descriptors(self, X)[:, :4]
+
+    X, y, layout = cohort
+    now = make_classifier("fidgety-findings", skeleton, layout, seed=3)
+    earlier = Earlier(**now.get_params()).fit(X, y)
+    assert len(earlier.desc_mean_) == 4 and any(j == 4 for j, _ in FidgetyFindings.FINDINGS["exaggerated movements"])
+    out = save_bundle(tmp_path / "earlier", earlier, skeleton, "both", 300, 150, "earlier", normalisation="body")
+    b = load_bundle(out, skeleton)
+    assert type(b.classifier) is FidgetyFindings
+    assert np.array_equal(b.classifier.score_snippets(X), earlier.score_snippets(X))
+    # refitting it learns all five
+    assert len(b.classifier.fit(X, y).desc_mean_) == 5
+    # three descriptors are neither version's
+    npz = dict(np.load(out / "descriptors.npz"))
+    npz["desc_mean"], npz["desc_scale"] = npz["desc_mean"][:3], npz["desc_scale"][:3]
+    np.savez(out / "descriptors.npz", **npz)
+    man = json.loads((out / "manifest.json").read_text())
+    man["files"]["descriptors.npz"] = file_sha256(out / "descriptors.npz")
+    (out / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(BundleError, match="must hold the 5 descriptors of fidgety-findings"):
+        load_bundle(out, skeleton)

@@ -189,3 +189,39 @@ def test_the_findings_cuts_come_from_normal_snippets_whatever_the_abnormal_ones(
     decisions = [f.score_snippets(new) >= 0.5 for f in fitted]
     assert np.array_equal(decisions[0], decisions[1])
     assert decisions[0].tolist() == [False, True, True]  # the stream is normal; kicks alone and in unison are not
+
+
+def _circling(seed: int, jerky: bool, amplitude: float = 0.03, noise: float = 0.0) -> np.ndarray:
+    """One snippet (1, T, 12) whose end effectors run round circles at 0.7-2.5 Hz; ``jerky``: speed and radius
+    change abruptly (a step every ~0.7 s, taking 0.12 s, as in the generator's abnormal fidgety movements)."""
+    rng = np.random.default_rng(seed)
+    pts = np.repeat(BASE[None], T, axis=0).copy()
+    k = int(0.12 * FPS)
+    for j in (1, 2, 3, 4):
+        freq, radius = np.full(T, rng.uniform(0.7, 2.5)), np.ones(T)
+        if jerky:
+            for a in (freq, radius):
+                for c in np.sort(rng.integers(0, T, 14)):
+                    a[c:] *= np.exp(rng.normal(0, 0.45))
+            freq = np.convolve(np.pad(np.clip(freq, 0.5, 3.0), k, mode="edge"), np.ones(k) / k, "same")[k:-k]
+            radius = np.convolve(np.pad(radius, k, mode="edge"), np.ones(k) / k, "same")[k:-k]
+        phase = 2 * np.pi * np.cumsum(freq) / FPS + rng.uniform(0, 6)
+        circle = np.stack([np.cos(phase), np.sin(phase)], axis=1) * radius[:, None]
+        pts[:, j] += amplitude * circle / np.sqrt((circle ** 2).mean() * 2)
+    pts += rng.normal(0, noise, pts.shape)
+    return pts.reshape(1, T, 12)
+
+
+def test_jerkiness_reads_abrupt_changes_of_speed_and_radius_at_any_amplitude_and_under_noise():
+    """Abnormal fidgety movements are jerky: abrupt changes of speed and radius raise the jerkiness of circles of
+    the same size; it is a ratio (twice the amplitude reads the same) and the detector's white noise is
+    subtracted (a smooth stream under noise as large as a fifth of its amplitude reads as without)."""
+    smooth = np.array([_findings(_circling(s, False))["fm_jerkiness"] for s in range(6)])
+    jerky = np.array([_findings(_circling(s, True))["fm_jerkiness"] for s in range(6)])
+    big = np.array([_findings(_circling(s, False, amplitude=0.06))["fm_jerkiness"] for s in range(6)])
+    noisy = np.array([_findings(_circling(s, False, noise=0.006))["fm_jerkiness"] for s in range(6)])
+    print("smooth", smooth.round(2), "jerky", jerky.round(2), "twice", big.round(2), "noisy", noisy.round(2))
+    assert jerky.min() > smooth.max()
+    assert np.median(jerky) > np.median(smooth) + 1.0  # a log ratio: e times the power above the band
+    assert np.allclose(big, smooth, atol=1e-6)
+    assert np.all(np.abs(noisy - smooth) < 0.5 * (np.median(jerky) - np.median(smooth)))
