@@ -46,6 +46,11 @@ def test_assess_refuses_a_model_for_another_skeleton(tmp_path, cohort, capsys):
     sk.write_text('name = "mini"\nlandmarks = ["head_top", "nose", "sternum"]\norigin = "sternum"\n')
     assert main(["assess", str(cohort.parent / "N01.h5"), "--model", str(model), "--skeleton", str(sk)]) == 1
     assert "trained for skeleton 'infant24'" in capsys.readouterr().err
+    # an existing model folder is refused before anything is read or trained (not minutes later), untouched
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    assert main(["train", str(tmp_path / "no-such-cohort.csv"), "-o", str(model)]) == 2
+    assert "the model folder already exists" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
 
 
 def test_evaluate_two_overlaps_and_external(tmp_path, cohort, capsys):

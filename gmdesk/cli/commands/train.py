@@ -42,6 +42,7 @@ from gmdesk.cli.training import (
     split_list,
 )
 from gmdesk.constants import DEFAULT_MIN_SNIPPETS, DEFAULT_OVERLAP, WINDOW
+from gmdesk.errors import UsageError
 from gmdesk.learning.architectures import DEFAULT_CLASSIFIER as DEFAULT_CLASSIFIER_FIXED
 from gmdesk.learning.architectures import (
     DEFAULT_FEATURE_SET,
@@ -103,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
     from gmdesk.pipeline.features import feature_layout
 
     check_outputs(args, {}, folders={"-o": args.output})
+    if Path(args.output).exists() and not args.overwrite:  # before minutes of training, not after
+        raise UsageError(f"-o {args.output}: the model folder already exists; give another folder or --overwrite")
     sk = skeleton_of(args)
     entries = cohort_entries(args.cohort, args.subset, learn=True)
     check_outputs(args, {}, extra=cohort_pose_files(entries), folders={"-o": args.output})
