@@ -209,6 +209,10 @@ class FidgetyFindings(DescriptorClassifier):
         "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
         "synchronised limbs": ((1, 1), (3, -1)),
     }
+    #: Largest |z| the jerkiness contributes with: beyond it the noise model, not the movement, is what is
+    #: extreme (a detector whose noise is not white over-subtracted to the floor: the planar simulator's demo
+    #: infant read z = -8.6, which cancelled any amplitude). On the tuning cohorts ±2 changed one infant of 624.
+    jerk_z_clip: ClassVar[float] = 2.0
     #: How many descriptors an earlier version's bundle holds (before ``fm_jerkiness``).
     EARLIER_DESCRIPTORS: ClassVar[int] = 4
     #: Share of normal training snippets beyond the cut of "fidgety movements not seen".
@@ -220,6 +224,9 @@ class FidgetyFindings(DescriptorClassifier):
         """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (the parts whose column ``Z``
         has: an earlier bundle's four descriptors)."""
         d = Z.shape[1]
+        if d > 4:
+            Z = Z.copy()
+            Z[:, 4] = np.clip(Z[:, 4], -self.jerk_z_clip, self.jerk_z_clip)
         return np.stack([sum(s * Z[:, j] for j, s in kept) / len(kept) for parts in self.FINDINGS.values()
                          for kept in [[(j, s) for j, s in parts if j < d]]], axis=1)
 

@@ -214,3 +214,17 @@ def test_a_fidgety_findings_bundle_of_the_earlier_version_scores_as_it_did(tmp_p
     (out / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(BundleError, match="must hold the 5 descriptors of fidgety-findings"):
         load_bundle(out, skeleton)
+
+
+def test_an_extreme_jerkiness_cannot_cancel_an_exaggerated_amplitude(cohort, skeleton):
+    """The jerkiness enters the exaggerated finding clipped at ±jerk_z_clip: a stream read at the jerkiness floor
+    (noise over-subtracted) lowers the finding by at most that much, whatever its z."""
+    from gmdesk.learning.normative import FidgetyFindings
+
+    X, y, layout = cohort
+    clf = make_classifier("fidgety-findings", skeleton, layout, seed=3).fit(X, y)
+    Z = np.zeros((3, 5))
+    Z[:, 2] = Z[:, 0] = 3.0  # large amplitude
+    Z[:, 4] = [0.0, -2.0, -9.0]  # smooth, and at the floor
+    ex = clf._findings(Z)[:, list(FidgetyFindings.FINDINGS).index("exaggerated movements")]
+    assert ex[0] == pytest.approx(2.0) and ex[1] == pytest.approx(4 / 3) and ex[2] == pytest.approx(ex[1])
