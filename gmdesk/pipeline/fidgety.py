@@ -265,8 +265,11 @@ def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
     infants later diagnosed with cerebral palsy. On the generator's clean movement (six tuning cohorts, whole
     recordings) the ratio tells abnormal from normal fidgety movements with infant AUC 0.87; from the detected
     points, noise subtracted, 0.83 (snippets 0.72). Below about 19 fps the noise band does not exist and
-    nothing is subtracted.
+    nothing is subtracted; at 13.3 fps and below the jerk band itself reaches the Nyquist frequency and every
+    snippet reads the floor (the models resample recordings to 29.97 fps first).
     """
+    if JERK_BAND[1] >= 0.45 * fps:  # the jerk band reaches the Nyquist frequency: nothing to read
+        return np.full(len(p), np.log(JERK_FLOOR))
     q = p[:, :, list(ends)]
     power = lambda r: (r * r).sum(axis=(1, 2, 3))  # noqa: E731
     fm, jerk = power(_band_passed(q, fps, FIDGETY_BAND)), power(_band_passed(q, fps, JERK_BAND))

@@ -9,6 +9,7 @@ from gmdesk.pipeline.fidgety import (
     FIDGETY_CORE_NAMES,
     FIDGETY_FINDINGS_NAMES,
     FIDGETY_NAMES,
+    JERK_FLOOR,
     fidgety_core_descriptors,
     fidgety_descriptors,
     fidgety_findings_descriptors,
@@ -218,10 +219,19 @@ def test_jerkiness_reads_abrupt_changes_of_speed_and_radius_at_any_amplitude_and
     subtracted (a smooth stream under noise as large as a fifth of its amplitude reads as without)."""
     smooth = np.array([_findings(_circling(s, False))["fm_jerkiness"] for s in range(6)])
     jerky = np.array([_findings(_circling(s, True))["fm_jerkiness"] for s in range(6)])
-    big = np.array([_findings(_circling(s, False, amplitude=0.06))["fm_jerkiness"] for s in range(6)])
+    big = np.array([_findings(_circling(s, True, amplitude=0.06))["fm_jerkiness"] for s in range(6)])
     noisy = np.array([_findings(_circling(s, False, noise=0.006))["fm_jerkiness"] for s in range(6)])
     print("smooth", smooth.round(2), "jerky", jerky.round(2), "twice", big.round(2), "noisy", noisy.round(2))
     assert jerky.min() > smooth.max()
     assert np.median(jerky) > np.median(smooth) + 1.0  # a log ratio: e times the power above the band
-    assert np.allclose(big, smooth, atol=1e-6)
+    assert np.all(jerky > np.log(JERK_FLOOR) + 2) and np.allclose(big, jerky, atol=1e-6)
     assert np.all(np.abs(noisy - smooth) < 0.5 * (np.median(jerky) - np.median(smooth)))
+
+
+def test_jerkiness_below_the_rate_its_band_needs_reads_the_floor_not_a_crash():
+    for fps in (10.0, 12.0, 15.0):
+        layout = SnippetLayout(coord_columns=tuple(range(0, 12, 2)), end_effectors=(1, 2, 3, 4), fps=fps)
+        D = fidgety_findings_descriptors(_circling(1, True), layout)
+        assert np.isfinite(D).all()
+        if fps <= 12:
+            assert D[0, FIDGETY_FINDINGS_NAMES.index("fm_jerkiness")] == pytest.approx(np.log(JERK_FLOOR))
