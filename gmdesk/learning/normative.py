@@ -36,6 +36,9 @@ from gmdesk.progress import CancelFn, ProgressFn
 
 logger = logging.getLogger(__name__)
 
+#: Column of the jerkiness among the descriptors of ``fidgety-findings`` (clipped in the findings).
+JERK_COLUMN = FIDGETY_FINDINGS_NAMES.index("fm_jerkiness")
+
 
 def normal_gaussian(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sd (floored at 1e-6 and 1 % of the median sd) per descriptor of rows ``D``."""
@@ -224,9 +227,9 @@ class FidgetyFindings(DescriptorClassifier):
         """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (the parts whose column ``Z``
         has: an earlier bundle's four descriptors)."""
         d = Z.shape[1]
-        if d > 4:
+        if d > JERK_COLUMN:
             Z = Z.copy()
-            Z[:, 4] = np.clip(Z[:, 4], -self.jerk_z_clip, self.jerk_z_clip)
+            Z[:, JERK_COLUMN] = np.clip(Z[:, JERK_COLUMN], -self.jerk_z_clip, self.jerk_z_clip)
         return np.stack([sum(s * Z[:, j] for j, s in kept) / len(kept) for parts in self.FINDINGS.values()
                          for kept in [[(j, s) for j, s in parts if j < d]]], axis=1)
 

@@ -217,6 +217,17 @@ def _band_passed(p: np.ndarray, fps: float, band: tuple[float, float]) -> np.nda
     return sosfiltfilt(sos, p, axis=1, padlen=min(3 * (2 * len(sos) + 1), p.shape[1] - 1))
 
 
+def _white_noise_band(band: tuple[float, float], noise_band: tuple[float, float],
+                      fps: float) -> tuple[tuple[float, float], float] | None:
+    """Where a detector's white noise in ``band`` is estimated: ``noise_band`` cut below the Nyquist frequency (to
+    0.45 ``fps``), and the factor that scales its power to ``band``'s width; ``None`` when less than 0.5 Hz of it
+    is left (a low frame rate: nothing is subtracted)."""
+    hi = min(noise_band[1], 0.45 * fps)
+    if hi <= noise_band[0] + 0.5:
+        return None
+    return (noise_band[0], hi), (band[1] - band[0]) / (hi - noise_band[0])
+
+
 def _window_power(p: np.ndarray, fps: float, band: tuple[float, float], w: int) -> np.ndarray:
     """Power (squared distance per frame) of points ``p`` ``(n, T, L, 2)`` in ``band`` (4th-order Butterworth,
     forward and backward), per window of ``w`` frames: ``(n, T // w, L)``."""
@@ -243,10 +254,8 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
     n, T = p.shape[:2]
     w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
     power = _window_power(p, fps, LIMB_FM_BAND, w)
-    hi = min(NOISE_BAND[1], 0.45 * fps)
-    if hi > NOISE_BAND[0] + 0.5:
-        width = (LIMB_FM_BAND[1] - LIMB_FM_BAND[0]) / (hi - NOISE_BAND[0])
-        power = power - width * _window_power(p, fps, (NOISE_BAND[0], hi), w)
+    if noise := _white_noise_band(LIMB_FM_BAND, NOISE_BAND, fps):
+        power = power - noise[1] * _window_power(p, fps, noise[0], w)
     per_limb = np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)  # (n, windows, limbs)
     stillest = np.maximum(per_limb.min(axis=-1), LEVEL_FLOOR ** 2)
     return np.median(0.5 * np.log(stillest), axis=1)
@@ -273,10 +282,8 @@ def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
     q = p[:, :, list(ends)]
     power = lambda r: (r * r).sum(axis=(1, 2, 3))  # noqa: E731
     fm, jerk = power(_band_passed(q, fps, FIDGETY_BAND)), power(_band_passed(q, fps, JERK_BAND))
-    hi = min(JERK_NOISE_BAND[1], 0.45 * fps)
-    if hi > JERK_NOISE_BAND[0] + 0.5:
-        jerk = jerk - (JERK_BAND[1] - JERK_BAND[0]) / (hi - JERK_NOISE_BAND[0]) * power(
-            _band_passed(q, fps, (JERK_NOISE_BAND[0], hi)))
+    if noise := _white_noise_band(JERK_BAND, JERK_NOISE_BAND, fps):
+        jerk = jerk - noise[1] * power(_band_passed(q, fps, noise[0]))
     fm = np.maximum(fm, 1e-12)
     return np.log(np.maximum(jerk, JERK_FLOOR * fm) / fm)
 
