@@ -204,34 +204,43 @@ class FidgetyFindings(DescriptorClassifier):
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 
     #: The findings: name → (descriptor column, sign) pairs of ``FIDGETY_FINDINGS_NAMES`` (small_p50_mean,
-    #: end_effector_sync, limb_fm_level, small_path_circularity, fm_jerkiness) whose z-scores are averaged.
-    #: A bundle of an earlier version has the first four descriptors: its findings leave out the later columns
-    #: (``exaggerated movements`` without the jerkiness), so it scores as it did.
+    #: end_effector_sync, limb_fm_level, small_path_circularity, fm_jerkiness, limb_fm_level_p80) whose z-scores
+    #: are averaged. "Exaggerated" reads the stillest limb's level where the stream is (the 80th percentile of its
+    #: windows): an intermittent exaggerated stream's median window is a pause.
     FINDINGS: ClassVar[dict[str, tuple[tuple[int, int], ...]]] = {
         "fidgety movements not seen": ((2, -1), (3, -1)),
-        "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
+        "exaggerated movements": ((5, 1), (0, 1), (4, 1)),
         "synchronised limbs": ((1, 1), (3, -1)),
+    }
+    #: The findings of bundles of earlier versions, by how many descriptors they hold: five (before
+    #: ``limb_fm_level_p80``: "exaggerated" read the median level) and four (before ``fm_jerkiness`` too), so that
+    #: an earlier bundle scores as it did.
+    EARLIER_FINDINGS: ClassVar[dict[int, dict[str, tuple[tuple[int, int], ...]]]] = {
+        5: {"fidgety movements not seen": ((2, -1), (3, -1)),
+            "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
+            "synchronised limbs": ((1, 1), (3, -1))},
+        4: {"fidgety movements not seen": ((2, -1), (3, -1)),
+            "exaggerated movements": ((2, 1), (0, 1)),
+            "synchronised limbs": ((1, 1), (3, -1))},
     }
     #: Largest |z| the jerkiness contributes with: beyond it the noise model, not the movement, is what is
     #: extreme (a detector whose noise is not white over-subtracted to the floor: the planar simulator's demo
     #: infant read z = -8.6, which cancelled any amplitude). On the tuning cohorts ±2 changed one infant of 624.
     jerk_z_clip: ClassVar[float] = 2.0
-    #: How many descriptors an earlier version's bundle holds (before ``fm_jerkiness``).
-    EARLIER_DESCRIPTORS: ClassVar[int] = 4
     #: Share of normal training snippets beyond the cut of "fidgety movements not seen".
     presence_quantile: ClassVar[float] = 0.12
     #: Share of normal training snippets beyond the cuts of the other findings.
     finding_quantile: ClassVar[float] = 0.02
 
     def _findings(self, Z: np.ndarray) -> np.ndarray:
-        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (the parts whose column ``Z``
-        has: an earlier bundle's four descriptors)."""
+        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (an earlier bundle's four or
+        five descriptors: that version's findings)."""
         d = Z.shape[1]
         if d > JERK_COLUMN:
             Z = Z.copy()
             Z[:, JERK_COLUMN] = np.clip(Z[:, JERK_COLUMN], -self.jerk_z_clip, self.jerk_z_clip)
-        return np.stack([sum(s * Z[:, j] for j, s in kept) / len(kept) for parts in self.FINDINGS.values()
-                         for kept in [[(j, s) for j, s in parts if j < d]]], axis=1)
+        table = self.EARLIER_FINDINGS.get(d, self.FINDINGS)
+        return np.stack([sum(s * Z[:, j] for j, s in parts) / len(parts) for parts in table.values()], axis=1)
 
     def _raw_descriptors(self, X: np.ndarray) -> np.ndarray:
         D = super()._raw_descriptors(X)
@@ -288,9 +297,10 @@ class FidgetyFindings(DescriptorClassifier):
 
     def _read_extra_arrays(self, arrays: dict[str, np.ndarray], where) -> None:
         d = len(FIDGETY_FINDINGS_NAMES)
-        if len(self.desc_mean_) not in (d, self.EARLIER_DESCRIPTORS) or len(self.desc_scale_) != len(self.desc_mean_):
+        if len(self.desc_mean_) not in (d, *self.EARLIER_FINDINGS) or len(self.desc_scale_) != len(self.desc_mean_):
+            earlier = " or ".join(str(k) for k in self.EARLIER_FINDINGS)
             raise GmdeskError(f"{where}: 'desc_mean' and 'desc_scale' must hold the {d} descriptors of fidgety-findings "
-                              f"({self.EARLIER_DESCRIPTORS} from an earlier version), got {len(self.desc_mean_)} and "
+                              f"({earlier} from an earlier version), got {len(self.desc_mean_)} and "
                               f"{len(self.desc_scale_)}")
         k = len(self.FINDINGS)
         for name in ("cuts", "finding_scale"):

@@ -47,7 +47,7 @@ FIDGETY_NAMES = ("small_p25_mean", "small_p50_mean", "small_p25_stillest", "smal
 FIDGETY_CORE_NAMES = ("small_p50_mean", "small_to_large", "band_share_0_5_3", "end_effector_sync")
 #: The descriptors of ``fidgety-findings`` (:func:`fidgety_findings_descriptors`).
 FIDGETY_FINDINGS_NAMES = ("small_p50_mean", "end_effector_sync", "limb_fm_level", "small_path_circularity",
-                          "fm_jerkiness")
+                          "fm_jerkiness", "limb_fm_level_p80")
 #: Length of the Savitzky–Golay filter that suppresses detector noise (s).
 SMOOTHING_S = 0.3
 #: Fidgety band and the band above it (Hz).
@@ -165,6 +165,8 @@ JERK_BAND = (3.0, 6.0)
 JERK_NOISE_BAND = (8.0, 12.0)
 #: Smallest share of the fidgety band's power that :func:`fm_jerkiness` reads above it.
 JERK_FLOOR = 1e-3
+#: Percentile of the 1-s windows at which :func:`limb_fm_present_level` reads the stillest limb's level.
+PRESENT_LEVEL_PERCENTILE = 80.0
 #: Smallest amplitude the limbs' fidgety level reads (body sizes): below it nothing is measurable, and a floor
 #: keeps one still window from setting a snippet's level at minus infinity.
 LEVEL_FLOOR = 1e-3
@@ -237,6 +239,19 @@ def _window_power(p: np.ndarray, fps: float, band: tuple[float, float], w: int) 
     return (r * r).sum(axis=-1)[:, :k * w].reshape(n, k, w, L).mean(axis=2)
 
 
+def _stillest_limb_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Log fidgety amplitude of the stillest limb in each :data:`FM_WINDOW_S` window ``(n, windows)`` (see
+    :func:`limb_fm_level`)."""
+    n, T = p.shape[:2]
+    w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
+    power = _window_power(p, fps, LIMB_FM_BAND, w)
+    if noise := _white_noise_band(LIMB_FM_BAND, NOISE_BAND, fps):
+        power = power - noise[1] * _window_power(p, fps, noise[0], w)
+    per_limb = np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)  # (n, windows, limbs)
+    stillest = np.maximum(per_limb.min(axis=-1), LEVEL_FLOOR ** 2)
+    return 0.5 * np.log(stillest)
+
+
 def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
     """Fidgety level of the stillest limb, per snippet of body points ``p`` ``(n, T, L, 2)``.
 
@@ -251,14 +266,21 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
     One limb whose points were interpolated over most of the snippet (a long occlusion) has no fidgety power and
     pulls the level down: the snippet's imputed share (flagged above 20 %) says when to distrust it.
     """
-    n, T = p.shape[:2]
-    w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
-    power = _window_power(p, fps, LIMB_FM_BAND, w)
-    if noise := _white_noise_band(LIMB_FM_BAND, NOISE_BAND, fps):
-        power = power - noise[1] * _window_power(p, fps, noise[0], w)
-    per_limb = np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)  # (n, windows, limbs)
-    stillest = np.maximum(per_limb.min(axis=-1), LEVEL_FLOOR ** 2)
-    return np.median(0.5 * np.log(stillest), axis=1)
+    return np.median(_stillest_limb_windows(p, fps, limbs), axis=1)
+
+
+def limb_fm_present_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Fidgety level of the stillest limb *where fidgety movements are*, per snippet of body points ``p``
+    ``(n, T, L, 2)``: the windows of :func:`limb_fm_level` read at their :data:`PRESENT_LEVEL_PERCENTILE`th
+    percentile instead of the median.
+
+    How large a stream is asks for the windows that have it: an infant whose (exaggerated) fidgety movements come
+    and go — intermittent, about half the time (Prechtl et al. 1997) — has snippets whose median window is a
+    pause, which reads the pause, not the movements' amplitude (Einspieler et al. 2016: abnormal FMs are
+    fidgety movements of exaggerated amplitude, speed and jerkiness). The median stays the measure of *whether*
+    the stream is there.
+    """
+    return np.percentile(_stillest_limb_windows(p, fps, limbs), PRESENT_LEVEL_PERCENTILE, axis=1)
 
 
 def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
@@ -321,11 +343,12 @@ def small_path_circularity(p: np.ndarray, fps: float, landmarks: list[int]) -> n
 
 
 def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
-    """The descriptors of :data:`FIDGETY_FINDINGS_NAMES` for snippets ``X``, ``(n, 5)``: the small-movement level
+    """The descriptors of :data:`FIDGETY_FINDINGS_NAMES` for snippets ``X``, ``(n, 6)``: the small-movement level
     and the limbs' synchrony of ``fidgety-core`` (:func:`fidgety_core_descriptors`), the fidgety level of the
     stillest limb (:func:`limb_fm_level`) and the circularity of the limbs' small paths
-    (:func:`small_path_circularity`) — the two that tell a stream of fidgety movements from its absence — and
-    the jerkiness of the limb ends (:func:`fm_jerkiness`).
+    (:func:`small_path_circularity`) — the two that tell a stream of fidgety movements from its absence — the
+    jerkiness of the limb ends (:func:`fm_jerkiness`) and the stillest limb's level where the stream is
+    (:func:`limb_fm_present_level`) — the two that, with the small-movement level, tell an exaggerated one.
 
     Measured on two synthetic tuning cohorts (seeds 777 and 101, 32 infants each): for 1-s windows with and
     without the simulator's fidgety stream, the stillest limb's level separates them with AUC 0.78-0.86 inside
@@ -335,12 +358,14 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
     b = body_points(X, layout.coord_columns)
     cols = descriptor_columns(suppress_detector_noise(b, layout.fps), layout, ("small_p50_mean", "end_effector_sync"))
     n, T, L, _ = b.shape
-    level, circ, jerk = np.zeros(n), np.zeros(n), np.zeros(n)
+    level, circ, jerk, present = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     origins = origin_landmark(b) if n else np.zeros(0, dtype=int)
     for o in np.unique(origins):
         m = origins == o
         limbs = limb_groups(layout, int(o), L)
-        level[m] = limb_fm_level(b[m], layout.fps, limbs)
+        windows = _stillest_limb_windows(b[m], layout.fps, limbs)
+        level[m] = np.median(windows, axis=1)  # limb_fm_level
+        present[m] = np.percentile(windows, PRESENT_LEVEL_PERCENTILE, axis=1)  # limb_fm_present_level
         circ[m] = small_path_circularity(b[m], layout.fps, sorted({j for g in limbs for j in g}))
         jerk[m] = fm_jerkiness(b[m], layout.fps, sorted({g[-1] for g in limbs}))
-    return finite(np.stack([cols["small_p50_mean"], cols["end_effector_sync"], level, circ, jerk], axis=1))
+    return finite(np.stack([cols["small_p50_mean"], cols["end_effector_sync"], level, circ, jerk, present], axis=1))

@@ -184,35 +184,54 @@ def test_reading_a_skops_model_does_not_import_torch():
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_a_fidgety_findings_bundle_of_the_earlier_version_scores_as_it_did(tmp_path, cohort, skeleton):
-    """A bundle written before ``fm_jerkiness`` holds four descriptors and cuts set without it: it loads and
-    scores with its own four (the exaggerated finding without the jerkiness), exactly as that version did."""
+#: The findings of the earlier versions as they were written then (descriptor column, sign): four descriptors
+#: (before ``fm_jerkiness``) and five (before ``limb_fm_level_p80``, "exaggerated" on the median level).
+EARLIER_VERSION_FINDINGS = {
+    4: {"fidgety movements not seen": ((2, -1), (3, -1)), "exaggerated movements": ((2, 1), (0, 1)),
+        "synchronised limbs": ((1, 1), (3, -1))},
+    5: {"fidgety movements not seen": ((2, -1), (3, -1)), "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
+        "synchronised limbs": ((1, 1), (3, -1))},
+}
+
+
+@pytest.mark.parametrize("d", [4, 5])
+def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_path, cohort, skeleton, d):
+    """A bundle written before ``fm_jerkiness`` (four descriptors) or before ``limb_fm_level_p80`` (five) holds
+    that version's descriptors and cuts set with that version's findings: it loads and scores exactly as that
+    version did."""
     from gmdesk.learning.normative import FidgetyFindings
 
-    class Earlier(FidgetyFindings):  # the earlier version: the first four descriptors, findings without column 4
-        FINDINGS = {k: tuple((j, s) for j, s in v if j < 4) for k, v in FidgetyFindings.FINDINGS.items()}
-
+    class Earlier(FidgetyFindings):  # the earlier version: its first d descriptors, its own findings
         def _raw_descriptors(self, X):
-            return DescriptorClassifier._raw_descriptors(self, X)[:, :4]
+            return DescriptorClassifier._raw_descriptors(self, X)[:, :d]
+
+        def _findings(self, Z):
+            if d == 5:
+                Z = Z.copy()
+                Z[:, 4] = np.clip(Z[:, 4], -2.0, 2.0)
+            return np.stack([sum(s * Z[:, j] for j, s in parts) / len(parts)
+                             for parts in EARLIER_VERSION_FINDINGS[d].values()], axis=1)
 
     X, y, layout = cohort
     now = make_classifier("fidgety-findings", skeleton, layout, seed=3)
     earlier = Earlier(**now.get_params()).fit(X, y)
-    assert len(earlier.desc_mean_) == 4 and any(j == 4 for j, _ in FidgetyFindings.FINDINGS["exaggerated movements"])
+    assert len(earlier.desc_mean_) == d
+    assert FidgetyFindings.FINDINGS["exaggerated movements"] != EARLIER_VERSION_FINDINGS[d]["exaggerated movements"]
     out = save_bundle(tmp_path / "earlier", earlier, skeleton, "both", 300, 150, "earlier", normalisation="body")
     b = load_bundle(out, skeleton)
     assert type(b.classifier) is FidgetyFindings
     assert np.array_equal(b.classifier.score_snippets(X), earlier.score_snippets(X))
-    # refitting it learns all five
-    assert len(b.classifier.fit(X, y).desc_mean_) == 5
-    # three descriptors are neither version's
+    assert np.array_equal(b.classifier.finding_margins(X), earlier.finding_margins(X))
+    # refitting it learns all six
+    assert len(b.classifier.fit(X, y).desc_mean_) == 6
+    # three descriptors are no version's
     npz = dict(np.load(out / "descriptors.npz"))
     npz["desc_mean"], npz["desc_scale"] = npz["desc_mean"][:3], npz["desc_scale"][:3]
     np.savez(out / "descriptors.npz", **npz)
     man = json.loads((out / "manifest.json").read_text())
     man["files"]["descriptors.npz"] = file_sha256(out / "descriptors.npz")
     (out / "manifest.json").write_text(json.dumps(man))
-    with pytest.raises(BundleError, match="must hold the 5 descriptors of fidgety-findings"):
+    with pytest.raises(BundleError, match="must hold the 6 descriptors of fidgety-findings"):
         load_bundle(out, skeleton)
 
 
@@ -223,8 +242,8 @@ def test_an_extreme_jerkiness_cannot_cancel_an_exaggerated_amplitude(cohort, ske
 
     X, y, layout = cohort
     clf = make_classifier("fidgety-findings", skeleton, layout, seed=3).fit(X, y)
-    Z = np.zeros((3, 5))
-    Z[:, 2] = Z[:, 0] = 3.0  # large amplitude
+    Z = np.zeros((3, 6))
+    Z[:, 5] = Z[:, 0] = 3.0  # large amplitude
     Z[:, 4] = [0.0, -2.0, -9.0]  # smooth, and at the floor
     ex = clf._findings(Z)[:, list(FidgetyFindings.FINDINGS).index("exaggerated movements")]
     assert ex[0] == pytest.approx(2.0) and ex[1] == pytest.approx(4 / 3) and ex[2] == pytest.approx(ex[1])

@@ -235,3 +235,24 @@ def test_jerkiness_below_the_rate_its_band_needs_reads_the_floor_not_a_crash():
         assert np.isfinite(D).all()
         if fps <= 12:
             assert D[0, FIDGETY_FINDINGS_NAMES.index("fm_jerkiness")] == pytest.approx(np.log(JERK_FLOOR))
+
+
+def test_the_level_where_the_stream_is_reads_an_intermittent_stream_as_large_as_a_continual_one():
+    """An intermittent stream (here a third of the snippet) leaves the median window in a pause: the stillest
+    limb's level (the median) reads the pause, its level where the stream is (80th percentile of the windows)
+    reads the stream — as large as the same stream all the time, and twice as large for twice the amplitude."""
+    t = np.arange(T)
+    on = (t < T // 3).astype(float)[None, :, None]
+    rows = []
+    for seed in range(4):
+        still, weak, strong = (_snippet(a, 0.0, 20 + seed) for a in (0.0, 0.03, 0.06))
+        intermittent = [_findings(still + on * (x - still)) for x in (weak, strong)]
+        continual = _findings(weak)
+        rows.append((intermittent[0]["limb_fm_level"], intermittent[0]["limb_fm_level_p80"],
+                     intermittent[1]["limb_fm_level_p80"], continual["limb_fm_level"], continual["limb_fm_level_p80"]))
+    median_i, present_i, present_strong, median_c, present_c = np.array(rows).T
+    print(np.round(np.array(rows), 2))
+    assert np.all(median_i < median_c - 1.0)  # the median reads the pause
+    assert np.all(np.abs(present_i - median_c) < 0.3)  # where the stream is: the stream's own level
+    assert np.all(np.abs(present_strong - present_i - np.log(2)) < 0.25)  # an amplitude, in logs
+    assert np.all(present_c >= median_c)
