@@ -170,7 +170,8 @@ class FidgetyFindings(DescriptorClassifier):
     * *fidgety movements not seen* (absent or sporadic FMs, and the absent FMs that go with cramped-synchronised
       movement): the stillest limb's fidgety level and the circularity of the small paths low;
     * *exaggerated* (abnormal FMs: "amplitude, speed and jerkiness moderately or greatly exaggerated"): the
-      stillest limb's level, the small-movement level and the limb ends' jerkiness (:func:`~gmdesk.pipeline.
+      stillest limb's level where its stream is (:func:`~gmdesk.pipeline.fidgety.limb_fm_present_level`), the
+      small-movement level and the limb ends' jerkiness (:func:`~gmdesk.pipeline.
       fidgety.fm_jerkiness`) high — the jerkiness tells an exaggerated stream whose amplitude falls inside the
       normal range from a large normal one;
     * *synchronised* (cramped-synchronised): the limbs' synchrony high, their small paths straight.
@@ -185,7 +186,8 @@ class FidgetyFindings(DescriptorClassifier):
     fitted on the training snippets' margins (P = 0.5 at the cut; slope at least 1). The paper's validation split
     is not held back here (nothing is tuned on a validation loss): every normal training snippet sets the cuts.
 
-    Chosen by leave-one-phenotype-out on nine synthetic tuning cohorts (288 infants): 90 % of infants, every
+    Chosen (its version of 2026-12-01; the README gives the current figures) by leave-one-phenotype-out on nine
+    synthetic tuning cohorts (288 infants): 90 % of infants, every
     phenotype at least 86 % (normal 124/144, absent 34/36, sporadic 34/36, abnormal 31/36, cramped 35/36) where
     ``fidgety-core`` gets 77 % (sporadic 20/36); the cuts hold over a plateau (presence 10-15 %, the others
     1-3 %). The README's "Choosing a model" gives the held-out figures and the weaknesses.
@@ -239,7 +241,13 @@ class FidgetyFindings(DescriptorClassifier):
         if d > JERK_COLUMN:
             Z = Z.copy()
             Z[:, JERK_COLUMN] = np.clip(Z[:, JERK_COLUMN], -self.jerk_z_clip, self.jerk_z_clip)
-        table = self.EARLIER_FINDINGS.get(d, self.FINDINGS)
+        if d == len(FIDGETY_FINDINGS_NAMES):
+            table = self.FINDINGS
+        elif d in self.EARLIER_FINDINGS:
+            table = self.EARLIER_FINDINGS[d]
+        else:
+            raise GmdeskError(f"fidgety-findings reads {len(FIDGETY_FINDINGS_NAMES)} descriptors "
+                              f"({' or '.join(map(str, self.EARLIER_FINDINGS))} from an earlier version), got {d}")
         return np.stack([sum(s * Z[:, j] for j, s in parts) / len(parts) for parts in table.values()], axis=1)
 
     def _raw_descriptors(self, X: np.ndarray) -> np.ndarray:

@@ -13,8 +13,8 @@ asymmetry        left-right asymmetry and synchrony (:mod:`~gmdesk.pipeline.asym
 movement         all five literature sets above, one after another
 fidgety          the fidgety stream under the large movements (:mod:`~gmdesk.pipeline.fidgety`)
 fidgety-core     one descriptor per finding (:func:`~gmdesk.pipeline.fidgety.fidgety_core_descriptors`)
-fidgety-findings the stream's presence in every limb, the circularity of its small paths and its jerkiness
-                 (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`)
+fidgety-findings the stream's presence in every limb, the circularity of its small paths, its jerkiness
+                 and its level where it is (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`)
 ================ ==================================================================================
 
 Every set gives finite numbers for finite input and does not change when the snippet is scaled or

@@ -235,6 +235,31 @@ def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_pa
         load_bundle(out, skeleton)
 
 
+def test_the_demo_bundle_of_the_five_descriptor_version_assesses_the_demo_infant_as_it_did(skeleton):
+    """The shipped demo bundle of 2026-12-03 before ``limb_fm_level_p80`` (kept in tests/data): five descriptors,
+    its own findings — the demo infant as that version assessed it: 23 of 71 snippets abnormal, every one for
+    synchronised limbs, indeterminate."""
+    from pathlib import Path
+
+    from gmdesk.io.resources import demo_path
+    from gmdesk.screening.assess import assess_recording
+
+    bundle = load_bundle(Path(__file__).resolve().parents[2] / "data" / "earlier-findings-bundle", skeleton)
+    assert len(bundle.classifier.desc_mean_) == 5
+    res = assess_recording(demo_path(), bundle, skeleton)
+    abnormal = [r for r in res.snippets if r["p_abnormal"] >= 0.5]
+    assert (len(abnormal), len(res.snippets)) == (23, 71)
+    assert {r["finding"] for r in abnormal} == {"synchronised limbs"}
+    assert res.verdict.indeterminate
+
+
+def test_a_descriptor_count_no_version_had_is_refused_when_scoring(cohort, skeleton):
+    X, y, layout = cohort
+    clf = make_classifier("fidgety-findings", skeleton, layout, seed=3).fit(X, y)
+    with pytest.raises(GmdeskError, match="reads 6 descriptors .* got 3"):
+        clf._findings(np.zeros((2, 3)))
+
+
 def test_an_extreme_jerkiness_cannot_cancel_an_exaggerated_amplitude(cohort, skeleton):
     """The jerkiness enters the exaggerated finding clipped at ±jerk_z_clip: a stream read at the jerkiness floor
     (noise over-subtracted) lowers the finding by at most that much, whatever its z."""

@@ -256,3 +256,11 @@ def test_the_level_where_the_stream_is_reads_an_intermittent_stream_as_large_as_
     assert np.all(np.abs(present_i - median_c) < 0.3)  # where the stream is: the stream's own level
     assert np.all(np.abs(present_strong - present_i - np.log(2)) < 0.25)  # an amplitude, in logs
     assert np.all(present_c >= median_c)
+    # the descriptor column is the public function's value
+    from gmdesk.pipeline.body_frame import body_points
+    from gmdesk.pipeline.fidgety import limb_fm_present_level, origin_landmark
+
+    X = still + on * (strong - still)
+    b = body_points(X, LAYOUT.coord_columns)
+    limbs = limb_groups(LAYOUT, int(origin_landmark(b)[0]), b.shape[2])
+    assert _findings(X)["limb_fm_level_p80"] == limb_fm_present_level(b, FPS, limbs)[0]
