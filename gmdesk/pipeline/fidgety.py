@@ -275,7 +275,7 @@ def limb_fm_present_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...
     percentile instead of the median.
 
     How large a stream is asks for the windows that have it: an infant whose (exaggerated) fidgety movements come
-    and go — intermittent, about half the time (Prechtl et al. 1997) — has snippets whose median window is a
+    and go — intermittent, pauses about half the observation (the GMA manual) — has snippets whose median window is a
     pause, which reads the pause, not the movements' amplitude (Einspieler et al. 2016: abnormal FMs are
     fidgety movements of exaggerated amplitude, speed and jerkiness). The median stays the measure of *whether*
     the stream is there.
