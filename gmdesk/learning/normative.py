@@ -171,9 +171,10 @@ class FidgetyFindings(DescriptorClassifier):
       movement): the stillest limb's fidgety level and the circularity of the small paths low;
     * *exaggerated* (abnormal FMs: "amplitude, speed and jerkiness moderately or greatly exaggerated"): the
       stillest limb's level where its stream is (:func:`~gmdesk.pipeline.fidgety.limb_fm_present_level`), the
-      small-movement level and the limb ends' jerkiness (:func:`~gmdesk.pipeline.
-      fidgety.fm_jerkiness`) high — the jerkiness tells an exaggerated stream whose amplitude falls inside the
-      normal range from a large normal one;
+      small-movement level, the limb ends' jerkiness (:func:`~gmdesk.pipeline.fidgety.fm_jerkiness`) and the
+      stillest limb's jerkiness where its stream is (:func:`~gmdesk.pipeline.fidgety.limb_fm_jerkiness`) high —
+      the jerkiness tells an exaggerated stream whose amplitude falls inside the normal range from a large
+      normal one;
     * *synchronised* (cramped-synchronised): the limbs' synchrony high, their small paths straight.
 
     A snippet is abnormal when any finding goes beyond its cut: the share :attr:`presence_quantile` of the normal
@@ -206,18 +207,23 @@ class FidgetyFindings(DescriptorClassifier):
         **DescriptorClassifier._parameter_constraints, "architecture": [OneOf(architectures)]}
 
     #: The findings: name → (descriptor column, sign) pairs of ``FIDGETY_FINDINGS_NAMES`` (small_p50_mean,
-    #: end_effector_sync, limb_fm_level, small_path_circularity, fm_jerkiness, limb_fm_level_p80) whose z-scores
-    #: are averaged. "Exaggerated" reads the stillest limb's level where the stream is (the 80th percentile of its
-    #: windows): an intermittent exaggerated stream's median window is a pause.
+    #: end_effector_sync, limb_fm_level, small_path_circularity, fm_jerkiness, limb_fm_level_p80,
+    #: limb_fm_jerkiness_p80) whose z-scores are averaged. "Exaggerated" reads the stillest limb's level and
+    #: jerkiness where the stream is (the 80th percentile of its windows): an intermittent exaggerated stream's
+    #: median window is a pause.
     FINDINGS: ClassVar[dict[str, tuple[tuple[int, int], ...]]] = {
         "fidgety movements not seen": ((2, -1), (3, -1)),
-        "exaggerated movements": ((5, 1), (0, 1), (4, 1)),
+        "exaggerated movements": ((5, 1), (0, 1), (4, 1), (6, 1)),
         "synchronised limbs": ((1, 1), (3, -1)),
     }
-    #: The findings of bundles of earlier versions, by how many descriptors they hold: five (before
+    #: The findings of bundles of earlier versions, by how many descriptors they hold: six (before
+    #: ``limb_fm_jerkiness_p80``), five (before
     #: ``limb_fm_level_p80``: "exaggerated" read the median level) and four (before ``fm_jerkiness`` too), so that
     #: an earlier bundle scores as it did.
     EARLIER_FINDINGS: ClassVar[dict[int, dict[str, tuple[tuple[int, int], ...]]]] = {
+        6: {"fidgety movements not seen": ((2, -1), (3, -1)),
+            "exaggerated movements": ((5, 1), (0, 1), (4, 1)),
+            "synchronised limbs": ((1, 1), (3, -1))},
         5: {"fidgety movements not seen": ((2, -1), (3, -1)),
             "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
             "synchronised limbs": ((1, 1), (3, -1))},
@@ -235,8 +241,8 @@ class FidgetyFindings(DescriptorClassifier):
     finding_quantile: ClassVar[float] = 0.02
 
     def _findings(self, Z: np.ndarray) -> np.ndarray:
-        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (an earlier bundle's four or
-        five descriptors: that version's findings)."""
+        """The findings' scores ``(n, 3)`` from normal-standardised descriptors ``Z`` (an earlier bundle's four, five
+        or six descriptors: that version's findings)."""
         d = Z.shape[1]
         if d > JERK_COLUMN:
             Z = Z.copy()

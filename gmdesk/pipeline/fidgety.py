@@ -47,7 +47,7 @@ FIDGETY_NAMES = ("small_p25_mean", "small_p50_mean", "small_p25_stillest", "smal
 FIDGETY_CORE_NAMES = ("small_p50_mean", "small_to_large", "band_share_0_5_3", "end_effector_sync")
 #: The descriptors of ``fidgety-findings`` (:func:`fidgety_findings_descriptors`).
 FIDGETY_FINDINGS_NAMES = ("small_p50_mean", "end_effector_sync", "limb_fm_level", "small_path_circularity",
-                          "fm_jerkiness", "limb_fm_level_p80")
+                          "fm_jerkiness", "limb_fm_level_p80", "limb_fm_jerkiness_p80")
 #: Length of the Savitzky–Golay filter that suppresses detector noise (s).
 SMOOTHING_S = 0.3
 #: Fidgety band and the band above it (Hz).
@@ -239,17 +239,36 @@ def _window_power(p: np.ndarray, fps: float, band: tuple[float, float], w: int) 
     return (r * r).sum(axis=-1)[:, :k * w].reshape(n, k, w, L).mean(axis=2)
 
 
+def _limb_window_power(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...], band: tuple[float, float],
+                       noise_band: tuple[float, float]) -> np.ndarray:
+    """Power in ``band`` of each limb (the mean of its landmarks) in each :data:`FM_WINDOW_S` window, less the
+    detector's white noise estimated in ``noise_band``: ``(n, windows, limbs)``."""
+    n, T = p.shape[:2]
+    w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
+    power = _window_power(p, fps, band, w)
+    if noise := _white_noise_band(band, noise_band, fps):
+        power = power - noise[1] * _window_power(p, fps, noise[0], w)
+    return np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)
+
+
 def _stillest_limb_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
     """Log fidgety amplitude of the stillest limb in each :data:`FM_WINDOW_S` window ``(n, windows)`` (see
     :func:`limb_fm_level`)."""
-    n, T = p.shape[:2]
-    w = max(2, min(T, int(round(FM_WINDOW_S * fps))))
-    power = _window_power(p, fps, LIMB_FM_BAND, w)
-    if noise := _white_noise_band(LIMB_FM_BAND, NOISE_BAND, fps):
-        power = power - noise[1] * _window_power(p, fps, noise[0], w)
-    per_limb = np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)  # (n, windows, limbs)
+    per_limb = _limb_window_power(p, fps, limbs, LIMB_FM_BAND, NOISE_BAND)
     stillest = np.maximum(per_limb.min(axis=-1), LEVEL_FLOOR ** 2)
     return 0.5 * np.log(stillest)
+
+
+def _stillest_limb_jerk_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Log jerkiness of the stillest limb in each window ``(n, windows)`` (see :func:`limb_fm_jerkiness`)."""
+    fm = _limb_window_power(p, fps, limbs, LIMB_FM_BAND, NOISE_BAND)
+    if JERK_BAND[1] >= 0.45 * fps:  # the jerk band reaches the Nyquist frequency: nothing to read
+        return np.full(fm.shape[:2], np.log(JERK_FLOOR))
+    jerk = _limb_window_power(p, fps, limbs, JERK_BAND, JERK_NOISE_BAND)
+    still = np.argmin(fm, axis=-1)[..., None]
+    fm_s = np.maximum(np.take_along_axis(fm, still, axis=-1)[..., 0], LEVEL_FLOOR ** 2)
+    jerk_s = np.take_along_axis(jerk, still, axis=-1)[..., 0]
+    return np.log(np.maximum(jerk_s / fm_s, JERK_FLOOR))
 
 
 def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
@@ -281,6 +300,22 @@ def limb_fm_present_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...
     the stream is there.
     """
     return np.percentile(_stillest_limb_windows(p, fps, limbs), PRESENT_LEVEL_PERCENTILE, axis=1)
+
+
+def limb_fm_jerkiness(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Jerkiness of the stillest limb *where fidgety movements are*, per snippet of body points ``p``
+    ``(n, T, L, 2)``: in each :data:`FM_WINDOW_S` window the limb with the least fidgety power (as
+    :func:`limb_fm_level`), the logarithm of its power in :data:`JERK_BAND` over its power in
+    :data:`LIMB_FM_BAND`, each less the detector's white noise (estimated in :data:`JERK_NOISE_BAND` and
+    :data:`NOISE_BAND`), at least :data:`JERK_FLOOR`; read at the :data:`PRESENT_LEVEL_PERCENTILE`th percentile
+    of the windows.
+
+    :func:`fm_jerkiness` sums the hands and feet over the whole snippet, so a kick or a swipe — large, smooth,
+    in one limb — weighs in it as much as the stream; the stillest limb of a window is the one without them,
+    and the upper windows are those that have the stream (an intermittent one too). Abnormal fidgety movements
+    are jerky (Einspieler et al. 2016) at any amplitude. Every snippet reads the floor at 13.3 fps and below.
+    """
+    return np.percentile(_stillest_limb_jerk_windows(p, fps, limbs), PRESENT_LEVEL_PERCENTILE, axis=1)
 
 
 def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
@@ -343,12 +378,13 @@ def small_path_circularity(p: np.ndarray, fps: float, landmarks: list[int]) -> n
 
 
 def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.ndarray:
-    """The descriptors of :data:`FIDGETY_FINDINGS_NAMES` for snippets ``X``, ``(n, 6)``: the small-movement level
+    """The descriptors of :data:`FIDGETY_FINDINGS_NAMES` for snippets ``X``, ``(n, 7)``: the small-movement level
     and the limbs' synchrony of ``fidgety-core`` (:func:`fidgety_core_descriptors`), the fidgety level of the
     stillest limb (:func:`limb_fm_level`) and the circularity of the limbs' small paths
     (:func:`small_path_circularity`) — the two that tell a stream of fidgety movements from its absence — the
     jerkiness of the limb ends (:func:`fm_jerkiness`) and the stillest limb's level where the stream is
-    (:func:`limb_fm_present_level`) — the two that, with the small-movement level, tell an exaggerated one.
+    (:func:`limb_fm_present_level`) and its jerkiness there (:func:`limb_fm_jerkiness`) — those that, with the
+    small-movement level, tell an exaggerated one.
 
     Measured on two synthetic tuning cohorts (seeds 777 and 101, 32 infants each): for 1-s windows with and
     without the simulator's fidgety stream, the stillest limb's level separates them with AUC 0.78-0.86 inside
@@ -358,7 +394,7 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
     b = body_points(X, layout.coord_columns)
     cols = descriptor_columns(suppress_detector_noise(b, layout.fps), layout, ("small_p50_mean", "end_effector_sync"))
     n, T, L, _ = b.shape
-    level, circ, jerk, present = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    level, circ, jerk, present, limb_jerk = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     origins = origin_landmark(b) if n else np.zeros(0, dtype=int)
     for o in np.unique(origins):
         m = origins == o
@@ -366,6 +402,8 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
         windows = _stillest_limb_windows(b[m], layout.fps, limbs)
         level[m] = np.median(windows, axis=1)  # limb_fm_level
         present[m] = np.percentile(windows, PRESENT_LEVEL_PERCENTILE, axis=1)  # limb_fm_present_level
+        limb_jerk[m] = limb_fm_jerkiness(b[m], layout.fps, limbs)
         circ[m] = small_path_circularity(b[m], layout.fps, sorted({j for g in limbs for j in g}))
         jerk[m] = fm_jerkiness(b[m], layout.fps, sorted({g[-1] for g in limbs}))
-    return finite(np.stack([cols["small_p50_mean"], cols["end_effector_sync"], level, circ, jerk, present], axis=1))
+    return finite(np.stack([cols["small_p50_mean"], cols["end_effector_sync"], level, circ, jerk, present, limb_jerk],
+                           axis=1))

@@ -185,18 +185,22 @@ def test_reading_a_skops_model_does_not_import_torch():
 
 
 #: The findings of the earlier versions as they were written then (descriptor column, sign): four descriptors
-#: (before ``fm_jerkiness``) and five (before ``limb_fm_level_p80``, "exaggerated" on the median level).
+#: (before ``fm_jerkiness``), five (before ``limb_fm_level_p80``, "exaggerated" on the median level) and six
+#: (before ``limb_fm_jerkiness_p80``).
 EARLIER_VERSION_FINDINGS = {
     4: {"fidgety movements not seen": ((2, -1), (3, -1)), "exaggerated movements": ((2, 1), (0, 1)),
         "synchronised limbs": ((1, 1), (3, -1))},
     5: {"fidgety movements not seen": ((2, -1), (3, -1)), "exaggerated movements": ((2, 1), (0, 1), (4, 1)),
         "synchronised limbs": ((1, 1), (3, -1))},
+    6: {"fidgety movements not seen": ((2, -1), (3, -1)), "exaggerated movements": ((5, 1), (0, 1), (4, 1)),
+        "synchronised limbs": ((1, 1), (3, -1))},
 }
 
 
-@pytest.mark.parametrize("d", [4, 5])
+@pytest.mark.parametrize("d", [4, 5, 6])
 def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_path, cohort, skeleton, d):
-    """A bundle written before ``fm_jerkiness`` (four descriptors) or before ``limb_fm_level_p80`` (five) holds
+    """A bundle written before ``fm_jerkiness`` (four descriptors), ``limb_fm_level_p80`` (five) or
+    ``limb_fm_jerkiness_p80`` (six) holds
     that version's descriptors and cuts set with that version's findings: it loads and scores exactly as that
     version did."""
     from gmdesk.learning.normative import FidgetyFindings
@@ -206,7 +210,7 @@ def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_pa
             return DescriptorClassifier._raw_descriptors(self, X)[:, :d]
 
         def _findings(self, Z):
-            if d == 5:
+            if d >= 5:
                 Z = Z.copy()
                 Z[:, 4] = np.clip(Z[:, 4], -2.0, 2.0)
             return np.stack([sum(s * Z[:, j] for j, s in parts) / len(parts)
@@ -222,8 +226,8 @@ def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_pa
     assert type(b.classifier) is FidgetyFindings
     assert np.array_equal(b.classifier.score_snippets(X), earlier.score_snippets(X))
     assert np.array_equal(b.classifier.finding_margins(X), earlier.finding_margins(X))
-    # refitting it learns all six
-    assert len(b.classifier.fit(X, y).desc_mean_) == 6
+    # refitting it learns all seven
+    assert len(b.classifier.fit(X, y).desc_mean_) == 7
     # three descriptors are no version's
     npz = dict(np.load(out / "descriptors.npz"))
     npz["desc_mean"], npz["desc_scale"] = npz["desc_mean"][:3], npz["desc_scale"][:3]
@@ -231,7 +235,7 @@ def test_a_fidgety_findings_bundle_of_an_earlier_version_scores_as_it_did(tmp_pa
     man = json.loads((out / "manifest.json").read_text())
     man["files"]["descriptors.npz"] = file_sha256(out / "descriptors.npz")
     (out / "manifest.json").write_text(json.dumps(man))
-    with pytest.raises(BundleError, match="must hold the 6 descriptors of fidgety-findings"):
+    with pytest.raises(BundleError, match="must hold the 7 descriptors of fidgety-findings"):
         load_bundle(out, skeleton)
 
 
@@ -256,7 +260,7 @@ def test_the_demo_bundle_of_the_five_descriptor_version_assesses_the_demo_infant
 def test_a_descriptor_count_no_version_had_is_refused_when_scoring(cohort, skeleton):
     X, y, layout = cohort
     clf = make_classifier("fidgety-findings", skeleton, layout, seed=3).fit(X, y)
-    with pytest.raises(GmdeskError, match="reads 6 descriptors .* got 3"):
+    with pytest.raises(GmdeskError, match="reads 7 descriptors .* got 3"):
         clf._findings(np.zeros((2, 3)))
 
 
@@ -267,8 +271,8 @@ def test_an_extreme_jerkiness_cannot_cancel_an_exaggerated_amplitude(cohort, ske
 
     X, y, layout = cohort
     clf = make_classifier("fidgety-findings", skeleton, layout, seed=3).fit(X, y)
-    Z = np.zeros((3, 6))
-    Z[:, 5] = Z[:, 0] = 3.0  # large amplitude
+    Z = np.zeros((3, 7))
+    Z[:, 5] = Z[:, 0] = 4.0  # large amplitude
     Z[:, 4] = [0.0, -2.0, -9.0]  # smooth, and at the floor
     ex = clf._findings(Z)[:, list(FidgetyFindings.FINDINGS).index("exaggerated movements")]
-    assert ex[0] == pytest.approx(2.0) and ex[1] == pytest.approx(4 / 3) and ex[2] == pytest.approx(ex[1])
+    assert ex[0] == pytest.approx(2.0) and ex[1] == pytest.approx(1.5) and ex[2] == pytest.approx(ex[1])

@@ -216,7 +216,7 @@ def test_the_card_of_a_validated_model_names_its_test_and_p_value():
 
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("cuts", [np.nan, 1.0, 1.0], r"'cuts' must be 3 finite numbers"),
-    ("desc_mean", [0.0, 0.0, 0.0], r"'desc_mean' and 'desc_scale' must hold the 6 descriptors of fidgety-findings"),
+    ("desc_mean", [0.0, 0.0, 0.0], r"'desc_mean' and 'desc_scale' must hold the 7 descriptors of fidgety-findings"),
 ])
 def test_the_shipped_findings_bundle_with_damaged_arrays_is_refused_naming_the_file(tmp_path, name, value, message):
     """The demo bundle keeps one cut per finding beside the descriptors' normal means and sds; a cut that is not a

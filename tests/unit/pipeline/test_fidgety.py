@@ -264,3 +264,33 @@ def test_the_level_where_the_stream_is_reads_an_intermittent_stream_as_large_as_
     b = body_points(X, LAYOUT.coord_columns)
     limbs = limb_groups(LAYOUT, int(origin_landmark(b)[0]), b.shape[2])
     assert _findings(X)["limb_fm_level_p80"] == limb_fm_present_level(b, FPS, limbs)[0]
+
+
+def test_the_stillest_limbs_jerkiness_reads_the_stream_not_a_kick_of_another_limb():
+    """Jerky circles read above smooth ones in the stillest limb's jerkiness too; a large smooth kick of one limb
+    puts power in the fidgety band of that limb only: the snippet-wide jerkiness of the hands and feet falls,
+    the stillest limb's stays that of the jerky stream (a window's stillest limb is never the kicking one)."""
+    t = np.arange(T) / FPS
+    kick = 0.4 * sum(np.exp(-0.5 * ((t - o) / 0.25) ** 2) for o in (2.0, 5.0, 8.0))
+    rows = []
+    for seed in range(6):
+        smooth, jerky = _circling(seed, False), _circling(seed, True)
+        kicked = jerky.copy()
+        kicked[0, :, 2 * 1 + 1] += kick  # the y of end effector 1
+        rows.append([_findings(x)[k] for x in (smooth, jerky, kicked) for k in ("limb_fm_jerkiness_p80", "fm_jerkiness")])
+    r = np.array(rows)
+    print(np.round(r, 2))
+    limb_smooth, limb_jerky, limb_kicked = r[:, 0], r[:, 2], r[:, 4]
+    ends_jerky, ends_kicked = r[:, 3], r[:, 5]
+    assert np.median(limb_jerky) > np.median(limb_smooth) + 1.0
+    assert np.all(ends_kicked < ends_jerky - 0.5)
+    # the stillest limb of a window may become another (jerky too) limb, never the kicked one
+    assert np.median(limb_kicked) > np.median(limb_smooth) + 1.0
+    assert np.median(np.abs(limb_kicked - limb_jerky)) < 0.3
+    # the column is the public function's value
+    from gmdesk.pipeline.body_frame import body_points
+    from gmdesk.pipeline.fidgety import limb_fm_jerkiness, origin_landmark
+
+    b = body_points(kicked, LAYOUT.coord_columns)
+    limbs = limb_groups(LAYOUT, int(origin_landmark(b)[0]), b.shape[2])
+    assert _findings(kicked)["limb_fm_jerkiness_p80"] == limb_fm_jerkiness(b, FPS, limbs)[0]
