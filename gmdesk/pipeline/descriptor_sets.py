@@ -14,7 +14,8 @@ movement         all five literature sets above, one after another
 fidgety          the fidgety stream under the large movements (:mod:`~gmdesk.pipeline.fidgety`)
 fidgety-core     one descriptor per finding (:func:`~gmdesk.pipeline.fidgety.fidgety_core_descriptors`)
 fidgety-findings the stream's presence in every limb, the circularity of its small paths, its jerkiness
-                 and its level where it is (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`)
+                 and its level and jerkiness where it is
+                 (:func:`~gmdesk.pipeline.fidgety.fidgety_findings_descriptors`)
 ================ ==================================================================================
 
 Every set gives finite numbers for finite input and does not change when the snippet is scaled or
