@@ -251,18 +251,29 @@ def _limb_window_power(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], 
     return np.stack([power[..., list(g)].mean(axis=-1) for g in limbs], axis=-1)
 
 
-def _stillest_limb_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """Log fidgety amplitude of the stillest limb in each :data:`FM_WINDOW_S` window ``(n, windows)`` (see
-    :func:`limb_fm_level`)."""
-    per_limb = _limb_window_power(p, fps, limbs, LIMB_FM_BAND, NOISE_BAND)
-    stillest = np.maximum(per_limb.min(axis=-1), LEVEL_FLOOR ** 2)
+def _limb_fm_power(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Fidgety power of each limb in each window, the detector's noise subtracted: ``(n, windows, limbs)``."""
+    return _limb_window_power(p, fps, limbs, LIMB_FM_BAND, NOISE_BAND)
+
+
+def _stillest_limb_windows(fm: np.ndarray) -> np.ndarray:
+    """Log fidgety amplitude of the stillest limb in each :data:`FM_WINDOW_S` window ``(n, windows)`` from the
+    limbs' fidgety power ``fm`` (:func:`_limb_fm_power`; see :func:`limb_fm_level`)."""
+    stillest = np.maximum(fm.min(axis=-1), LEVEL_FLOOR ** 2)
     return 0.5 * np.log(stillest)
 
 
-def _stillest_limb_jerk_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """Log jerkiness of the stillest limb in each window ``(n, windows)`` (see :func:`limb_fm_jerkiness`)."""
-    fm = _limb_window_power(p, fps, limbs, LIMB_FM_BAND, NOISE_BAND)
-    if JERK_BAND[1] >= 0.45 * fps:  # the jerk band reaches the Nyquist frequency: nothing to read
+def _jerk_band_readable(fps: float) -> bool:
+    """Whether :data:`JERK_BAND` lies below the Nyquist frequency of ``fps`` (0.45 ``fps``: 13.3 fps and below
+    it does not)."""
+    return JERK_BAND[1] < 0.45 * fps
+
+
+def _stillest_limb_jerk_windows(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...],
+                                fm: np.ndarray) -> np.ndarray:
+    """Log jerkiness of the stillest limb in each window ``(n, windows)``, the limbs' fidgety power ``fm`` given
+    (:func:`_limb_fm_power`; see :func:`limb_fm_jerkiness`)."""
+    if not _jerk_band_readable(fps):
         return np.full(fm.shape[:2], np.log(JERK_FLOOR))
     jerk = _limb_window_power(p, fps, limbs, JERK_BAND, JERK_NOISE_BAND)
     still = np.argmin(fm, axis=-1)[..., None]
@@ -285,7 +296,7 @@ def limb_fm_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...])
     One limb whose points were interpolated over most of the snippet (a long occlusion) has no fidgety power and
     pulls the level down: the snippet's imputed share (flagged above 20 %) says when to distrust it.
     """
-    return np.median(_stillest_limb_windows(p, fps, limbs), axis=1)
+    return np.median(_stillest_limb_windows(_limb_fm_power(p, fps, limbs)), axis=1)
 
 
 def limb_fm_present_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
@@ -299,7 +310,7 @@ def limb_fm_present_level(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...
     fidgety movements of exaggerated amplitude, speed and jerkiness). The median stays the measure of *whether*
     the stream is there.
     """
-    return np.percentile(_stillest_limb_windows(p, fps, limbs), PRESENT_LEVEL_PERCENTILE, axis=1)
+    return np.percentile(_stillest_limb_windows(_limb_fm_power(p, fps, limbs)), PRESENT_LEVEL_PERCENTILE, axis=1)
 
 
 def limb_fm_jerkiness(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], ...]) -> np.ndarray:
@@ -315,7 +326,8 @@ def limb_fm_jerkiness(p: np.ndarray, fps: float, limbs: tuple[tuple[int, ...], .
     and the upper windows are those that have the stream (an intermittent one too). Abnormal fidgety movements
     are jerky (Einspieler et al. 2016) at any amplitude. Every snippet reads the floor at 13.3 fps and below.
     """
-    return np.percentile(_stillest_limb_jerk_windows(p, fps, limbs), PRESENT_LEVEL_PERCENTILE, axis=1)
+    fm = _limb_fm_power(p, fps, limbs)
+    return np.percentile(_stillest_limb_jerk_windows(p, fps, limbs, fm), PRESENT_LEVEL_PERCENTILE, axis=1)
 
 
 def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
@@ -334,7 +346,7 @@ def fm_jerkiness(p: np.ndarray, fps: float, ends: list[int]) -> np.ndarray:
     nothing is subtracted; at 13.3 fps and below the jerk band itself reaches the Nyquist frequency and every
     snippet reads the floor (the models resample recordings to 29.97 fps first).
     """
-    if JERK_BAND[1] >= 0.45 * fps:  # the jerk band reaches the Nyquist frequency: nothing to read
+    if not _jerk_band_readable(fps):  # the jerk band reaches the Nyquist frequency: nothing to read
         return np.full(len(p), np.log(JERK_FLOOR))
     q = p[:, :, list(ends)]
     power = lambda r: (r * r).sum(axis=(1, 2, 3))  # noqa: E731
@@ -399,10 +411,12 @@ def fidgety_findings_descriptors(X: np.ndarray, layout: SnippetLayout) -> np.nda
     for o in np.unique(origins):
         m = origins == o
         limbs = limb_groups(layout, int(o), L)
-        windows = _stillest_limb_windows(b[m], layout.fps, limbs)
+        fm = _limb_fm_power(b[m], layout.fps, limbs)  # filtered once for the three limb descriptors
+        windows = _stillest_limb_windows(fm)
         level[m] = np.median(windows, axis=1)  # limb_fm_level
         present[m] = np.percentile(windows, PRESENT_LEVEL_PERCENTILE, axis=1)  # limb_fm_present_level
-        limb_jerk[m] = limb_fm_jerkiness(b[m], layout.fps, limbs)
+        limb_jerk[m] = np.percentile(_stillest_limb_jerk_windows(b[m], layout.fps, limbs, fm),  # limb_fm_jerkiness
+                                     PRESENT_LEVEL_PERCENTILE, axis=1)
         circ[m] = small_path_circularity(b[m], layout.fps, sorted({j for g in limbs for j in g}))
         jerk[m] = fm_jerkiness(b[m], layout.fps, sorted({g[-1] for g in limbs}))
     return finite(np.stack([cols["small_p50_mean"], cols["end_effector_sync"], level, circ, jerk, present, limb_jerk],
