@@ -31,8 +31,12 @@ Phenotypes (:data:`PHENOTYPES`; label 0 for ``normal-fm``, 1 for the others):
   (×``absent_gross_gain``), so the centroid of motion varies more without FMs [Stø17]; trajectories are less
   curved because the circular small movements are missing [Kan17, Kan19].
 * ``sporadic-fm`` (F±) — FMs in short sporadic bouts only (duty ``fm_duty_sporadic`` 0.05–0.25) [Ein16].
-* ``abnormal-fm`` (AF) — the fidgety stream with amplitude ×``af_gain`` (1.8–3), higher frequencies (0.8–3.5 Hz)
-  and abrupt changes of speed and radius (jerky), duty as in normal infants [Ein16, Her17].
+* ``abnormal-fm`` (AF) — FMs whose "amplitude, speed and jerkiness are moderately to greatly exaggerated"
+  [Ein16]: exaggerated against normal FMs, as an assessor judges them, so the amplitude is ×``af_gain`` (1.6–2.4)
+  of the centre of the normal range (``fm_amplitude``), above the largest normal stream; 0.7–2.5 Hz (held within
+  published infant accelerations, Tru17) with abrupt changes of speed and radius (jerky, ``af_jerk``); duty as in
+  normal infants [Ein16, Her17]. (Before 2026-12-04 the factor applied to the infant's own normal draw, so a third
+  of AF streams had normal amplitudes.)
 * ``cramped-synchronised`` (CS) — all limbs contract and relax together (one shared slow driver), held flexed,
   rigid, the head stiffer; ``severity`` sets its strength and ``normal_share`` the share of normal-looking
   (gross-layer) periods; FMs absent: CS character co-occurs with absent FMs [EP05, Ein12b, Yan12, Her17].
@@ -294,7 +298,10 @@ def _fm_character(rng: np.random.Generator, phenotype: str, s: SynthSettings) ->
     else:
         out.update(fm_kind="continual", fm_duty=rng.uniform(*s.fm_duty_continual))
     if phenotype == "abnormal-fm":
-        gain *= rng.uniform(*s.af_gain)
+        # Exaggerated against normal FMs as an assessor sees them, not against the infant's own (unseen) normal
+        # stream: ×af_gain of the normal range's centre, so never inside the typical range [Ein16]. The normal draw
+        # above is still made, so the random stream (and every other infant of a cohort) is as before.
+        gain = float(np.mean(s.fm_amplitude)) * rng.uniform(*s.af_gain)
         out.update(fm_kind="exaggerated-" + out["fm_kind"], fm_band_hz=list(s.af_band), fm_jerk=s.af_jerk)
     out["fm_gain"] = float(gain)
     out["fm_duty"] = float(out["fm_duty"])

@@ -38,8 +38,9 @@ class SynthSettings:
     ``fm_amplitude`` the per-infant scale of the fidgety stream (1 ≈ 2.5 % of body length rms at hands and
     feet); ``fm_band`` its frequency band (Hz); duty ranges (share of time with FMs) ``fm_duty_continual``
     (F++), ``fm_duty_intermittent`` (F+, a share ``intermittent_share`` of normal infants) and
-    ``fm_duty_sporadic`` (F±); abnormal FMs: ``af_gain`` amplitude factor, ``af_band`` and ``af_jerk``
-    (abrupt changes per 0.5 s); absent FMs: ``absent_gross_gain`` on the large movements.
+    ``fm_duty_sporadic`` (F±); abnormal FMs: ``af_gain`` amplitude factor on the centre of ``fm_amplitude``
+    (not on the infant's own draw: exaggerated against normal FMs), ``af_band`` and ``af_jerk`` (abrupt changes
+    per 0.5 s); absent FMs: ``absent_gross_gain`` on the large movements.
     ``normal_share`` and ``severity`` concern ``cramped-synchronised`` only.
     Detector noise, as shares of the crown–mid-hip length: ``noise_body`` white per-frame sd,
     ``jitter_body`` temporally correlated jitter (0.1–4 Hz) sd, ×``hip_noise_factor`` at the hips

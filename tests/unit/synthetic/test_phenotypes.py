@@ -42,6 +42,23 @@ def test_every_phenotype_gives_finite_tracks_of_the_right_shape(skeleton, model,
     assert not inf.fm[inf.state == 2].any()  # no fidgety movements while fussing
 
 
+def test_abnormal_fms_are_exaggerated_against_normal_fms_not_the_infants_own_draw(skeleton):
+    """Einspieler et al. 2016: abnormal FMs are 'moderately to greatly exaggerated' - as an assessor sees them, i.e.
+    against normal FMs. Every AF stream is larger than every normal one, across seeds and settings, and the other
+    draws of an AF infant are those of the normal infant with the same seed."""
+    for s in (SynthSettings(), SynthSettings(fm_amplitude=(0.5, 1.5), af_gain=(1.6, 2.0))):
+        lo, hi = s.fm_amplitude
+        normal = [make_infant("X", 0, [7, i], s, skeleton, 60).params["movement"] for i in range(30)]
+        af = [make_infant("X", 1, [7, i], s, skeleton, 60, phenotype="abnormal-fm").params["movement"]
+              for i in range(30)]
+        n_gain, a_gain = np.array([m["fm_gain"] for m in normal]), np.array([m["fm_gain"] for m in af])
+        assert lo <= n_gain.min() and n_gain.max() <= hi
+        assert a_gain.min() > hi >= n_gain.max()
+        factor = a_gain / ((lo + hi) / 2)
+        assert s.af_gain[0] <= factor.min() and factor.max() <= s.af_gain[1]
+        assert [m["activity"] for m in normal] == [m["activity"] for m in af]  # same draws otherwise
+
+
 def test_same_seed_same_infant_and_the_phenotype_follows_the_label(skeleton):
     a = make_infant("X", 1, [5, 9], skeleton=skeleton, n_frames=300)
     b = make_infant("X", 1, [5, 9], skeleton=skeleton, n_frames=300)
