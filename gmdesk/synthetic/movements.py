@@ -31,12 +31,13 @@ Phenotypes (:data:`PHENOTYPES`; label 0 for ``normal-fm``, 1 for the others):
   (×``absent_gross_gain``), so the centroid of motion varies more without FMs [Stø17]; trajectories are less
   curved because the circular small movements are missing [Kan17, Kan19].
 * ``sporadic-fm`` (F±) — FMs in short sporadic bouts only (duty ``fm_duty_sporadic`` 0.05–0.25) [Ein16].
-* ``abnormal-fm`` (AF) — FMs whose "amplitude, speed and jerkiness are moderately to greatly exaggerated"
-  [Ein16]: exaggerated against normal FMs, as an assessor judges them, so the amplitude is ×``af_gain`` (1.6–2.4)
-  of the centre of the normal range (``fm_amplitude``), above the largest normal stream; 0.7–2.5 Hz (held within
-  published infant accelerations, Tru17) with abrupt changes of speed and radius (jerky, ``af_jerk``); duty as in
-  normal infants [Ein16, Her17]. (Before 2026-12-04 the factor applied to the infant's own normal draw, so a third
-  of AF streams had normal amplitudes.)
+* ``abnormal-fm`` (AF) — FMs with amplitude, speed and jerkiness moderately to greatly exaggerated [Ein16]:
+  exaggerated against normal FMs, as an assessor judges them, so the amplitude is ×``af_gain`` (1.6–2.4) of the
+  centre of the normal range (``fm_amplitude``), above the largest normal stream (:class:`SynthSettings` refuses
+  an ``af_gain`` that would allow less); 0.7–2.5 Hz (held within published infant accelerations, Tru17) with
+  abrupt changes of speed and radius (jerky, ``af_jerk``); duty as in normal infants [Ein16, Her17]. (Before
+  2026-12-04 the factor applied to the infant's own normal draw, so about one AF stream in ten at the defaults,
+  and up to one in six under other settings, lay inside the normal range.)
 * ``cramped-synchronised`` (CS) — all limbs contract and relax together (one shared slow driver), held flexed,
   rigid, the head stiffer; ``severity`` sets its strength and ``normal_share`` the share of normal-looking
   (gross-layer) periods; FMs absent: CS character co-occurs with absent FMs [EP05, Ein12b, Yan12, Her17].
@@ -299,8 +300,9 @@ def _fm_character(rng: np.random.Generator, phenotype: str, s: SynthSettings) ->
         out.update(fm_kind="continual", fm_duty=rng.uniform(*s.fm_duty_continual))
     if phenotype == "abnormal-fm":
         # Exaggerated against normal FMs as an assessor sees them, not against the infant's own (unseen) normal
-        # stream: ×af_gain of the normal range's centre, so never inside the typical range [Ein16]. The normal draw
-        # above is still made, so the random stream (and every other infant of a cohort) is as before.
+        # stream: ×af_gain of the normal range's centre, above the largest normal stream (SynthSettings checks
+        # that af_gain allows no less) [Ein16]. The normal draw above is still made, so this infant's later
+        # draws (FM kind, duty, bouts, body, camera, artefacts) are as before.
         gain = float(np.mean(s.fm_amplitude)) * rng.uniform(*s.af_gain)
         out.update(fm_kind="exaggerated-" + out["fm_kind"], fm_band_hz=list(s.af_band), fm_jerk=s.af_jerk)
     out["fm_gain"] = float(gain)

@@ -103,3 +103,11 @@ class SynthSettings:
             raise ValueError(f"abnormal_mix must weigh (>= 0, positive sum) phenotypes of {ABNORMAL_PHENOTYPES}, "
                              f"got {self.abnormal_mix!r}")
         object.__setattr__(self, "abnormal_mix", mix)
+        lo, hi = self.fm_amplitude
+        if not 0 < lo <= hi or not 0 < self.af_gain[0] <= self.af_gain[1]:
+            raise ValueError(f"fm_amplitude and af_gain must be ranges (low <= high) of positive numbers, "
+                             f"got {self.fm_amplitude!r} and {self.af_gain!r}")
+        if self.af_gain[0] * (lo + hi) / 2 <= hi:
+            raise ValueError(f"abnormal FMs must be exaggerated against normal FMs: af_gain's low end × the centre "
+                             f"of fm_amplitude ({self.af_gain[0]} × {(lo + hi) / 2:g}) must exceed the largest "
+                             f"normal stream ({hi:g})")
