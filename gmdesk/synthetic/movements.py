@@ -303,7 +303,7 @@ def _fm_character(rng: np.random.Generator, phenotype: str, s: SynthSettings) ->
         # stream: ×af_gain of the normal range's centre, above the largest normal stream (SynthSettings checks
         # that af_gain allows no less) [Ein16]. The normal draw above is still made, so this infant's later
         # draws (FM kind, duty, bouts, body, camera, artefacts) are as before.
-        gain = float(np.mean(s.fm_amplitude)) * rng.uniform(*s.af_gain)
+        gain = s.normal_fm_centre * rng.uniform(*s.af_gain)
         out.update(fm_kind="exaggerated-" + out["fm_kind"], fm_band_hz=list(s.af_band), fm_jerk=s.af_jerk)
     out["fm_gain"] = float(gain)
     out["fm_duty"] = float(out["fm_duty"])

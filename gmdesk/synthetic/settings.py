@@ -107,7 +107,14 @@ class SynthSettings:
         if not 0 < lo <= hi or not 0 < self.af_gain[0] <= self.af_gain[1]:
             raise ValueError(f"fm_amplitude and af_gain must be ranges (low <= high) of positive numbers, "
                              f"got {self.fm_amplitude!r} and {self.af_gain!r}")
-        if self.af_gain[0] * (lo + hi) / 2 <= hi:
+        if self.af_gain[0] * self.normal_fm_centre <= hi:
             raise ValueError(f"abnormal FMs must be exaggerated against normal FMs: af_gain's low end × the centre "
-                             f"of fm_amplitude ({self.af_gain[0]} × {(lo + hi) / 2:g}) must exceed the largest "
-                             f"normal stream ({hi:g})")
+                             f"of fm_amplitude ({self.af_gain[0]} × {self.normal_fm_centre:g}) must exceed the "
+                             f"largest normal stream ({hi:g})")
+
+    @property
+    def normal_fm_centre(self) -> float:
+        """Centre of the normal infants' fidgety amplitude range ``fm_amplitude``: what an abnormal-FM stream's
+        ``af_gain`` multiplies (the generator and the check above read the same value)."""
+        lo, hi = self.fm_amplitude
+        return (lo + hi) / 2
